@@ -1,0 +1,37 @@
+# The two commands a newcomer needs: `make sandbox` and `make test`. Each installs what it needs.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: deps test lint unit sandbox bench crds clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+
+deps: $(BIN)/python
+	SKIP_PIP=1 bash hack/install-test-deps.sh
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[dev]"
+
+lint: deps
+	$(BIN)/ruff check operator tests hack bench
+	$(BIN)/mypy
+
+test: lint
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+unit: deps
+	$(BIN)/python -m pytest -m "not e2e" $(PYTEST_ARGS)
+
+sandbox: deps
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/hybrid-gateway sandbox
+
+bench: deps
+	$(BIN)/python bench/steady_state.py
+
+crds: $(BIN)/python
+	$(BIN)/python hack/gen_crds.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,76 @@
+"""Which AWS error codes mean what, declared in one table instead of scattered `if`s."""
+
+from __future__ import annotations
+
+import enum
+
+from botocore.exceptions import ClientError
+
+
+class AwsErrorKind(enum.Enum):
+    NOT_FOUND = "NotFound"
+    TERMINAL = "Terminal"  # the request can never succeed as sent: report Stalled, do not retry
+    RETRY = "Retry"  # transient or conflicting with a change in flight: try again later
+
+
+NOT_FOUND_CODES = frozenset(
+    {
+        "NotFoundException",  # apigateway
+        "LoadBalancerNotFound",
+        "TargetGroupNotFound",
+        "ListenerNotFound",
+        "ResourceNotFoundException",  # acm
+        "NoSuchHostedZone",
+        "NoSuchBucket",
+        "NoSuchKey",
+        "NoSuchVersion",
+        "InvalidGroup.NotFound",
+        "InvalidSubnetID.NotFound",
+        "InvalidVpcID.NotFound",
+        "InvalidGroupId.NotFound",
+        "404",
+    }
+)
+
+TERMINAL_CODES = frozenset(
+    {
+        "BadRequestException",
+        "ValidationError",
+        "ValidationException",
+        "InvalidParameterException",
+        "InvalidParameterValue",
+        "InvalidParameterCombination",
+        "InvalidConfigurationRequest",
+        "InvalidInput",
+        "InvalidChangeBatch",
+        "InvalidDomainValidationOptionsException",
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "UnsupportedCertificate",
+        "CertificateNotFound",
+        "SSLPolicyNotFound",
+        "LimitExceededException",
+        "TooManyLoadBalancers",
+        "TooManyTargetGroups",
+    }
+)
+
+
+def error_code(exc: BaseException) -> str:
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def classify(exc: BaseException) -> AwsErrorKind:
+    code = error_code(exc)
+    if code in NOT_FOUND_CODES:
+        return AwsErrorKind.NOT_FOUND
+    if code in TERMINAL_CODES:
+        return AwsErrorKind.TERMINAL
+    return AwsErrorKind.RETRY
+
+
+def is_not_found(exc: BaseException) -> bool:
+    return classify(exc) is AwsErrorKind.NOT_FOUND

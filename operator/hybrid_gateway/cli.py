@@ -1,0 +1,89 @@
+"""`hybrid-gateway`: run the operator, or the local sandbox."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any
+
+DESCRIPTION = "Kubernetes operator for Amazon API Gateway -> on-prem HTTPS backends."
+
+
+def _run(args: argparse.Namespace) -> int:
+    import kopf
+
+    from hybrid_gateway import handlers, kube, metrics
+    from hybrid_gateway.aws.clients import AwsClients
+    from hybrid_gateway.reconcilers.base import Runtime
+
+    kopf.configure(
+        verbose=args.verbose,
+        log_format=kopf.LogFormat.JSON if args.log_format == "json" else kopf.LogFormat.PLAIN,
+    )
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+    logging.getLogger("kubernetes").setLevel(logging.WARNING)
+    kube.load_config()
+    handlers.register()
+    metrics.serve(args.metrics_port)
+
+    @kopf.on.startup()
+    def startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
+        handlers.configure_settings(settings, workers=args.workers)
+        runtime = Runtime(aws=AwsClients(max_attempts=args.aws_max_attempts), kube=kube.Kube())
+        memo.state = handlers.OperatorState(runtime)
+
+    namespaces = args.namespace or []
+    kopf.run(
+        clusterwide=args.all_namespaces or not namespaces,
+        namespaces=namespaces,
+        standalone=args.peering is None,
+        peering_name=args.peering,
+        liveness_endpoint=f"http://0.0.0.0:{args.health_port}/healthz" if args.health_port else None,
+        memo=kopf.Memo(),
+    )
+    return 0
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from hybrid_gateway.devenv import sandbox
+
+    return sandbox.main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hybrid-gateway", description=DESCRIPTION)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the operator")
+    scope = run.add_mutually_exclusive_group()
+    scope.add_argument("--all-namespaces", "-A", action="store_true", help="watch every namespace (default)")
+    scope.add_argument("--namespace", "-n", action="append", help="watch only this namespace (repeatable; globs)")
+    run.add_argument("--peering", default=None,
+                     help="kopf peering name; with more than one replica only one is active (default: standalone)")
+    run.add_argument("--log-format", choices=["plain", "json"], default="plain")
+    run.add_argument("--metrics-port", type=int, default=9090, help="Prometheus port (0 disables)")
+    run.add_argument("--health-port", type=int, default=8080, help="liveness endpoint port (0 disables)")
+    run.add_argument("--workers", type=int, default=32, help="reconcile passes that may run at once")
+    run.add_argument("--aws-max-attempts", type=int, default=8, help="attempts per AWS call (throttling, 5xx)")
+    run.add_argument("--verbose", "-v", action="store_true")
+    run.set_defaults(func=_run)
+
+    sandbox = sub.add_parser(
+        "sandbox", help="run a local API server, etcd, the AWS emulator and the operator, and apply examples/"
+    )
+    sandbox.add_argument("--examples", default="examples", help="folder of manifests to apply")
+    sandbox.add_argument("--no-table", action="store_true", help="print plain progress lines instead of a live table")
+    sandbox.add_argument("--exit-when-ready", action="store_true", help="stop once every object is Ready")
+    sandbox.add_argument("--timeout", type=float, default=0, help="give up after this many seconds (0: never)")
+    sandbox.set_defaults(func=_sandbox)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

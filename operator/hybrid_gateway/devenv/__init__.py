@@ -1,0 +1,1 @@
+"""Local development environment: a real API server + etcd, the AWS emulator, the sandbox."""

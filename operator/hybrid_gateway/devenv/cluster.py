@@ -1,0 +1,209 @@
+"""A real kube-apiserver + etcd on loopback, for tests and the sandbox (see shared/design/envtest.md).
+
+Binaries: `KUBEBUILDER_ASSETS` (envtest convention), else PATH, else the cache that
+`hack/install-test-deps.sh` fills by building kube-apiserver once from Debian's source package.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+ADMIN_USER = "admin"
+OPERATOR_USER = "hybrid-gateway-operator"
+OPERATOR_CLUSTER_ROLE = "hybrid-gateway-operator"
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("HYBRID_GATEWAY_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "hybrid-gateway"
+    )
+    return Path(base)
+
+
+def find_binary(name: str) -> str:
+    assets = os.environ.get("KUBEBUILDER_ASSETS")
+    candidates = [Path(assets) / name] if assets else []
+    on_path = shutil.which(name)
+    if on_path:
+        candidates.append(Path(on_path))
+    candidates.append(cache_dir() / "bin" / name)
+    for candidate in candidates:
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    raise FileNotFoundError(
+        f"{name} not found in KUBEBUILDER_ASSETS, PATH or {cache_dir() / 'bin'}: run hack/install-test-deps.sh"
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LocalCluster:
+    """etcd + kube-apiserver as child processes; kubeconfigs for an admin and for the operator's user."""
+
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="hybrid-gateway-cluster-")))
+    api_port: int = 0
+    _procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def server(self) -> str:
+        return f"https://127.0.0.1:{self.api_port}"
+
+    @property
+    def admin_kubeconfig(self) -> Path:
+        return self.workdir / "admin.kubeconfig"
+
+    @property
+    def operator_kubeconfig(self) -> Path:
+        return self.workdir / "operator.kubeconfig"
+
+    def start(self, timeout: float = 60.0) -> LocalCluster:
+        etcd = find_binary("etcd")
+        apiserver = find_binary("kube-apiserver")
+        etcd_port, peer_port = free_port(), free_port()
+        self.api_port = self.api_port or free_port()
+        logs = self.workdir / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        self._procs.append(self._spawn([
+            etcd, "--data-dir", str(self.workdir / "etcd"),
+            "--listen-client-urls", f"http://127.0.0.1:{etcd_port}",
+            "--advertise-client-urls", f"http://127.0.0.1:{etcd_port}",
+            "--listen-peer-urls", f"http://127.0.0.1:{peer_port}",
+            "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer_port}",
+            "--initial-cluster", f"default=http://127.0.0.1:{peer_port}",
+            "--unsafe-no-fsync",
+        ], logs / "etcd.log"))
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        sa_key = self.workdir / "sa.key"
+        sa_key.write_bytes(key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        ))
+        admin_token, operator_token = os.urandom(16).hex(), os.urandom(16).hex()
+        tokens = self.workdir / "tokens.csv"
+        tokens.write_text(
+            f'{admin_token},{ADMIN_USER},1,"system:masters"\n{operator_token},{OPERATOR_USER},2\n'
+        )
+        tokens.chmod(0o600)
+        self._procs.append(self._spawn([
+            apiserver,
+            f"--etcd-servers=http://127.0.0.1:{etcd_port}",
+            f"--cert-dir={self.workdir / 'certs'}",
+            f"--secure-port={self.api_port}",
+            "--bind-address=127.0.0.1",
+            "--advertise-address=127.0.0.1",
+            "--service-account-issuer=https://kubernetes.default.svc",
+            f"--service-account-key-file={sa_key}",
+            f"--service-account-signing-key-file={sa_key}",
+            "--service-cluster-ip-range=10.96.0.0/16",
+            "--authorization-mode=RBAC",
+            f"--token-auth-file={tokens}",
+            "--disable-admission-plugins=ServiceAccount",
+            "--allow-privileged=true",
+        ], logs / "kube-apiserver.log"))
+        self._write_kubeconfig(self.admin_kubeconfig, ADMIN_USER, admin_token)
+        self._write_kubeconfig(self.operator_kubeconfig, OPERATOR_USER, operator_token)
+        self._wait_ready(admin_token, timeout)
+        return self
+
+    def _spawn(self, argv: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+        log_file = open(log_path, "wb")  # noqa: SIM115 - lives as long as the process
+        return subprocess.Popen(argv, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def _write_kubeconfig(self, path: Path, user: str, token: str) -> None:
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "local", "cluster": {"server": self.server, "insecure-skip-tls-verify": True}}],
+            "users": [{"name": user, "user": {"token": token}}],
+            "contexts": [{"name": user, "context": {"cluster": "local", "user": user, "namespace": "default"}}],
+            "current-context": user,
+        }
+        path.write_text(yaml.safe_dump(config))
+        path.chmod(0o600)
+
+    def _wait_ready(self, token: str, timeout: float) -> None:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        deadline = time.monotonic() + timeout
+        last = ""
+        while time.monotonic() < deadline:
+            for proc in self._procs:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode}; logs in {self.workdir / 'logs'}")
+            try:
+                req = urllib.request.Request(f"{self.server}/readyz", headers={"Authorization": f"Bearer {token}"})
+                with urllib.request.urlopen(req, context=context, timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+            except Exception as exc:  # noqa: BLE001 - not up yet
+                last = str(exc)
+            time.sleep(0.2)
+        raise TimeoutError(f"kube-apiserver not ready after {timeout}s: {last}")
+
+    def kubectl(self, *args: str, as_operator: bool = False, input: str | None = None,
+                check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        kubeconfig = self.operator_kubeconfig if as_operator else self.admin_kubeconfig
+        proc = subprocess.run(
+            ["kubectl", f"--kubeconfig={kubeconfig}", *args],
+            input=input, capture_output=True, text=True, timeout=timeout,
+        )
+        if check and proc.returncode != 0:
+            raise subprocess.CalledProcessError(proc.returncode, proc.args, proc.stdout, proc.stderr)
+        return proc
+
+    def install_crds(self, crd_dir: Path) -> None:
+        self.kubectl("apply", "-f", str(crd_dir))
+        self.kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(crd_dir))
+
+    def bind_operator_role(self, cluster_role_file: Path) -> None:
+        """Bind the operator's user to the ClusterRole shipped in deploy/ (and nothing else)."""
+        self.kubectl("apply", "-f", str(cluster_role_file))
+        binding = {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": "hybrid-gateway-operator-test"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": OPERATOR_CLUSTER_ROLE},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": OPERATOR_USER}],
+        }
+        self.kubectl("apply", "-f", "-", input=yaml.safe_dump(binding))
+
+    def stop(self) -> None:
+        for proc in reversed(self._procs):
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in reversed(self._procs):
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self._procs.clear()
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> LocalCluster:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()

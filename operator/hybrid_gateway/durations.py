@@ -1,0 +1,23 @@
+"""Go-style durations ("90s", "1h30m", "720h") as used in the CRDs."""
+
+from __future__ import annotations
+
+import re
+
+_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)")
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse(text: str | None, default: float) -> float:
+    """Seconds in `text`; `default` when empty. Raises ValueError on a malformed duration."""
+    if not text:
+        return default
+    pos, total = 0, 0.0
+    for match in _PART.finditer(text):
+        if match.start() != pos:
+            break
+        total += float(match.group(1)) * _UNITS[match.group(2)]
+        pos = match.end()
+    if pos != len(text) or pos == 0:
+        raise ValueError(f"{text!r} is not a duration like 90s, 10m or 720h")
+    return total

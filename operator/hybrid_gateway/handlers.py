@@ -1,0 +1,128 @@
+"""The thin kopf layer: wires Kubernetes events, the drift timer and finalizers to reconcilers.
+
+Nothing here decides anything about AWS: every trigger calls the same `Reconciler.run_pass()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import threading
+from collections import defaultdict
+from typing import Any
+
+import kopf
+
+from hybrid_gateway import GROUP, VERSION, durations
+from hybrid_gateway.reconcilers.base import Event, Reconciler, Runtime
+from hybrid_gateway.reconcilers.registry import RECONCILERS
+
+log = logging.getLogger(__name__)
+FINALIZER = "hybridgateway.io/finalizer"
+DEFAULT_DRIFT_SECONDS = 60.0
+JITTER = 0.1  # +-10% so that many objects do not check AWS in lockstep
+
+
+class OperatorState:
+    """Built once at startup and kept on kopf's memo."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.reconcilers: dict[str, Reconciler] = {cls.plural: cls(runtime) for cls in RECONCILERS}
+        self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._guard = threading.Lock()
+
+    def lock(self, uid: str) -> threading.Lock:
+        # Handlers and the drift daemon of one object never run a pass at the same time.
+        with self._guard:
+            return self._locks[uid]
+
+
+def _post(body: kopf.Body, events: list[Event]) -> None:
+    for event in events:
+        kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+
+
+def _state(memo: Any) -> OperatorState:
+    return memo.state  # type: ignore[no-any-return]
+
+
+def reconcile(plural: str, body: kopf.Body, memo: Any) -> float | None:
+    """One pass; returns seconds until the next look when AWS is still working, else None."""
+    state = _state(memo)
+    with state.lock(body.metadata.uid or ""):
+        report = state.reconcilers[plural].run_pass(dict(body))
+    _post(body, report.events)
+    return report.requeue_after
+
+
+def _on_change(plural: str, body: kopf.Body, memo: Any, **_: Any) -> None:
+    delay = reconcile(plural, body, memo)
+    if delay is not None:
+        raise kopf.TemporaryError("waiting for AWS", delay=delay)
+
+
+def _on_delete(plural: str, body: kopf.Body, memo: Any, **_: Any) -> None:
+    state = _state(memo)
+    with state.lock(body.metadata.uid or ""):
+        result = state.reconcilers[plural].run_finalize(dict(body))
+    _post(body, result.events)
+    if not result.done:
+        raise kopf.TemporaryError(f"deleting: {result.waiting_for}", delay=3)
+
+
+async def _drift_daemon(plural: str, body: kopf.Body, memo: Any, stopped: kopf.DaemonStopped, **_: Any) -> None:
+    """Per-object drift check: the same pass as create/update, every `spec.driftCheckInterval`."""
+    next_in: float | None = None
+    while not stopped:
+        try:
+            interval = durations.parse(body.spec.get("driftCheckInterval"), DEFAULT_DRIFT_SECONDS)
+        except ValueError:
+            interval = DEFAULT_DRIFT_SECONDS
+        wait = next_in if next_in is not None else interval * random.uniform(1 - JITTER, 1 + JITTER)
+        await stopped.wait(wait)
+        if stopped or body.metadata.get("deletionTimestamp"):
+            break
+        try:
+            next_in = await asyncio.to_thread(reconcile, plural, body, memo)
+        except Exception:  # noqa: BLE001 - a failed check must not end the daemon
+            log.exception("drift check of %s %s/%s failed", plural, body.metadata.namespace, body.metadata.name)
+            next_in = None
+
+
+def register(registry: kopf.OperatorRegistry | None = None) -> None:
+    """Register the handlers of every reconciler in RECONCILERS."""
+    for cls in RECONCILERS:
+        plural = cls.plural
+        resource = (GROUP, VERSION, plural)
+
+        def on_change(plural: str = plural, **kwargs: Any) -> None:
+            _on_change(plural, **kwargs)
+
+        def on_delete(plural: str = plural, **kwargs: Any) -> None:
+            _on_delete(plural, **kwargs)
+
+        async def drift(plural: str = plural, **kwargs: Any) -> None:
+            await _drift_daemon(plural, **kwargs)
+
+        reg = dict(registry=registry) if registry else {}
+        kopf.on.resume(*resource, id="resume", **reg)(on_change)
+        kopf.on.create(*resource, id="create", **reg)(on_change)
+        kopf.on.update(*resource, id="update", field="spec", **reg)(on_change)
+        kopf.on.delete(*resource, id="finalize", **reg)(on_delete)
+        kopf.daemon(*resource, id="drift", cancellation_timeout=5.0, **reg)(drift)
+
+
+def configure_settings(settings: kopf.OperatorSettings, *, workers: int) -> None:
+    settings.persistence.finalizer = FINALIZER
+    # Handler progress lives in annotations: status belongs to us and its schema prunes unknown fields.
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=GROUP, key="last-handled-configuration"
+    )
+    settings.execution.max_workers = workers
+    settings.posting.reporting_component = "hybrid-gateway-operator"
+    settings.posting.loggers = False  # only the Events we post on purpose
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    settings.networking.error_backoffs = [1, 2, 5, 10]

@@ -1,0 +1,1 @@
+"""Parts: one module per AWS resource kind in a chain (find, create, update, delete, diff)."""

@@ -1,0 +1,233 @@
+"""What every reconciler shares: the object view, results, Stalled, and the pass runner.
+
+`run_pass()` is the only entry point the kopf layer uses: create, update, resume and the drift
+timer all call it, so they all run the same observe -> diff -> act code.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from hybrid_gateway import metrics
+from hybrid_gateway.aws.clients import AwsClients
+from hybrid_gateway.aws.errors import AwsErrorKind, classify, error_code
+from hybrid_gateway.aws.tags import Owner
+from hybrid_gateway.kube import Kube, MissingInput
+from hybrid_gateway.parts.base import Outcome
+from hybrid_gateway.status import conditions as cond
+from hybrid_gateway.status.conditions import Condition
+
+log = logging.getLogger(__name__)
+
+# How soon to look again while AWS is still provisioning something.
+WAIT_REQUEUE_SECONDS = 3.0
+ERROR_REQUEUE_SECONDS = 10.0
+LAST_CORRECTED_KEEP = 10
+# Crossplane-style: False when the last pass failed talking to AWS (and why).
+SYNCED = "Synced"
+
+
+class Stalled(Exception):
+    """The spec (or something it refers to) cannot work: the user must change it.
+
+    Raised before any AWS write; the message says what to fix and never holds a secret value.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Event:
+    reason: str  # Created, Updated, Deleted, DriftCorrected, Rotated, Stalled, ExpiringSoon
+    message: str
+    type: str = "Normal"
+
+
+@dataclass
+class Runtime:
+    """Clients shared by every reconciler, built once at startup."""
+
+    aws: AwsClients
+    kube: Kube
+
+
+@dataclass
+class KubeObject:
+    """Read-only view of a custom resource body."""
+
+    body: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return str(self.body.get("kind", ""))
+
+    @property
+    def name(self) -> str:
+        return str(self.body["metadata"]["name"])
+
+    @property
+    def namespace(self) -> str:
+        return str(self.body["metadata"]["namespace"])
+
+    @property
+    def uid(self) -> str:
+        return str(self.body["metadata"].get("uid", ""))
+
+    @property
+    def generation(self) -> int:
+        return int(self.body["metadata"].get("generation", 0))
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return dict(self.body.get("spec") or {})
+
+    @property
+    def status(self) -> dict[str, Any]:
+        return dict(self.body.get("status") or {})
+
+    @property
+    def owner(self) -> Owner:
+        return Owner(self.kind, self.namespace, self.name, self.uid)
+
+    @property
+    def deleting(self) -> bool:
+        return bool(self.body["metadata"].get("deletionTimestamp"))
+
+
+@dataclass
+class PassResult:
+    """What one reconcile pass found and did."""
+
+    hops: list[Condition] = field(default_factory=list)
+    status: dict[str, Any] = field(default_factory=dict)
+    outcomes: list[Outcome] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+    @property
+    def waiting(self) -> bool:
+        return any(h.status is not True for h in self.hops)
+
+    @property
+    def changed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.action]
+
+
+@dataclass
+class FinalizeResult:
+    done: bool
+    events: list[Event] = field(default_factory=list)
+    waiting_for: str = ""
+
+
+@dataclass
+class PassReport:
+    """What the kopf layer needs after a pass: the Events to emit and when to come back."""
+
+    events: list[Event]
+    requeue_after: float | None  # None: converged or stalled; the drift timer checks again
+
+
+class Reconciler(ABC):
+    kind: ClassVar[str]
+    plural: ClassVar[str]
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    @abstractmethod
+    def reconcile(self, obj: KubeObject) -> PassResult:
+        """Observe, diff and act for every part in dependency order. May raise Stalled."""
+
+    @abstractmethod
+    def finalize(self, obj: KubeObject) -> FinalizeResult:
+        """Remove owned resources in reverse order (or keep them with deletionPolicy Retain)."""
+
+    def run_pass(self, body: dict[str, Any]) -> PassReport:
+        obj = KubeObject(body)
+        started = time.monotonic()
+        previous = obj.status
+        was_converged = (
+            previous.get("observedGeneration") == obj.generation
+            and cond.is_true(previous.get("conditions"), cond.READY)
+        )
+        stalled: Condition | None = None
+        result = PassResult()
+        try:
+            result = self.reconcile(obj)
+            result.hops.append(Condition(SYNCED, True, "ReconcileSuccess", "The last pass reached AWS"))
+        except Stalled as exc:
+            stalled = Condition(cond.STALLED, True, exc.reason, exc.message)
+        except MissingInput as exc:
+            stalled = Condition(cond.STALLED, True, "MissingInput", f"{exc.what}: create it or fix the reference")
+        except Exception as exc:  # noqa: BLE001 - every failure must reach status, not just the log
+            kind = classify(exc)
+            if kind is AwsErrorKind.TERMINAL:
+                stalled = Condition(cond.STALLED, True, "AwsRejected", f"AWS rejected a request: {exc}")
+            else:
+                log.warning("%s %s/%s: pass failed: %s", self.kind, obj.namespace, obj.name, exc)
+                result.hops.append(
+                    Condition(SYNCED, False, error_code(exc) or type(exc).__name__, str(exc)[:500])
+                )
+        outcome = "stalled" if stalled else ("progressing" if result.waiting else "converged")
+        metrics.RECONCILES.labels(self.kind, outcome).inc()
+        metrics.RECONCILE_SECONDS.labels(self.kind, outcome).observe(time.monotonic() - started)
+
+        events = list(result.events)
+        drift = dict(previous.get("drift") or {})
+        now = cond.now_rfc3339()
+        drift["lastCheckTime"] = now
+        if result.changed and was_converged:
+            # The spec did not change but AWS did: that is drift, and it was put back.
+            names = [o.part for o in result.changed]
+            drift["lastCorrectionTime"] = now
+            drift["corrections"] = int(drift.get("corrections", 0)) + len(names)
+            drift["lastCorrected"] = ([f"{o.part}: {', '.join(o.changes) or o.action}" for o in result.changed]
+                                      + list(drift.get("lastCorrected") or []))[:LAST_CORRECTED_KEEP]
+            for o in result.changed:
+                metrics.DRIFT_CORRECTIONS.labels(self.kind, o.part).inc()
+                events.append(Event("DriftCorrected", f"Corrected drift on {o.message}", "Warning"))
+        else:
+            events.extend(Event(o.action or "Updated", o.message) for o in result.changed)
+        if stalled:
+            if not cond.is_true(previous.get("conditions"), cond.STALLED) or (
+                (cond.get(previous.get("conditions"), cond.STALLED) or {}).get("message") != stalled.message
+            ):
+                events.append(Event("Stalled", stalled.message, "Warning"))
+
+        summary = cond.summary(result.hops, stalled=stalled)
+        status = dict(result.status)
+        status["observedGeneration"] = obj.generation
+        status["conditions"] = cond.merge(previous.get("conditions"), result.hops + summary, obj.generation, now)
+        status["drift"] = drift
+        self.runtime.kube.patch_status(self.plural, obj.namespace, obj.name, status)
+
+        if stalled:
+            return PassReport(events, None)
+        if result.waiting:
+            synced_failed = any(h.type == SYNCED and h.status is False for h in result.hops)
+            return PassReport(events, ERROR_REQUEUE_SECONDS if synced_failed else WAIT_REQUEUE_SECONDS)
+        return PassReport(events, None)
+
+    def run_finalize(self, body: dict[str, Any]) -> FinalizeResult:
+        obj = KubeObject(body)
+        result = self.finalize(obj)
+        if not result.done:
+            status = {
+                "conditions": cond.merge(
+                    obj.status.get("conditions"),
+                    [
+                        Condition(cond.READY, False, "Deleting", result.waiting_for),
+                        Condition(cond.RECONCILING, True, "Deleting", result.waiting_for),
+                    ],
+                    obj.generation,
+                )
+            }
+            self.runtime.kube.patch_status(self.plural, obj.namespace, obj.name, status)
+        return result

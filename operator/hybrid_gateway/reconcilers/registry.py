@@ -1,0 +1,8 @@
+"""The reconcilers this build ships; the kopf layer registers handlers for exactly these."""
+
+from __future__ import annotations
+
+from hybrid_gateway.reconcilers.base import Reconciler
+from hybrid_gateway.reconcilers.hybridapi import HybridApiReconciler
+
+RECONCILERS: list[type[Reconciler]] = [HybridApiReconciler]

@@ -1,0 +1,97 @@
+"""Session fixtures: a real kube-apiserver + etcd, the AWS emulator, and the operator as a process."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hybrid_gateway.devenv.cluster import LocalCluster
+from hybrid_gateway.devenv.operator_process import OperatorProcess
+
+ROOT = Path(__file__).resolve().parents[1]
+REGION = "ap-northeast-1"
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """A real API server with the CRDs installed and the operator's user bound to deploy/'s ClusterRole."""
+    local = LocalCluster(workdir=tmp_path_factory.mktemp("cluster")).start()
+    try:
+        local.install_crds(ROOT / "crds")
+        role = ROOT / "deploy" / "cluster-role.yaml"
+        if role.exists():
+            local.bind_operator_role(role)
+        yield local
+    finally:
+        local.stop()
+
+
+@pytest.fixture()
+def namespace(cluster: LocalCluster) -> Iterator[str]:
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    cluster.kubectl("create", "namespace", name)
+    yield name
+    # Objects with finalizers are left to the operator; namespaces are not deleted so a test's
+    # finalizers cannot hang the session.
+
+
+@pytest.fixture(scope="session")
+def aws_env() -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def emulator(aws_env: None):  # type: ignore[no-untyped-def]
+    from hybrid_gateway.devenv.emulator import EmulatorServer
+
+    server = EmulatorServer(port=0).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def control(emulator):  # type: ignore[no-untyped-def]
+    from hybrid_gateway.devenv.emulator import EmulatorControl
+
+    return EmulatorControl(emulator.endpoint_url)
+
+
+@pytest.fixture(scope="session")
+def account(emulator):  # type: ignore[no-untyped-def]
+    from hybrid_gateway.devenv.seed import seed_account
+
+    return seed_account(emulator.endpoint_url, REGION)
+
+
+@pytest.fixture()
+def start_operator(cluster: LocalCluster, emulator, tmp_path: Path) -> Iterator:  # type: ignore[no-untyped-def]
+    """Start `hybrid-gateway run` as the shipped-RBAC user; every process started is stopped after the test."""
+    started: list[OperatorProcess] = []
+
+    def start(*namespaces: str, **kwargs: object) -> OperatorProcess:
+        proc = OperatorProcess(
+            kubeconfig=cluster.operator_kubeconfig,
+            aws_endpoint_url=emulator.endpoint_url,
+            log_path=tmp_path / f"operator-{len(started)}.log",
+            namespaces=list(namespaces),
+            **kwargs,  # type: ignore[arg-type]
+        ).start()
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()
