@@ -9,6 +9,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CACHE_DIR="${HYBRID_GATEWAY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hybrid-gateway}"
 BIN_DIR="$CACHE_DIR/bin"
+# Bump when the build recipe changes: a cached binary from an older recipe is rebuilt.
+RECIPE=2
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 
@@ -35,7 +37,8 @@ find_apiserver() {
   if [ -n "${KUBEBUILDER_ASSETS:-}" ] && [ -x "$KUBEBUILDER_ASSETS/kube-apiserver" ]; then
     echo "$KUBEBUILDER_ASSETS/kube-apiserver"; return 0; fi
   if command -v kube-apiserver >/dev/null; then command -v kube-apiserver; return 0; fi
-  if [ -x "$BIN_DIR/kube-apiserver" ]; then echo "$BIN_DIR/kube-apiserver"; return 0; fi
+  if [ -x "$BIN_DIR/kube-apiserver" ] && [ "$(cat "$BIN_DIR/kube-apiserver.recipe" 2>/dev/null)" = "$RECIPE" ]; then
+    echo "$BIN_DIR/kube-apiserver"; return 0; fi
   return 1
 }
 
@@ -63,11 +66,17 @@ build_apiserver() {
     # The vendored reflect2 1.0.1 crashes under Go >= 1.18; Debian's 1.0.2 does not.
     rm -rf vendor/github.com/modern-go/reflect2
     cp -r /usr/share/gocode/src/github.com/modern-go/reflect2 vendor/github.com/modern-go/reflect2
+    # Go >= 1.16 makes the vendored go-openapi type check treat "" as null, so every empty string
+    # in a custom resource is rejected (kubernetes/kubernetes#99804); kube-openapi's fix, applied here.
+    sed -i 's/if data == nil || reflect.DeepEqual(reflect.Zero(reflect.TypeOf(data)), reflect.ValueOf(data)) {/if data == nil {/' \
+      vendor/github.com/go-openapi/validate/type.go vendor/k8s.io/kube-openapi/pkg/validation/validate/type.go
+    grep -q 'if data == nil {' vendor/k8s.io/kube-openapi/pkg/validation/validate/type.go
     rm -rf _output
     CGO_ENABLED=0 GOPROXY=off GOFLAGS=-mod=vendor GOCACHE="$work/gocache" GOPATH="$work/gopath" \
       make WHAT=cmd/kube-apiserver >"$work/build.log" 2>&1 || { tail -n 40 "$work/build.log" >&2; exit 1; }
     mkdir -p "$BIN_DIR"
     install -m 0755 _output/bin/kube-apiserver "$BIN_DIR/kube-apiserver"
+    echo "$RECIPE" > "$BIN_DIR/kube-apiserver.recipe"
   )
   rm -rf "$work"
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import random
 import sys
 from typing import Any
 
@@ -39,6 +40,8 @@ def _run(args: argparse.Namespace) -> int:
         namespaces=namespaces,
         standalone=args.peering is None,
         peering_name=args.peering,
+        # Peers with equal priority all pause; a random one per replica keeps exactly one active.
+        priority=args.priority if args.priority is not None else random.randint(1, 2**31 - 1),
         liveness_endpoint=f"http://0.0.0.0:{args.health_port}/healthz" if args.health_port else None,
         memo=kopf.Memo(),
     )
@@ -61,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     scope.add_argument("--namespace", "-n", action="append", help="watch only this namespace (repeatable; globs)")
     run.add_argument("--peering", default=None,
                      help="kopf peering name; with more than one replica only one is active (default: standalone)")
+    run.add_argument("--priority", type=int, default=None,
+                     help="peering priority; the highest live peer is active (default: random per process)")
     run.add_argument("--log-format", choices=["plain", "json"], default="plain")
     run.add_argument("--metrics-port", type=int, default=9090, help="Prometheus port (0 disables)")
     run.add_argument("--health-port", type=int, default=8080, help="liveness endpoint port (0 disables)")

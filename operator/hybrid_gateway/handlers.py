@@ -44,7 +44,8 @@ def _post(body: kopf.Body, events: list[Event]) -> None:
 
 
 def _state(memo: Any) -> OperatorState:
-    return memo.state  # type: ignore[no-any-return]
+    state: OperatorState = memo.state
+    return state
 
 
 def reconcile(plural: str, body: kopf.Body, memo: Any) -> float | None:
@@ -85,13 +86,14 @@ async def _drift_daemon(plural: str, body: kopf.Body, memo: Any, stopped: kopf.D
             break
         try:
             next_in = await asyncio.to_thread(reconcile, plural, body, memo)
-        except Exception:  # noqa: BLE001 - a failed check must not end the daemon
+        except Exception:
             log.exception("drift check of %s %s/%s failed", plural, body.metadata.namespace, body.metadata.name)
             next_in = None
 
 
 def register(registry: kopf.OperatorRegistry | None = None) -> None:
     """Register the handlers of every reconciler in RECONCILERS."""
+    reg = registry or kopf.get_default_registry()
     for cls in RECONCILERS:
         plural = cls.plural
         resource = (GROUP, VERSION, plural)
@@ -105,12 +107,11 @@ def register(registry: kopf.OperatorRegistry | None = None) -> None:
         async def drift(plural: str = plural, **kwargs: Any) -> None:
             await _drift_daemon(plural, **kwargs)
 
-        reg = dict(registry=registry) if registry else {}
-        kopf.on.resume(*resource, id="resume", **reg)(on_change)
-        kopf.on.create(*resource, id="create", **reg)(on_change)
-        kopf.on.update(*resource, id="update", field="spec", **reg)(on_change)
-        kopf.on.delete(*resource, id="finalize", **reg)(on_delete)
-        kopf.daemon(*resource, id="drift", cancellation_timeout=5.0, **reg)(drift)
+        kopf.on.resume(*resource, id="resume", registry=reg)(on_change)
+        kopf.on.create(*resource, id="create", registry=reg)(on_change)
+        kopf.on.update(*resource, id="update", field="spec", registry=reg)(on_change)
+        kopf.on.delete(*resource, id="finalize", registry=reg)(on_delete)
+        kopf.daemon(*resource, id="drift", cancellation_timeout=5.0, registry=reg)(drift)
 
 
 def configure_settings(settings: kopf.OperatorSettings, *, workers: int) -> None:

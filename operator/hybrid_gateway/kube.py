@@ -27,6 +27,15 @@ def load_config() -> None:
         kubernetes.config.load_kube_config()
 
 
+def _without_none(value: Any) -> Any:
+    """Drop None values: the status schema types every field, and "unset" means absent."""
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value if v is not None]
+    return value
+
+
 class Kube:
     """Thin, thread-safe wrapper over the kubernetes client for what reconcilers need."""
 
@@ -78,18 +87,19 @@ class Kube:
 
     def get_object(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
         try:
-            obj: dict[str, Any] = self.custom.get_namespaced_custom_object(GROUP, VERSION, namespace, plural, name)
-            return obj
+            obj = self.custom.get_namespaced_custom_object(GROUP, VERSION, namespace, plural, name)
+            return dict(obj)  # type: ignore[call-overload]
         except ApiException as exc:
             if exc.status == 404:
                 return None
             raise
 
     def list_objects(self, plural: str, namespace: str) -> list[dict[str, Any]]:
-        result = self.custom.list_namespaced_custom_object(GROUP, VERSION, namespace, plural)
+        result: Any = self.custom.list_namespaced_custom_object(GROUP, VERSION, namespace, plural)
         return list(result.get("items", []))
 
     def patch_status(self, plural: str, namespace: str, name: str, status: dict[str, Any]) -> None:
+        status = _without_none(status)
         try:
             self.custom.patch_namespaced_custom_object_status(
                 GROUP, VERSION, namespace, plural, name, {"status": status}

@@ -81,7 +81,8 @@ class AwsClients:
         key = (service, region)
         with self._lock:  # boto3 sessions are not thread-safe while creating clients
             if key not in self._clients:
-                client = self._session.client(service, region_name=region, config=self._config)
+                session: Any = self._session  # boto3-stubs overloads want a literal service name
+                client = session.client(service, region_name=region, config=self._config)
                 self._instrument(client, service, region)
                 self._clients[key] = client
             return self._clients[key]

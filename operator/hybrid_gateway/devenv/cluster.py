@@ -148,13 +148,13 @@ class LocalCluster:
         while time.monotonic() < deadline:
             for proc in self._procs:
                 if proc.poll() is not None:
-                    raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode}; logs in {self.workdir / 'logs'}")
+                    raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}; logs in {self.workdir / 'logs'}")
             try:
                 req = urllib.request.Request(f"{self.server}/readyz", headers={"Authorization": f"Bearer {token}"})
                 with urllib.request.urlopen(req, context=context, timeout=2) as resp:
                     if resp.status == 200:
                         return
-            except Exception as exc:  # noqa: BLE001 - not up yet
+            except Exception as exc:
                 last = str(exc)
             time.sleep(0.2)
         raise TimeoutError(f"kube-apiserver not ready after {timeout}s: {last}")

@@ -64,7 +64,7 @@ def _reconciled_kinds() -> set[str]:
 
 
 def table_rows(cluster: LocalCluster, reconciled: set[str]) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for plural in KINDS:
         out = cluster.kubectl("get", f"{plural}.{GROUP}", "-A", "-o", "json", check=False)
         if out.returncode != 0:

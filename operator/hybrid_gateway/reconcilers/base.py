@@ -105,7 +105,8 @@ class KubeObject:
 class PassResult:
     """What one reconcile pass found and did."""
 
-    hops: list[Condition] = field(default_factory=list)
+    hops: list[Condition] = field(default_factory=list)  # gate Ready
+    info: list[Condition] = field(default_factory=list)  # reported, but do not gate Ready (BackendHealthy)
     status: dict[str, Any] = field(default_factory=dict)
     outcomes: list[Outcome] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
@@ -166,7 +167,7 @@ class Reconciler(ABC):
             stalled = Condition(cond.STALLED, True, exc.reason, exc.message)
         except MissingInput as exc:
             stalled = Condition(cond.STALLED, True, "MissingInput", f"{exc.what}: create it or fix the reference")
-        except Exception as exc:  # noqa: BLE001 - every failure must reach status, not just the log
+        except Exception as exc:
             kind = classify(exc)
             if kind is AwsErrorKind.TERMINAL:
                 stalled = Condition(cond.STALLED, True, "AwsRejected", f"AWS rejected a request: {exc}")
@@ -204,7 +205,9 @@ class Reconciler(ABC):
         summary = cond.summary(result.hops, stalled=stalled)
         status = dict(result.status)
         status["observedGeneration"] = obj.generation
-        status["conditions"] = cond.merge(previous.get("conditions"), result.hops + summary, obj.generation, now)
+        status["conditions"] = cond.merge(
+            previous.get("conditions"), result.hops + result.info + summary, obj.generation, now
+        )
         status["drift"] = drift
         self.runtime.kube.patch_status(self.plural, obj.namespace, obj.name, status)
 

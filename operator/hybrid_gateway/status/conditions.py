@@ -52,7 +52,7 @@ def merge(
             "type": cond.type,
             "status": cond.status_text,
             "reason": cond.reason,
-            "message": cond.message,
+            "message": cond.message or "",
             "observedGeneration": generation,
             "lastTransitionTime": now if changed else old.get("lastTransitionTime", now),  # type: ignore[union-attr]
         }

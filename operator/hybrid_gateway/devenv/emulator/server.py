@@ -1,0 +1,286 @@
+"""The emulator's WSGI app (moto in server mode + our middleware) and an in-process threaded server.
+
+Request flow for an AWS call (anything not under ``/_emulator/``)::
+
+    parse (service, operation, region, account from SigV4 + botocore's model)  -> routing.py
+    fault injection: sleep latency_ms, maybe answer throttling / 5xx         -> faults.py
+    "in use" refusals moto lacks (ELBv2 / ACM deletes)                        -> guards.py
+    API Gateway operations moto lacks or gets wrong                           -> apigateway.py
+    everything else: moto's DomainDispatcherApplication                       (moto server mode)
+    after a Route 53 change: note DNS records for ACM validation             -> delays.py
+    append to the request log                                                 -> requestlog.py
+
+The control API (JSON, same port, never logged or faulted)::
+
+    GET    /_emulator/health
+    GET    /_emulator/requests?since=N      {"requests": [...], "lastSeq": N}
+    DELETE /_emulator/requests
+    GET|PUT|DELETE /_emulator/faults        {"rate", "kinds", "latencyMs", "services", "operations", "seed"}
+    GET|PUT /_emulator/delays               {"provisioningSeconds": 5}
+    GET|PUT|DELETE /_emulator/test-invoke   {"status", "body", "headers", "clientCertificateId"}
+    POST   /_emulator/reset                 moto reset of every backend + all emulator state
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from . import patches
+from .apigateway import ApiGatewayExtension, TestInvokeAnswer
+from .delays import DELAYS
+from .faults import FaultConfig, FaultInjector, fault_reply
+from .guards import refuse_if_in_use
+from .reply import Reply, StartResponse, json_reply, rest_json_error
+from .requestlog import RequestLog
+from .routing import AwsCall, OperationResolver, default_resolver, parse_call
+
+logger = logging.getLogger(__name__)
+
+CONTROL_PREFIX = "/_emulator"
+
+
+def reset_moto() -> None:
+    """Reset every moto backend of this process (what moto's ``POST /moto-api/reset`` does)."""
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.reset()
+
+
+class EmulatorApp:
+    """WSGI application: the control API, then our middleware in front of moto's server app."""
+
+    def __init__(self, resolver: OperationResolver | None = None) -> None:
+        patches.apply()
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+        self.moto_app = DomainDispatcherApplication(create_backend_app)
+        self.resolver = resolver or default_resolver()
+        self.log = RequestLog()
+        self.faults = FaultInjector()
+        self.apigateway = ApiGatewayExtension()
+
+    # -- WSGI ------------------------------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = str(environ.get("PATH_INFO") or "")
+        if path == CONTROL_PREFIX or path.startswith(CONTROL_PREFIX + "/"):
+            return self._control(environ, start_response)
+        try:
+            call = parse_call(environ, self.resolver)
+        except Exception:
+            logger.exception("could not parse request %s %s", environ.get("REQUEST_METHOD"), path)
+            return self._moto(environ, start_response, None)
+        head = call.method == "HEAD"
+        latency, fault = self.faults.decide(call)
+        if latency > 0:
+            time.sleep(latency)
+        if fault is not None:
+            reply = fault_reply(call, fault)
+            self._record(call, reply.status, fault)
+            return reply(start_response, head)
+        try:
+            reply_or_none = refuse_if_in_use(call)
+            if reply_or_none is None and self.apigateway.handles(call):
+                reply_or_none = self.apigateway.handle(call)
+        except Exception as err:
+            logger.exception("emulator extension failed on %s.%s", call.service, call.operation)
+            reply_or_none = rest_json_error(500, "InternalFailure", f"emulator error: {err}")
+        if reply_or_none is not None:
+            self._record(call, reply_or_none.status, None)
+            return reply_or_none(start_response, head)
+        return self._moto(environ, start_response, call)
+
+    def _moto(self, environ: dict[str, Any], start_response: StartResponse, call: AwsCall | None) -> Iterable[bytes]:
+        captured: list[tuple[str, list[tuple[str, str]]]] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured.append((status, headers))
+            return lambda data: None
+
+        try:
+            result = self.moto_app(environ, capture)
+            try:
+                body = b"".join(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+            status_line, headers = captured[-1]
+            reply = Reply(int(status_line.split()[0]), body, list(headers))
+        except NotImplementedError as err:
+            # Answer at once with a status botocore does not retry, naming what is missing.
+            operation = call.operation if call else "this operation"
+            reply = rest_json_error(501, "NotImplemented", f"The emulator (moto) does not implement {operation}: {err}")
+        except Exception as err:
+            logger.exception("moto failed on %s", call.operation if call else environ.get("PATH_INFO"))
+            reply = rest_json_error(500, "InternalFailure", f"moto error: {type(err).__name__}: {err}")
+        if call is not None:
+            if (
+                call.service == "route53"
+                and call.operation in ("ChangeResourceRecordSets", "DeleteHostedZone")
+                and 200 <= reply.status < 300
+            ):
+                DELAYS.observe_dns(call.account_id)
+            self._record(call, reply.status, None)
+        return reply(start_response, environ.get("REQUEST_METHOD") == "HEAD")
+
+    def _record(self, call: AwsCall, status: int, fault: str | None) -> None:
+        self.log.append(
+            service=call.service,
+            operation=call.operation,
+            region=call.region,
+            status=status,
+            write=call.write,
+            fault=fault,
+        )
+
+    # -- state -------------------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget every emulated AWS resource and every emulator setting (faults, delays, answers)."""
+        reset_moto()
+        patches.clear_extras()
+        self.apigateway.reset()
+        DELAYS.reset()
+        self.faults.clear()
+        self.log.clear()
+
+    # -- control API -------------------------------------------------------------------------------
+    def _control(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = str(environ.get("REQUEST_METHOD", "GET")).upper()
+        path = str(environ.get("PATH_INFO") or "")[len(CONTROL_PREFIX) :].rstrip("/")
+        query = parse_qs(str(environ.get("QUERY_STRING") or ""))
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        raw = environ["wsgi.input"].read(length) if length > 0 else b""
+        try:
+            body = json.loads(raw) if raw.strip() else {}
+            if not isinstance(body, dict):
+                raise ValueError("the request body must be a JSON object")
+            reply = self._control_route(method, path, query, body)
+        except ValueError as err:
+            reply = json_reply(400, {"message": str(err)})
+        except Exception as err:
+            logger.exception("control request %s %s failed", method, path)
+            reply = json_reply(500, {"message": f"{type(err).__name__}: {err}"})
+        return reply(start_response, method == "HEAD")
+
+    def _control_route(self, method: str, path: str, query: dict[str, list[str]], body: dict[str, Any]) -> Reply:
+        allowed = {
+            "/health": ("GET",),
+            "/requests": ("GET", "DELETE"),
+            "/faults": ("GET", "PUT", "DELETE"),
+            "/delays": ("GET", "PUT"),
+            "/test-invoke": ("GET", "PUT", "DELETE"),
+            "/reset": ("POST",),
+        }
+        if path not in allowed:
+            return json_reply(404, {"message": f"unknown control path {CONTROL_PREFIX}{path}"})
+        if method not in allowed[path]:
+            return json_reply(405, {"message": f"{method} not allowed on {CONTROL_PREFIX}{path}"})
+        result: dict[str, Any]
+        if path == "/health":
+            result = {"ok": True}
+        elif path == "/requests":
+            if method == "DELETE":
+                self.log.clear()
+            result = self.log.to_json(int((query.get("since") or ["0"])[0]))
+        elif path == "/faults":
+            if method == "PUT":
+                self.faults.configure(FaultConfig.from_json(body))
+            elif method == "DELETE":
+                self.faults.clear()
+            result = {"faults": self.faults.config().to_json()}
+        elif path == "/delays":
+            if method == "PUT":
+                if "provisioningSeconds" not in body:
+                    raise ValueError("provisioningSeconds is required")
+                DELAYS.set_seconds(float(body["provisioningSeconds"]))
+            result = DELAYS.to_json()
+        elif path == "/test-invoke":
+            if method == "PUT":
+                answer = TestInvokeAnswer.from_json(body)
+                self.apigateway.set_test_invoke_answer(answer, body.get("clientCertificateId"))
+            elif method == "DELETE":
+                self.apigateway.clear_test_invoke_answers()
+            result = self.apigateway.test_invoke_answers()
+        else:
+            self.reset()
+            result = {"reset": True}
+        return json_reply(200, result)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log line per request (the request log is the emulator's record)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
+class EmulatorServer:
+    """The emulator on a loopback port, served by a threaded werkzeug server in a daemon thread."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.requested_port = port
+        self.app: EmulatorApp | None = None
+        self._port: int | None = None
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> EmulatorServer:
+        if self._server is not None:
+            return self
+        self.app = EmulatorApp()
+        self._server = make_server(
+            self.host, self.requested_port, self.app, threaded=True, request_handler=_QuietHandler
+        )
+        self._port = int(self._server.server_address[1])
+        self._thread = threading.Thread(target=self._server.serve_forever, name="aws-emulator", daemon=True)
+        self._thread.start()
+        return self
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("the emulator is not started")
+        return self._port
+
+    @property
+    def endpoint_url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        return f"http://{host}:{self.port}"
+
+    def reset(self) -> None:
+        if self.app is None:
+            raise RuntimeError("the emulator is not started")
+        self.app.reset()
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        self._server, self._thread = None, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=10)
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

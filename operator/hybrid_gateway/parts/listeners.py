@@ -1,0 +1,169 @@
+"""Listeners: ALB HTTPS:443 (ACM certificate, TLS policy) and NLB TCP:443, each forwarding to one
+target group.
+
+One class (`Listener`) serves both. A listener lives inside its load balancer, so the part is
+built for one load balancer and port (`Listener(lb_arn)`) and found by ARN, else by that load
+balancer and port. Everything we manage changes in place with ModifyListener; if the load balancer
+itself is replaced, the old listener goes with it and a new one is created on the new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from hybrid_gateway.aws.errors import is_not_found
+from hybrid_gateway.aws.tags import as_list
+from hybrid_gateway.parts.base import Observed, Part, PartContext
+
+TLS_PROTOCOLS = frozenset({"HTTPS", "TLS"})
+DEFAULT_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+
+@dataclass(frozen=True)
+class ListenerDesired:
+    protocol: str
+    target_group_arn: str
+    certificate_arn: str | None = None  # HTTPS/TLS only
+    ssl_policy: str | None = None  # HTTPS/TLS only
+
+    @classmethod
+    def https(
+        cls, target_group_arn: str, certificate_arn: str, ssl_policy: str = DEFAULT_SSL_POLICY
+    ) -> ListenerDesired:
+        return cls("HTTPS", target_group_arn, certificate_arn, ssl_policy)
+
+    @classmethod
+    def tcp(cls, target_group_arn: str) -> ListenerDesired:
+        return cls("TCP", target_group_arn)
+
+
+def _forward_target(actions: list[dict[str, Any]]) -> str | None:
+    """The target group of a single forward default action (either of its two shapes)."""
+    for action in actions:
+        if action.get("Type") != "forward":
+            continue
+        if action.get("TargetGroupArn"):
+            return str(action["TargetGroupArn"])
+        groups = (action.get("ForwardConfig") or {}).get("TargetGroups") or []
+        if len(groups) == 1:
+            return str(groups[0]["TargetGroupArn"])
+    return None
+
+
+def listener_state(listener: dict[str, Any]) -> dict[str, Any]:
+    # DescribeListeners lists only the default certificate here (extra SNI ones need another call).
+    certificates = [c["CertificateArn"] for c in listener.get("Certificates") or []]
+    return {
+        "arn": listener["ListenerArn"],
+        "loadBalancerArn": listener.get("LoadBalancerArn"),
+        "port": listener.get("Port"),
+        "protocol": listener.get("Protocol"),
+        "certificateArn": certificates[0] if certificates else None,
+        "sslPolicy": listener.get("SslPolicy"),
+        "targetGroupArn": _forward_target(listener.get("DefaultActions", [])),
+        "defaultActionCount": len(listener.get("DefaultActions", [])),
+    }
+
+
+def diff_listener(desired: ListenerDesired, state: dict[str, Any]) -> list[str]:
+    """Pure comparison; certificate and policy only matter for TLS listeners."""
+    changes = []
+    if state.get("protocol") != desired.protocol:
+        changes.append("protocol")
+    if state.get("targetGroupArn") != desired.target_group_arn or state.get("defaultActionCount") != 1:
+        changes.append("target_group_arn")
+    if desired.protocol in TLS_PROTOCOLS:
+        if state.get("certificateArn") != desired.certificate_arn:
+            changes.append("certificate_arn")
+        if desired.ssl_policy is not None and state.get("sslPolicy") != desired.ssl_policy:
+            changes.append("ssl_policy")
+    return changes
+
+
+class Listener(Part[ListenerDesired]):
+    """A listener on one load balancer and port. Use `AlbListener` / `NlbListener`."""
+
+    def __init__(self, load_balancer_arn: str, port: int = 443) -> None:
+        self.load_balancer_arn = load_balancer_arn
+        self.port = port
+
+    def find(self, ctx: PartContext, known_id: str | None) -> Observed | None:
+        elbv2 = ctx.client("elbv2")
+        listeners = self._describe(elbv2, ListenerArns=[known_id]) if known_id else []
+        if not listeners or listeners[0].get("LoadBalancerArn") != self.load_balancer_arn:
+            # Unknown, gone, or on a load balancer that was replaced: look on ours by port.
+            # (DescribeListeners lists one load balancer's listeners; rarely more than a page.)
+            listeners = self._describe(elbv2, LoadBalancerArn=self.load_balancer_arn)
+        for listener in listeners:
+            if (
+                listener.get("LoadBalancerArn") == self.load_balancer_arn
+                and listener.get("Port") == self.port
+            ):
+                return Observed(id=listener["ListenerArn"], state=listener_state(listener))
+        return None
+
+    @staticmethod
+    def _describe(elbv2: Any, **query: Any) -> list[dict[str, Any]]:
+        try:
+            pages = elbv2.get_paginator("describe_listeners").paginate(**query)
+            return [listener for page in pages for listener in page["Listeners"]]
+        except ClientError as exc:
+            if is_not_found(exc):
+                return []
+            raise
+
+    def _params(self, desired: ListenerDesired) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "Protocol": desired.protocol,
+            "Port": self.port,
+            "DefaultActions": [{"Type": "forward", "TargetGroupArn": desired.target_group_arn}],
+        }
+        if desired.protocol in TLS_PROTOCOLS:
+            if desired.certificate_arn:
+                params["Certificates"] = [{"CertificateArn": desired.certificate_arn}]
+            params["SslPolicy"] = desired.ssl_policy or DEFAULT_SSL_POLICY
+        return params
+
+    def create(self, ctx: PartContext, desired: ListenerDesired) -> Observed:
+        listener = ctx.client("elbv2").create_listener(
+            LoadBalancerArn=self.load_balancer_arn,
+            Tags=as_list(ctx.owner.tags(self.name)),
+            **self._params(desired),
+        )["Listeners"][0]
+        return Observed(id=listener["ListenerArn"], state=listener_state(listener))
+
+    def diff(self, desired: ListenerDesired, observed: Observed) -> list[str]:
+        return diff_listener(desired, observed.state)
+
+    def update(
+        self, ctx: PartContext, desired: ListenerDesired, observed: Observed, changes: list[str]
+    ) -> Observed:
+        listener = ctx.client("elbv2").modify_listener(ListenerArn=observed.id, **self._params(desired))[
+            "Listeners"
+        ][0]
+        return Observed(id=listener["ListenerArn"], state=listener_state(listener))
+
+    def delete(self, ctx: PartContext, observed: Observed) -> None:
+        try:
+            ctx.client("elbv2").delete_listener(ListenerArn=observed.id)
+        except ClientError as exc:
+            if not is_not_found(exc):
+                raise
+
+
+class AlbListener(Listener):
+    """The ALB's HTTPS:443 listener (status: `albListenerArn`)."""
+
+    name = "alb-listener"
+
+
+class NlbListener(Listener):
+    """The NLB's TCP:443 listener (status: `nlbListenerArn`)."""
+
+    name = "nlb-listener"
+
+
+__all__ = ["AlbListener", "Listener", "ListenerDesired", "NlbListener", "diff_listener", "listener_state"]

@@ -1,0 +1,262 @@
+"""The ALB's security group: HTTPS in from the VPC (the NLB's nodes and health checks come from its
+subnets), and out to the on-prem targets only.
+
+Rules are compared as sets of (protocol, from port, to port, peer) and fixed in place with
+Authorize/Revoke. A VPC change builds a new group in the new VPC (`ReplaceFirstPart`): the old one
+stays attached to the old ALB until that is gone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from hybrid_gateway.aws.errors import is_not_found
+from hybrid_gateway.aws.tags import PART_TAG, UID_TAG, as_dict
+from hybrid_gateway.parts._elbv2 import InputError, ReplaceFirstPart, short_hash
+from hybrid_gateway.parts.base import Observed, PartContext
+
+
+@dataclass(frozen=True, order=True)
+class Rule:
+    """One permission: `peer` is a CIDR (IPv4 or IPv6), a security group id or a prefix list id."""
+
+    protocol: str  # "tcp", "udp", "icmp" or "-1" (all)
+    from_port: int
+    to_port: int
+    peer: str
+
+    @classmethod
+    def tcp(cls, port: int, peer: str) -> Rule:
+        return cls("tcp", port, port, peer)
+
+
+ALL_TRAFFIC = frozenset({Rule("-1", -1, -1, "0.0.0.0/0")})  # the default egress of a new group
+
+
+@dataclass(frozen=True)
+class SecurityGroupDesired:
+    vpc_id: str
+    ingress_port: int = 443
+    # None: the VPC's own CIDR blocks (looked up by `find`, so `diff` stays pure)
+    ingress_cidrs: tuple[str, ...] | None = None
+    # None: leave egress open (AWS's default); else exactly these rules
+    egress: frozenset[Rule] | None = None
+
+    @staticmethod
+    def egress_to_targets(targets: Iterable[tuple[str, int]]) -> frozenset[Rule]:
+        """Egress to each on-prem `(ip, port)` only (health checks use the traffic port)."""
+        return frozenset(Rule.tcp(port, f"{ip}/32") for ip, port in targets)
+
+
+def rules_from_permissions(permissions: Iterable[dict[str, Any]]) -> set[Rule]:
+    """EC2 IpPermissions -> set of Rule (one per peer)."""
+    rules: set[Rule] = set()
+    for perm in permissions:
+        proto = str(perm.get("IpProtocol", "-1"))
+        lo = int(perm.get("FromPort", -1)) if proto != "-1" else -1
+        hi = int(perm.get("ToPort", -1)) if proto != "-1" else -1
+        peers = [r["CidrIp"] for r in perm.get("IpRanges", [])]
+        peers += [r["CidrIpv6"] for r in perm.get("Ipv6Ranges", [])]
+        peers += [r["GroupId"] for r in perm.get("UserIdGroupPairs", []) if r.get("GroupId")]
+        peers += [r["PrefixListId"] for r in perm.get("PrefixListIds", [])]
+        rules.update(Rule(proto, lo, hi, peer) for peer in peers)
+    return rules
+
+
+def permissions_from_rules(rules: Iterable[Rule]) -> list[dict[str, Any]]:
+    perms: list[dict[str, Any]] = []
+    for rule in sorted(rules):
+        perm: dict[str, Any] = {"IpProtocol": rule.protocol}
+        if rule.protocol != "-1":
+            perm.update(FromPort=rule.from_port, ToPort=rule.to_port)
+        if rule.peer.startswith("sg-"):
+            perm["UserIdGroupPairs"] = [{"GroupId": rule.peer}]
+        elif rule.peer.startswith("pl-"):
+            perm["PrefixListIds"] = [{"PrefixListId": rule.peer}]
+        elif ":" in rule.peer:
+            perm["Ipv6Ranges"] = [{"CidrIpv6": rule.peer}]
+        else:
+            perm["IpRanges"] = [{"CidrIp": rule.peer}]
+        perms.append(perm)
+    return perms
+
+
+def desired_ingress(desired: SecurityGroupDesired, vpc_cidrs: Iterable[str]) -> set[Rule]:
+    cidrs = desired.ingress_cidrs if desired.ingress_cidrs is not None else tuple(vpc_cidrs)
+    return {Rule.tcp(desired.ingress_port, cidr) for cidr in cidrs}
+
+
+def desired_egress(desired: SecurityGroupDesired) -> set[Rule]:
+    return set(desired.egress if desired.egress is not None else ALL_TRAFFIC)
+
+
+def diff_security_group(desired: SecurityGroupDesired, state: dict[str, Any]) -> list[str]:
+    """Pure comparison with an observed state (rules as `[protocol, from, to, peer]` lists)."""
+    changes = []
+    if state.get("vpcId") != desired.vpc_id:
+        changes.append("vpc_id")
+    if _state_rules(state, "ingress") != desired_ingress(desired, state.get("vpcCidrs", [])):
+        changes.append("ingress")
+    if _state_rules(state, "egress") != desired_egress(desired):
+        changes.append("egress")
+    return changes
+
+
+def _state_rules(state: dict[str, Any], key: str) -> set[Rule]:
+    return {Rule(str(p), int(lo), int(hi), str(peer)) for p, lo, hi, peer in state.get(key, [])}
+
+
+def _rules_state(rules: Iterable[Rule]) -> list[list[Any]]:
+    return [[r.protocol, r.from_port, r.to_port, r.peer] for r in sorted(rules)]
+
+
+class SecurityGroup(ReplaceFirstPart[SecurityGroupDesired]):
+    """The ALB's security group (status: `albSecurityGroupId`). EC2 filters by tag server-side,
+    so finding it by owner tags is one DescribeSecurityGroups call."""
+
+    name = "alb-security-group"
+    replace_on = frozenset({"vpc_id"})
+
+    def group_name(self, ctx: PartContext) -> str:
+        owner = ctx.owner
+        return f"hybrid-gateway-{owner.namespace}-{owner.name}-alb-{short_hash(owner.uid)}"[:255]
+
+    def _owner_filters(self, ctx: PartContext) -> list[dict[str, Any]]:
+        return [
+            {"Name": f"tag:{UID_TAG}", "Values": [ctx.owner.uid]},
+            {"Name": f"tag:{PART_TAG}", "Values": [self.name]},
+        ]
+
+    def _describe(self, ec2: Any, **query: Any) -> list[dict[str, Any]]:
+        try:
+            return list(ec2.describe_security_groups(**query)["SecurityGroups"])
+        except ClientError as exc:
+            if is_not_found(exc):
+                return []
+            raise
+
+    def find(self, ctx: PartContext, known_id: str | None) -> Observed | None:
+        ec2 = ctx.client("ec2")
+        if known_id:
+            groups = self._describe(ec2, GroupIds=[known_id])
+            if groups and ctx.owner.owns(as_dict(groups[0].get("Tags")), self.name):
+                return self._observe(ec2, groups[0])
+        groups = self._describe(ec2, Filters=self._owner_filters(ctx))
+        if not groups:
+            return None
+        return self._observe(ec2, sorted(groups, key=lambda g: g["GroupId"])[0])
+
+    def locate(self, ctx: PartContext, desired: SecurityGroupDesired) -> str | None:
+        filters = [*self._owner_filters(ctx), {"Name": "vpc-id", "Values": [desired.vpc_id]}]
+        groups = self._describe(ctx.client("ec2"), Filters=filters)
+        return groups[0]["GroupId"] if groups else None
+
+    @staticmethod
+    def _vpc_cidrs(ec2: Any, vpc_id: str) -> list[str]:
+        try:
+            vpc = ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0]
+        except ClientError as exc:
+            if is_not_found(exc):
+                raise InputError("VpcNotFound", f"VPC {vpc_id} does not exist in this region") from None
+            raise
+        cidrs = {
+            a["CidrBlock"]
+            for a in vpc.get("CidrBlockAssociationSet", [])
+            if (a.get("CidrBlockState") or {}).get("State", "associated") == "associated"
+        }
+        cidrs.add(vpc["CidrBlock"])
+        return sorted(cidrs)
+
+    def _observe(self, ec2: Any, group: dict[str, Any]) -> Observed:
+        vpc_id = group.get("VpcId", "")
+        return Observed(
+            id=group["GroupId"],
+            state={
+                "groupId": group["GroupId"],
+                "groupName": group.get("GroupName"),
+                "vpcId": vpc_id,
+                "vpcCidrs": self._vpc_cidrs(ec2, vpc_id) if vpc_id else [],
+                "ingress": _rules_state(rules_from_permissions(group.get("IpPermissions", []))),
+                "egress": _rules_state(rules_from_permissions(group.get("IpPermissionsEgress", []))),
+            },
+        )
+
+    def create(self, ctx: PartContext, desired: SecurityGroupDesired) -> Observed:
+        ec2 = ctx.client("ec2")
+        cidrs = self._vpc_cidrs(ec2, desired.vpc_id)  # also stops a wrong VPC id before any write
+        owner = ctx.owner
+        group_id = ec2.create_security_group(
+            GroupName=self.group_name(ctx),
+            Description=f"ALB of {owner.kind} {owner.namespace}/{owner.name} (hybrid-gateway-operator)",
+            VpcId=desired.vpc_id,
+            TagSpecifications=[
+                {
+                    "ResourceType": "security-group",
+                    "Tags": [{"Key": k, "Value": v} for k, v in sorted(owner.tags(self.name).items())],
+                }
+            ],
+        )["GroupId"]
+        state = {
+            "vpcId": desired.vpc_id,
+            "vpcCidrs": cidrs,
+            "ingress": [],
+            "egress": _rules_state(ALL_TRAFFIC),
+        }
+        self._apply(ec2, group_id, desired, state)
+        group = self._describe(ec2, GroupIds=[group_id])
+        return self._observe(ec2, group[0]) if group else Observed(id=group_id, state=state)
+
+    def diff(self, desired: SecurityGroupDesired, observed: Observed) -> list[str]:
+        return diff_security_group(desired, observed.state)
+
+    def update(
+        self, ctx: PartContext, desired: SecurityGroupDesired, observed: Observed, changes: list[str]
+    ) -> Observed:
+        ec2 = ctx.client("ec2")
+        self._apply(ec2, observed.id, desired, observed.state)
+        group = self._describe(ec2, GroupIds=[observed.id])
+        return self._observe(ec2, group[0]) if group else observed
+
+    @staticmethod
+    def _apply(ec2: Any, group_id: str, desired: SecurityGroupDesired, state: dict[str, Any]) -> None:
+        """Authorize what is missing before revoking what is extra, so traffic never drops."""
+        have_in, want_in = _state_rules(state, "ingress"), desired_ingress(desired, state.get("vpcCidrs", []))
+        have_out, want_out = _state_rules(state, "egress"), desired_egress(desired)
+        if want_in - have_in:
+            ec2.authorize_security_group_ingress(
+                GroupId=group_id, IpPermissions=permissions_from_rules(want_in - have_in)
+            )
+        if want_out - have_out:
+            ec2.authorize_security_group_egress(
+                GroupId=group_id, IpPermissions=permissions_from_rules(want_out - have_out)
+            )
+        if have_in - want_in:
+            ec2.revoke_security_group_ingress(
+                GroupId=group_id, IpPermissions=permissions_from_rules(have_in - want_in)
+            )
+        if have_out - want_out:
+            ec2.revoke_security_group_egress(
+                GroupId=group_id, IpPermissions=permissions_from_rules(have_out - want_out)
+            )
+
+    def delete(self, ctx: PartContext, observed: Observed) -> None:
+        try:
+            ctx.client("ec2").delete_security_group(GroupId=observed.id)
+        except ClientError as exc:
+            if not is_not_found(exc):
+                raise
+
+
+__all__ = [
+    "ALL_TRAFFIC",
+    "Rule",
+    "SecurityGroup",
+    "SecurityGroupDesired",
+    "diff_security_group",
+    "permissions_from_rules",
+    "rules_from_permissions",
+]

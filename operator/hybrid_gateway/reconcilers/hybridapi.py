@@ -1,0 +1,304 @@
+"""HybridApi: API Gateway -> VPC link -> NLB -> ALB -> on-prem, HTTPS on every hop (seeds 000, 002).
+
+Parts are ensured in dependency order; a part whose inputs are not ready yet (a certificate still
+validating, a VPC link still PENDING) is skipped this pass and its hop reported as waiting, while
+every part that does not depend on it goes ahead, so independent waits overlap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from hybrid_gateway import metrics
+from hybrid_gateway.aws.errors import AwsErrorKind, classify, error_code
+from hybrid_gateway.parts import certificate, dns, listeners, load_balancers, rest_api, stage, target_groups
+from hybrid_gateway.parts import security_group as sg
+from hybrid_gateway.parts._apigateway import PartError
+from hybrid_gateway.parts._elbv2 import InputError
+from hybrid_gateway.parts.base import Observed, Outcome, Part, PartContext
+from hybrid_gateway.parts.vpc_link import VpcLinkDesired, VpcLinkPart
+from hybrid_gateway.reconcilers.base import Event, FinalizeResult, KubeObject, PassResult, Reconciler, Stalled
+from hybrid_gateway.reconcilers.hybridapi_spec import HybridApiSpec, check_hostname_in_zone, check_subnets
+from hybrid_gateway.status.conditions import Condition
+
+CERTIFICATE_READY = "CertificateReady"
+LOAD_BALANCERS_READY = "LoadBalancersReady"
+BACKEND_HEALTHY = "BackendHealthy"
+DNS_READY = "DnsReady"
+VPC_LINK_READY = "VpcLinkReady"
+API_DEPLOYED = "ApiDeployed"
+
+
+@dataclass
+class Chain:
+    """Runs parts for one pass and remembers their ids (status.resources) and outcomes."""
+
+    ctx: PartContext
+    resources: dict[str, Any]
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def ensure(self, part: Part[Any], desired: Any, key: str) -> Observed:
+        outcome = part.ensure(self.ctx, desired, self.resources.get(key))
+        self.outcomes.append(outcome)
+        self.resources[key] = outcome.observed.id
+        superseded = outcome.observed.state.pop("supersedes", None)
+        if superseded:
+            # A replacement now carries the traffic; the resource it replaced can go.
+            part.remove(self.ctx, superseded)
+        return outcome.observed
+
+
+def hop(type_: str, ready: bool, waiting_for: str, ok: str = "") -> Condition:
+    if ready:
+        return Condition(type_, True, "Ready", ok)
+    return Condition(type_, False, "Waiting", waiting_for)
+
+
+class HybridApiReconciler(Reconciler):
+    kind = "HybridApi"
+    plural = "hybridapis"
+
+    # ---- inputs ---------------------------------------------------------------------------------
+    def _secret_header(self, obj: KubeObject, spec: HybridApiSpec) -> tuple[str, str] | None:
+        if not spec.secret_ref or not spec.secret_header_name:
+            return None
+        name, key = spec.secret_ref
+        return spec.secret_header_name, self.runtime.kube.secret_value(obj.namespace, name, key)
+
+    def _certificate(self, obj: KubeObject, spec: HybridApiSpec) -> tuple[Part[Any], Any]:
+        source = spec.certificate
+        if source.acm_certificate_arn:
+            return (certificate.ExistingCertificate(spec.hostname),
+                    certificate.ExistingCertificateDesired(source.acm_certificate_arn))
+        if source.secret_name:
+            data = self.runtime.kube.secret_data(obj.namespace, source.secret_name)
+            if "tls.crt" not in data or "tls.key" not in data:
+                raise Stalled("InvalidCertificateSecret",
+                              f"Secret {obj.namespace}/{source.secret_name} needs tls.crt and tls.key "
+                              "(type kubernetes.io/tls)")
+            desired = certificate.ImportedCertificateDesired.from_pem(
+                spec.hostname, data["tls.crt"], data["tls.key"], data.get("ca.crt", "")
+            )
+            return certificate.ImportedCertificate(spec.hostname), desired
+        return (certificate.RequestedCertificate(spec.hostname),
+                certificate.RequestedCertificateDesired(spec.hostname))
+
+    def _validate(self, ctx: PartContext, spec: HybridApiSpec) -> None:
+        """Checks that need AWS reads; each raises Stalled before anything is written."""
+        try:
+            subnets = ctx.client("ec2").describe_subnets(SubnetIds=list(spec.subnet_ids))["Subnets"]
+        except ClientError as exc:
+            if error_code(exc).startswith("InvalidSubnet"):
+                raise Stalled("SubnetNotFound", f"spec.network.subnetIds: {exc.response['Error'].get('Message')}") from None
+            raise
+        check_subnets(subnets, spec.subnet_ids, spec.vpc_id)
+        try:
+            zone = ctx.client("route53").get_hosted_zone(Id=spec.hosted_zone_id)["HostedZone"]
+        except ClientError as exc:
+            if classify(exc) is AwsErrorKind.NOT_FOUND:
+                raise Stalled("HostedZoneNotFound",
+                              f"spec.frontDoor.hostedZoneId {spec.hosted_zone_id} does not exist") from None
+            raise
+        check_hostname_in_zone(spec.hostname, zone["Name"])
+
+    # ---- the pass -------------------------------------------------------------------------------
+    def reconcile(self, obj: KubeObject) -> PassResult:
+        spec = HybridApiSpec.parse(obj)
+        try:
+            secret_header = self._secret_header(obj, spec)
+            cert_part, cert_desired = self._certificate(obj, spec)
+            ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
+            self._validate(ctx, spec)
+            return self._ensure_chain(obj, spec, ctx, cert_part, cert_desired, secret_header)
+        except InputError as exc:
+            raise Stalled(exc.reason, exc.message) from None
+        except PartError as exc:
+            if exc.retryable:
+                raise
+            raise Stalled(exc.reason, exc.message) from None
+
+    def _ensure_chain(
+        self, obj: KubeObject, spec: HybridApiSpec, ctx: PartContext,
+        cert_part: Part[Any], cert_desired: Any, secret_header: tuple[str, str] | None,
+    ) -> PassResult:
+        chain = Chain(ctx, dict(obj.status.get("resources") or {}))
+        hops: list[Condition] = []
+        status: dict[str, Any] = {"frontDoorUrl": f"https://{spec.hostname}"}
+
+        # 1. Front-door certificate (and its DNS validation record when ACM issues it).
+        cert = chain.ensure(cert_part, cert_desired, "certificateArn")
+        record = dns.validation_record(cert.state) if spec.certificate.request else None
+        if record is not None:
+            chain.ensure(dns.DnsRecord(spec.hosted_zone_id, "CNAME"), record, "validationRecordName")
+        hops.append(hop(CERTIFICATE_READY, cert.ready, cert.waiting_for, f"{cert.id} is ISSUED"))
+        status["certificate"] = {"arn": cert.id, "notAfter": cert.state.get("notAfter")}
+        self._expiry_metric(obj, cert)
+
+        # 2-5. Load balancers: IP target group -> ALB (+SG, HTTPS listener) -> alb target group -> NLB.
+        hc = target_groups.HealthCheck(
+            protocol="HTTPS", path=spec.health_check.path, matcher=spec.health_check.matcher,
+            interval_seconds=spec.health_check.interval_seconds,
+            healthy_threshold=spec.health_check.healthy_threshold,
+            unhealthy_threshold=spec.health_check.unhealthy_threshold,
+            timeout_seconds=spec.health_check.timeout_seconds,
+        )
+        backend_tg = chain.ensure(
+            target_groups.BackendTargetGroup(),
+            target_groups.TargetGroupDesired.backend(spec.vpc_id, [(t.ip, t.port) for t in spec.targets], hc,
+                                                     port=spec.targets[0].port),
+            "backendTargetGroupArn",
+        )
+        group = chain.ensure(sg.SecurityGroup(), sg.SecurityGroupDesired(vpc_id=spec.vpc_id), "albSecurityGroupId")
+        alb = chain.ensure(
+            load_balancers.Alb(),
+            load_balancers.LoadBalancerDesired(spec.vpc_id, spec.subnet_ids,
+                                               (group.id, *spec.extra_security_group_ids)),
+            "albArn",
+        )
+        waiting: list[str] = [o.waiting_for for o in (alb,) if not o.ready]
+        alb_listener = None
+        if cert.ready:
+            alb_listener = chain.ensure(
+                listeners.AlbListener(alb.id),
+                listeners.ListenerDesired("HTTPS", backend_tg.id, cert.id, spec.ssl_policy),
+                "albListenerArn",
+            )
+        else:
+            waiting.append("the ALB listener waits for the certificate")
+        nlb = chain.ensure(load_balancers.Nlb(), load_balancers.LoadBalancerDesired(spec.vpc_id, spec.subnet_ids),
+                           "nlbArn")
+        if not nlb.ready:
+            waiting.append(nlb.waiting_for)
+        nlb_listener = None
+        if alb_listener is not None:
+            # An ALB can be registered only once it has a listener on the target group's port.
+            alb_tg = chain.ensure(
+                target_groups.AlbTargetGroup(),
+                target_groups.TargetGroupDesired.alb(spec.vpc_id, alb.id, target_groups.HealthCheck(
+                    protocol="HTTPS", path=spec.health_check.path, matcher=spec.health_check.matcher)),
+                "albTargetGroupArn",
+            )
+            nlb_listener = chain.ensure(listeners.NlbListener(nlb.id), listeners.ListenerDesired("TCP", alb_tg.id),
+                                        "nlbListenerArn")
+        lbs_ready = alb.ready and nlb.ready and nlb_listener is not None
+        hops.append(hop(LOAD_BALANCERS_READY, lbs_ready, "; ".join(waiting),
+                        "internal ALB (HTTPS) and NLB (TCP 443) are active"))
+        status["backendHealth"] = self._backend_health(ctx, backend_tg.id)
+
+        # 6. Route 53 alias: the hostname the certificate covers resolves to the NLB.
+        alias = chain.ensure(
+            dns.DnsRecord(spec.hosted_zone_id, "A"),
+            dns.RecordDesired.alias_to(spec.hostname, nlb.state["dnsName"], nlb.state["canonicalHostedZoneId"]),
+            "dnsRecordName",
+        )
+        hops.append(hop(DNS_READY, True, "", f"{alias.id} -> {nlb.state['dnsName']}"))
+
+        # 7. VPC link to the NLB.
+        link = chain.ensure(VpcLinkPart(), VpcLinkDesired(name=spec.api_name, target_arn=nlb.id), "vpcLinkId")
+        hops.append(hop(VPC_LINK_READY, link.ready, link.waiting_for, f"{link.id} is AVAILABLE"))
+
+        # 8-9. REST API with HTTP_PROXY integrations over the VPC link, then deployment and stage.
+        if link.ready:
+            api = chain.ensure(
+                rest_api.RestApiPart(),
+                rest_api.RestApiDesired(
+                    name=spec.api_name, hostname=spec.hostname, vpc_link_id=link.id,
+                    routes=tuple(rest_api.Route(r.path, r.methods, r.backend_path) for r in spec.routes),
+                    disable_execute_api_endpoint=self.effective_disable_execute_api(obj, spec),
+                    secret_header=secret_header,
+                ),
+                "restApiId",
+            )
+            deployed = chain.ensure(
+                stage.StagePart(api.id),
+                stage.StageDesired(
+                    rest_api_id=api.id, stage_name=spec.stage_name,
+                    api_definition_hash=api.state["api_definition_hash"],
+                    variables=spec.stage_variables, rate_limit=spec.throttling.rate_limit,
+                    burst_limit=spec.throttling.burst_limit,
+                    access_log_destination_arn=spec.access_log_destination_arn,
+                ),
+                "stageName",
+            )
+            chain.resources["deploymentId"] = deployed.state.get("deployment_id")
+            status["invokeUrl"] = deployed.state.get("invoke_url")
+            status["clientCertificateId"] = deployed.state.get("client_certificate_id")
+            hops.append(hop(API_DEPLOYED, True, "", f"stage {spec.stage_name} serves the current definition"))
+        else:
+            hops.append(hop(API_DEPLOYED, False, "the REST API waits for the VPC link"))
+
+        status["resources"] = chain.resources
+        info = self._backend_condition(status["backendHealth"])
+        return PassResult(hops=hops, status=status, outcomes=chain.outcomes, info=[info])
+
+    def effective_disable_execute_api(self, obj: KubeObject, spec: HybridApiSpec) -> bool:
+        """This object's own wish, OR'ed with every MtlsDomain that maps it (api.md: one writer)."""
+        return spec.disable_execute_api_endpoint
+
+    # ---- status helpers -------------------------------------------------------------------------
+    def _backend_health(self, ctx: PartContext, target_group_arn: str) -> dict[str, int]:
+        answer = ctx.client("elbv2").describe_target_health(TargetGroupArn=target_group_arn)
+        states = [d.get("TargetHealth", {}).get("State") for d in answer.get("TargetHealthDescriptions", [])]
+        return {"healthy": sum(1 for s in states if s == "healthy"), "total": len(states)}
+
+    @staticmethod
+    def _backend_condition(health: dict[str, int]) -> Condition:
+        healthy, total = health["healthy"], health["total"]
+        if total and healthy == total:
+            return Condition(BACKEND_HEALTHY, True, "AllTargetsHealthy", f"{healthy}/{total} targets healthy")
+        return Condition(BACKEND_HEALTHY, False, "TargetsUnhealthy",
+                         f"{healthy}/{total} targets healthy: check the on-prem load balancer and Direct Connect")
+
+    @staticmethod
+    def _expiry_metric(obj: KubeObject, cert: Observed) -> None:
+        not_after = cert.state.get("notAfter")
+        if not not_after:
+            return
+        when = dt.datetime.fromisoformat(str(not_after).replace("Z", "+00:00"))
+        labels = (obj.kind, obj.namespace, obj.name, cert.id, "front-door")
+        metrics.CERTIFICATE_EXPIRY_TIMESTAMP.labels(*labels).set(when.timestamp())
+        metrics.CERTIFICATE_EXPIRY_DAYS.labels(*labels).set(
+            (when - dt.datetime.now(dt.UTC)).total_seconds() / 86400)
+
+    # ---- deletion -------------------------------------------------------------------------------
+    def finalize(self, obj: KubeObject) -> FinalizeResult:
+        if obj.spec.get("deletionPolicy") == "Retain":
+            return FinalizeResult(True, [Event("Deleted", "deletionPolicy Retain: AWS resources kept")])
+        spec = HybridApiSpec.parse(obj)
+        ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
+        known = dict(obj.status.get("resources") or {})
+        owned_certificate: Part[Any] | None = None
+        if spec.certificate.secret_name:
+            owned_certificate = certificate.ImportedCertificate(spec.hostname)
+        elif spec.certificate.request:
+            owned_certificate = certificate.RequestedCertificate(spec.hostname)
+        # Reverse dependency order; deleting a REST API deletes its stages, a load balancer its listeners.
+        steps: list[tuple[Part[Any], str | None]] = [
+            (rest_api.RestApiPart(), known.get("restApiId")),
+            (VpcLinkPart(), known.get("vpcLinkId")),
+            (dns.DnsRecord(spec.hosted_zone_id, "A"), spec.hostname),
+            (load_balancers.Nlb(), known.get("nlbArn")),
+            (target_groups.AlbTargetGroup(), known.get("albTargetGroupArn")),
+            (load_balancers.Alb(), known.get("albArn")),
+            (sg.SecurityGroup(), known.get("albSecurityGroupId")),
+            (target_groups.BackendTargetGroup(), known.get("backendTargetGroupArn")),
+        ]
+        if spec.certificate.request and known.get("validationRecordName"):
+            steps.append((dns.DnsRecord(spec.hosted_zone_id, "CNAME"), known.get("validationRecordName")))
+        if owned_certificate is not None:
+            steps.append((owned_certificate, known.get("certificateArn")))
+        events: list[Event] = []
+        for part, known_id in steps:
+            try:
+                deleted = part.remove(ctx, known_id)
+            except (ClientError, PartError) as exc:
+                # In use by something still being deleted (VPC link -> NLB, ALB ENIs -> SG): try again.
+                code = exc.reason if isinstance(exc, PartError) else error_code(exc)
+                return FinalizeResult(False, events, f"{part.name}: {code}, retrying")
+            if deleted:
+                events.append(Event("Deleted", f"Deleted {part.name} {deleted}"))
+        return FinalizeResult(True, events)

@@ -1,0 +1,44 @@
+"""``python -m hybrid_gateway.devenv.emulator``: ready line, serves AWS calls, exits 0 on SIGINT."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import boto3
+
+from hybrid_gateway.devenv.emulator import EmulatorControl
+
+
+def test_cli_runs_until_sigint() -> None:
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hybrid_gateway.devenv.emulator", "--host", "127.0.0.1", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        assert line.startswith("emulator listening on http://127.0.0.1:"), line
+        endpoint = line.rsplit(" ", 1)[1]
+        assert int(endpoint.rsplit(":", 1)[1]) > 0
+        apigw = boto3.client(
+            "apigateway",
+            endpoint_url=endpoint,
+            region_name="ap-northeast-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        assert apigw.create_rest_api(name="cli")["name"] == "cli"
+        assert [e["operation"] for e in EmulatorControl(endpoint).requests()] == ["CreateRestApi"]
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

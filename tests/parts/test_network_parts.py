@@ -1,0 +1,1334 @@
+"""Network parts (certificate, target groups, security group, load balancers, listeners, DNS).
+
+Pure `diff` functions are tested as tables of cases, each with a reason. Each part then runs its
+whole life against an in-process AWS: `hybrid_gateway.devenv.emulator.EmulatorServer` when it can
+be imported, else a plain moto server. Every AWS call our clients make is recorded (botocore
+`before-parameter-build`), so "a second ensure() makes no write call" is checked exactly.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+
+from hybrid_gateway.aws import AwsClients
+from hybrid_gateway.aws.tags import Owner, as_dict
+from hybrid_gateway.parts._elbv2 import InputError, ReplaceFirstPart, elb_name, elb_tags
+from hybrid_gateway.parts.base import Observed, PartContext
+from hybrid_gateway.parts.certificate import (
+    ExistingCertificate,
+    ExistingCertificateDesired,
+    ImportedCertificate,
+    ImportedCertificateDesired,
+    RequestedCertificate,
+    RequestedCertificateDesired,
+    check_covers,
+    covers,
+    diff_imported,
+    diff_requested,
+)
+from hybrid_gateway.parts.dns import DnsRecord, RecordDesired, diff_record, norm_name, validation_record
+from hybrid_gateway.parts.listeners import AlbListener, ListenerDesired, NlbListener, diff_listener
+from hybrid_gateway.parts.load_balancers import (
+    Alb,
+    LoadBalancer,
+    LoadBalancerDesired,
+    Nlb,
+    diff_load_balancer,
+)
+from hybrid_gateway.parts.security_group import (
+    ALL_TRAFFIC,
+    Rule,
+    SecurityGroup,
+    SecurityGroupDesired,
+    diff_security_group,
+    permissions_from_rules,
+    rules_from_permissions,
+)
+from hybrid_gateway.parts.target_groups import (
+    AlbTargetGroup,
+    BackendTargetGroup,
+    HealthCheck,
+    TargetGroupDesired,
+    diff_target_group,
+)
+
+REGION = "ap-northeast-1"
+HOST = "orders-backend.example.com"
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+OTHER_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
+HC = HealthCheck(path="/healthz", matcher="200-399", interval_seconds=30, healthy_threshold=3, unhealthy_threshold=3)
+TARGETS = (("192.168.10.5", 443), ("192.168.10.6", 443))
+
+
+def owner() -> Owner:
+    return Owner("HybridApi", "team-a", "orders", str(uuid.uuid4()))
+
+
+# --- certificates for tests ---
+
+
+@dataclass(frozen=True)
+class Pem:
+    cert: str
+    key: str
+
+
+def make_cert(cn: str, sans: tuple[str, ...] = (), *, rsa_key: bool = False) -> Pem:
+    key: Any = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        if rsa_key
+        else ec.generate_private_key(ec.SECP256R1())
+    )
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    now = datetime.datetime.now(datetime.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=90))
+    )
+    if sans:
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(s) for s in sans]), critical=False)
+    cert = builder.sign(key, hashes.SHA256())
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return Pem(cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem.decode())
+
+
+# --- pure: names and coverage ---
+
+
+def test_elb_names_are_short_deterministic_and_vary_with_immutable_fields() -> None:
+    o = owner()
+    name = elb_name(o, "tg-alb", "vpc-1", "TCP", 443, "alb")
+    assert len(name) <= 32 and name.startswith("hg-") and name.replace("-", "").isalnum()
+    assert name == elb_name(o, "tg-alb", "vpc-1", "TCP", 443, "alb")
+    assert name != elb_name(o, "tg-alb", "vpc-1", "TCP", 8443, "alb")
+    assert name != elb_name(owner(), "tg-alb", "vpc-1", "TCP", 443, "alb")
+
+
+@pytest.mark.parametrize(
+    ("reason", "name", "hostname", "expected"),
+    [
+        ("exact", "orders-backend.example.com", HOST, True),
+        ("case and trailing dot do not matter", "Orders-Backend.Example.COM.", HOST, True),
+        ("wildcard covers one label", "*.example.com", HOST, True),
+        ("wildcard does not cover the apex", "*.example.com", "example.com", False),
+        ("wildcard does not cover two labels", "*.example.com", "a.orders-backend.example.com", False),
+        ("another name", "api.example.com", HOST, False),
+        ("a suffix is not a match", "example.com", HOST, False),
+        ("wildcard of another zone", "*.example.org", "orders.example.org.", True),
+    ],
+)
+def test_covers(reason: str, name: str, hostname: str, expected: bool) -> None:
+    assert covers(name, hostname) is expected, reason
+
+
+@pytest.mark.parametrize(
+    ("reason", "state", "ok"),
+    [
+        ("domain name", {"domainName": HOST}, True),
+        ("wildcard domain name", {"domainName": "*.example.com"}, True),
+        (
+            "SAN only",
+            {"domainName": "api.example.com", "subjectAlternativeNames": ["api.example.com", HOST]},
+            True,
+        ),
+        ("wildcard SAN", {"domainName": "x.example.org", "subjectAlternativeNames": ["*.example.com"]}, True),
+        (
+            "neither",
+            {"domainName": "api.example.com", "subjectAlternativeNames": ["*.api.example.com"]},
+            False,
+        ),
+    ],
+)
+def test_check_covers(reason: str, state: dict[str, Any], ok: bool) -> None:
+    if ok:
+        check_covers(HOST, state)
+    else:
+        with pytest.raises(InputError) as err:
+            check_covers(HOST, state)
+        assert err.value.reason == "CertificateDoesNotCoverHostname" and HOST in err.value.message, reason
+
+
+# --- pure: certificate desired state and diffs ---
+
+
+def test_imported_desired_validates_before_any_call_and_never_shows_the_key() -> None:
+    pem = make_cert(HOST, (HOST,))
+    desired = ImportedCertificateDesired.from_pem(HOST, pem.cert, pem.key)
+    assert desired.key_algorithm == "EC_prime256v1" and HOST in desired.domain_names
+    assert len(desired.fingerprint) == 64
+    body = pem.key.split("-----")[2].strip().splitlines()[0]
+    assert body not in repr(desired) and "private_key_pem" not in repr(desired)
+
+    other = make_cert("api.example.com", ("api.example.com",))
+    cases: list[tuple[str, str, str, str]] = [
+        ("not a certificate", "garbage", pem.key, "InvalidCertificate"),
+        (
+            "not a key",
+            pem.cert,
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+            "InvalidPrivateKey",
+        ),
+        ("key of another certificate", pem.cert, other.key, "KeyDoesNotMatchCertificate"),
+        ("certificate for another name", other.cert, other.key, "CertificateDoesNotCoverHostname"),
+    ]
+    for reason, cert, key, expected in cases:
+        with pytest.raises(InputError) as err:
+            ImportedCertificateDesired.from_pem(HOST, cert, key)
+        assert err.value.reason == expected, reason
+        assert body not in str(err.value) and err.value.__cause__ is None, reason
+
+
+def test_imported_desired_splits_a_bundle_into_leaf_and_chain() -> None:
+    leaf, ca = make_cert(HOST), make_cert("Test CA")
+    desired = ImportedCertificateDesired.from_pem(HOST, leaf.cert + ca.cert, leaf.key)
+    assert desired.certificate_pem.strip() == leaf.cert.strip()
+    assert desired.chain_pem.strip() == ca.cert.strip()
+    assert desired.key_algorithm == "EC_prime256v1"
+
+
+@pytest.mark.parametrize(
+    ("reason", "state", "expected"),
+    [
+        ("same body", {"keyAlgorithm": "EC_prime256v1", "fingerprint": "f1"}, []),
+        (
+            "renewed body is re-imported",
+            {"keyAlgorithm": "EC_prime256v1", "fingerprint": "f0"},
+            ["fingerprint"],
+        ),
+        (
+            "new key type needs a new certificate",
+            {"keyAlgorithm": "RSA_2048", "fingerprint": "f1"},
+            ["key_algorithm"],
+        ),
+    ],
+)
+def test_diff_imported(reason: str, state: dict[str, Any], expected: list[str]) -> None:
+    desired = ImportedCertificateDesired("c", "k", "", "f1", "EC_prime256v1", (HOST,))
+    assert diff_imported(desired, state) == expected, reason
+
+
+@pytest.mark.parametrize(
+    ("reason", "state", "expected"),
+    [
+        ("same", {"domainName": HOST, "keyAlgorithm": "RSA_2048"}, []),
+        ("case of the name does not matter", {"domainName": HOST.upper(), "keyAlgorithm": "RSA_2048"}, []),
+        ("hostname changed", {"domainName": "api.example.com", "keyAlgorithm": "RSA_2048"}, ["domain_name"]),
+        ("key type changed", {"domainName": HOST, "keyAlgorithm": "EC_prime256v1"}, ["key_algorithm"]),
+        ("status is not compared", {"domainName": HOST, "keyAlgorithm": "RSA_2048", "status": "FAILED"}, []),
+    ],
+)
+def test_diff_requested(reason: str, state: dict[str, Any], expected: list[str]) -> None:
+    assert diff_requested(RequestedCertificateDesired(HOST), state) == expected, reason
+    assert set(expected) <= RequestedCertificate.replace_on
+
+
+# --- pure: target groups ---
+
+
+def _tg_state(**overrides: Any) -> dict[str, Any]:
+    state: dict[str, Any] = {
+        "protocol": "HTTPS",
+        "port": 443,
+        "vpcId": "vpc-1",
+        "targetType": "ip",
+        "healthCheck": {
+            "protocol": "HTTPS",
+            "path": "/healthz",
+            "port": "traffic-port",
+            "matcher": "200-399",
+            "interval_seconds": 30,
+            "healthy_threshold": 3,
+            "unhealthy_threshold": 3,
+            "timeout_seconds": 5,
+        },
+        "targets": [
+            {"id": "192.168.10.5", "port": 443, "state": "healthy"},
+            {"id": "192.168.10.6", "port": 443, "state": "unhealthy"},
+        ],
+    }
+    state.update(overrides)
+    return state
+
+
+def _hc(**changes: Any) -> dict[str, Any]:
+    return {**_tg_state()["healthCheck"], **changes}
+
+
+@pytest.mark.parametrize(
+    ("reason", "state", "expected"),
+    [
+        ("in sync (health state and AWS's timeout are not compared)", _tg_state(), []),
+        ("health check path drift", _tg_state(healthCheck=_hc(path="/")), ["health_check.path"]),
+        (
+            "matcher and thresholds",
+            _tg_state(healthCheck=_hc(matcher="200", healthy_threshold=5)),
+            ["health_check.healthy_threshold", "health_check.matcher"],
+        ),
+        ("numbers may come back as strings", _tg_state(healthCheck=_hc(interval_seconds="30")), []),
+        (
+            "a target was deregistered out of band",
+            _tg_state(targets=[{"id": "192.168.10.5", "port": 443}]),
+            ["targets"],
+        ),
+        (
+            "an extra target",
+            _tg_state(targets=[*_tg_state()["targets"], {"id": "10.9.9.9", "port": 443}]),
+            ["targets"],
+        ),
+        (
+            "a draining target counts as gone",
+            _tg_state(targets=[*_tg_state()["targets"], {"id": "10.9.9.9", "port": 443, "state": "draining"}]),
+            [],
+        ),
+        (
+            "port of a target",
+            _tg_state(targets=[{"id": "192.168.10.5", "port": 443}, {"id": "192.168.10.6", "port": 8443}]),
+            ["targets"],
+        ),
+        (
+            "protocol, port, VPC and type are replacements",
+            _tg_state(protocol="HTTP", port=80, vpcId="vpc-2", targetType="instance"),
+            ["protocol", "port", "vpc_id", "target_type"],
+        ),
+    ],
+)
+def test_diff_target_group(reason: str, state: dict[str, Any], expected: list[str]) -> None:
+    desired = TargetGroupDesired.backend("vpc-1", TARGETS, HC)
+    assert sorted(diff_target_group(desired, state)) == sorted(expected), reason
+
+
+def test_target_group_desired_shapes() -> None:
+    backend = TargetGroupDesired.backend("vpc-1", TARGETS, HC)
+    assert {t.availability_zone for t in backend.targets} == {"all"}
+    assert (backend.protocol, backend.target_type) == ("HTTPS", "ip")
+    alb = TargetGroupDesired.alb("vpc-1", "arn:alb", HC)
+    assert (alb.protocol, alb.port, alb.target_type) == ("TCP", 443, "alb")
+    assert [(t.id, t.port, t.availability_zone) for t in alb.targets] == [("arn:alb", 443, None)]
+    assert {"protocol", "port", "vpc_id", "target_type"} == BackendTargetGroup.replace_on
+
+
+# --- pure: load balancers ---
+
+
+def _lb_state(**overrides: Any) -> dict[str, Any]:
+    state = {
+        "type": "application",
+        "scheme": "internal",
+        "vpcId": "vpc-1",
+        "subnetIds": ["s-a", "s-c"],
+        "securityGroupIds": ["sg-1", "sg-2"],
+        "state": "active",
+    }
+    return {**state, **overrides}
+
+
+@pytest.mark.parametrize(
+    ("reason", "state", "expected"),
+    [
+        (
+            "in sync, order does not matter",
+            _lb_state(subnetIds=["s-c", "s-a"], securityGroupIds=["sg-2", "sg-1"]),
+            [],
+        ),
+        ("provisioning is not a difference", _lb_state(state="provisioning"), []),
+        ("subnet moved", _lb_state(subnetIds=["s-a", "s-d"]), ["subnets"]),
+        ("security group removed out of band", _lb_state(securityGroupIds=["sg-1"]), ["security_groups"]),
+        (
+            "scheme, type and VPC need a new load balancer",
+            _lb_state(scheme="internet-facing", type="network", vpcId="vpc-2"),
+            ["type", "scheme", "vpc_id"],
+        ),
+    ],
+)
+def test_diff_load_balancer(reason: str, state: dict[str, Any], expected: list[str]) -> None:
+    desired = LoadBalancerDesired("vpc-1", ("s-a", "s-c"), ("sg-1", "sg-2"))
+    assert diff_load_balancer(desired, "application", state) == expected, reason
+    assert set(expected) - {"subnets", "security_groups"} <= LoadBalancer.replace_on
+
+
+@pytest.mark.parametrize(
+    ("reason", "code", "ready", "waiting_for"),
+    [
+        ("active", "active", True, ""),
+        ("impaired still serves", "active_impaired", True, ""),
+        ("provisioning", "provisioning", False, "load balancer provisioning"),
+        ("failed", "failed", False, "load balancer failed"),
+    ],
+)
+def test_load_balancer_readiness(reason: str, code: str, ready: bool, waiting_for: str) -> None:
+    lb = {
+        "LoadBalancerArn": "arn:lb",
+        "Type": "application",
+        "State": {"Code": code},
+        "AvailabilityZones": [],
+    }
+    observed = LoadBalancer._observe(lb)
+    assert (observed.ready, observed.waiting_for) == (ready, waiting_for), reason
+
+
+# --- pure: listeners ---
+
+
+def _listener_state(**overrides: Any) -> dict[str, Any]:
+    state = {
+        "protocol": "HTTPS",
+        "targetGroupArn": "tg-1",
+        "defaultActionCount": 1,
+        "certificateArn": "cert-1",
+        "sslPolicy": TLS_POLICY,
+    }
+    return {**state, **overrides}
+
+
+@pytest.mark.parametrize(
+    ("reason", "desired", "state", "expected"),
+    [
+        ("https in sync", ListenerDesired.https("tg-1", "cert-1", TLS_POLICY), _listener_state(), []),
+        (
+            "certificate renewed into a new ARN",
+            ListenerDesired.https("tg-1", "cert-2", TLS_POLICY),
+            _listener_state(),
+            ["certificate_arn"],
+        ),
+        (
+            "policy drift",
+            ListenerDesired.https("tg-1", "cert-1", TLS_POLICY),
+            _listener_state(sslPolicy="ELBSecurityPolicy-2016-08"),
+            ["ssl_policy"],
+        ),
+        (
+            "forwards elsewhere",
+            ListenerDesired.https("tg-2", "cert-1", TLS_POLICY),
+            _listener_state(),
+            ["target_group_arn"],
+        ),
+        (
+            "extra default actions",
+            ListenerDesired.https("tg-1", "cert-1", TLS_POLICY),
+            _listener_state(defaultActionCount=2),
+            ["target_group_arn"],
+        ),
+        (
+            "protocol changed out of band",
+            ListenerDesired.https("tg-1", "cert-1", TLS_POLICY),
+            _listener_state(protocol="HTTP", certificateArn=None, sslPolicy=None),
+            ["protocol", "certificate_arn", "ssl_policy"],
+        ),
+        (
+            "tcp ignores certificate and policy",
+            ListenerDesired.tcp("tg-1"),
+            _listener_state(protocol="TCP", certificateArn=None, sslPolicy=None),
+            [],
+        ),
+    ],
+)
+def test_diff_listener(reason: str, desired: ListenerDesired, state: dict[str, Any], expected: list[str]) -> None:
+    assert diff_listener(desired, state) == expected, reason
+
+
+# --- pure: security group ---
+
+
+def _sg_state(**overrides: Any) -> dict[str, Any]:
+    state = {
+        "vpcId": "vpc-1",
+        "vpcCidrs": ["10.0.0.0/16"],
+        "ingress": [["tcp", 443, 443, "10.0.0.0/16"]],
+        "egress": [["tcp", 443, 443, "192.168.10.5/32"], ["tcp", 443, 443, "192.168.10.6/32"]],
+    }
+    return {**state, **overrides}
+
+
+EGRESS = SecurityGroupDesired.egress_to_targets(TARGETS)
+
+
+@pytest.mark.parametrize(
+    ("reason", "desired", "state", "expected"),
+    [
+        ("in sync", SecurityGroupDesired("vpc-1", egress=EGRESS), _sg_state(), []),
+        (
+            "ingress follows a second VPC CIDR",
+            SecurityGroupDesired("vpc-1", egress=EGRESS),
+            _sg_state(vpcCidrs=["10.0.0.0/16", "10.1.0.0/16"]),
+            ["ingress"],
+        ),
+        (
+            "explicit ingress CIDRs win over the VPC's",
+            SecurityGroupDesired("vpc-1", ingress_cidrs=("10.0.1.0/24",), egress=EGRESS),
+            _sg_state(),
+            ["ingress"],
+        ),
+        (
+            "an extra ingress rule added by hand",
+            SecurityGroupDesired("vpc-1", egress=EGRESS),
+            _sg_state(ingress=[["tcp", 443, 443, "10.0.0.0/16"], ["tcp", 22, 22, "0.0.0.0/0"]]),
+            ["ingress"],
+        ),
+        (
+            "egress open while targets-only is wanted",
+            SecurityGroupDesired("vpc-1", egress=EGRESS),
+            _sg_state(egress=[["-1", -1, -1, "0.0.0.0/0"]]),
+            ["egress"],
+        ),
+        (
+            "egress None means AWS's open default",
+            SecurityGroupDesired("vpc-1"),
+            _sg_state(egress=[["-1", -1, -1, "0.0.0.0/0"]]),
+            [],
+        ),
+        (
+            "another VPC needs a new group",
+            SecurityGroupDesired("vpc-2", egress=EGRESS),
+            _sg_state(),
+            ["vpc_id"],
+        ),
+    ],
+)
+def test_diff_security_group(
+    reason: str, desired: SecurityGroupDesired, state: dict[str, Any], expected: list[str]
+) -> None:
+    assert diff_security_group(desired, state) == expected, reason
+
+
+def test_security_group_rules_round_trip() -> None:
+    rules = {
+        Rule.tcp(443, "10.0.0.0/16"),
+        Rule.tcp(443, "sg-123"),
+        Rule.tcp(443, "2001:db8::/32"),
+        Rule.tcp(443, "pl-123"),
+        *ALL_TRAFFIC,
+    }
+    assert rules_from_permissions(permissions_from_rules(rules)) == rules
+
+
+# --- pure: DNS ---
+
+
+def _alias_state(**overrides: Any) -> dict[str, Any]:
+    state: dict[str, Any] = {
+        "name": HOST,
+        "type": "A",
+        "ttl": None,
+        "values": [],
+        "aliasDnsName": "dualstack.hg-nlb-1.elb.ap-northeast-1.amazonaws.com.",
+        "aliasHostedZoneId": "Z31USIVHYNEOWT",
+        "evaluateTargetHealth": False,
+    }
+    return {**state, **overrides}
+
+
+ALIAS = RecordDesired.alias_to(
+    "Orders-Backend.example.com.", "HG-NLB-1.elb.ap-northeast-1.amazonaws.com", "/hostedzone/Z31USIVHYNEOWT"
+)
+CNAME = RecordDesired.cname("_abc.orders-backend.example.com.", "_xyz.acm-validations.aws.")
+
+
+@pytest.mark.parametrize(
+    ("reason", "desired", "record_type", "state", "expected"),
+    [
+        ("alias in sync despite dots, case, dualstack. and zone id prefix", ALIAS, "A", _alias_state(), []),
+        (
+            "alias points at another NLB",
+            ALIAS,
+            "A",
+            _alias_state(aliasDnsName="other.elb.amazonaws.com"),
+            ["alias.dns_name"],
+        ),
+        (
+            "alias zone changed",
+            ALIAS,
+            "A",
+            _alias_state(aliasHostedZoneId="ZOTHER"),
+            ["alias.hosted_zone_id"],
+        ),
+        (
+            "someone turned on target health",
+            ALIAS,
+            "A",
+            _alias_state(evaluateTargetHealth=True),
+            ["alias.evaluate_target_health"],
+        ),
+        ("record was renamed: replace", ALIAS, "A", _alias_state(name="old.example.com"), ["name"]),
+        (
+            "cname in sync despite trailing dots",
+            CNAME,
+            "CNAME",
+            {
+                "name": "_abc.orders-backend.example.com",
+                "type": "CNAME",
+                "ttl": 300,
+                "values": ["_xyz.acm-validations.aws"],
+                "aliasDnsName": None,
+            },
+            [],
+        ),
+        (
+            "cname value drift and ttl",
+            CNAME,
+            "CNAME",
+            {
+                "name": "_abc.orders-backend.example.com",
+                "type": "CNAME",
+                "ttl": 60,
+                "values": ["_other.acm-validations.aws."],
+                "aliasDnsName": None,
+            },
+            ["values", "ttl"],
+        ),
+        (
+            "a plain record where an alias is wanted",
+            ALIAS,
+            "A",
+            _alias_state(aliasDnsName=None, aliasHostedZoneId=None, ttl=300, values=["10.0.0.1"]),
+            ["alias.dns_name", "alias.hosted_zone_id"],
+        ),
+        (
+            "an alias where a plain record is wanted",
+            CNAME,
+            "CNAME",
+            {**_alias_state(), "name": "_abc.orders-backend.example.com", "type": "CNAME"},
+            ["alias", "values", "ttl"],
+        ),
+    ],
+)
+def test_diff_record(
+    reason: str, desired: RecordDesired, record_type: str, state: dict[str, Any], expected: list[str]
+) -> None:
+    assert diff_record(desired, record_type, state) == expected, reason
+
+
+def test_norm_name_undoes_route53_escapes() -> None:
+    assert norm_name("\\052.Example.COM.") == "*.example.com"
+
+
+# --- pure: batched tag reads ---
+
+
+class FakeElb:
+    """DescribeTags like AWS: at most 20 ARNs, and the whole batch fails if one ARN is gone."""
+
+    def __init__(self, arns: list[str], gone: set[str]) -> None:
+        self.arns, self.gone = arns, gone
+        self.batches: list[list[str]] = []
+
+    def describe_tags(self, ResourceArns: list[str]) -> dict[str, Any]:
+        assert len(ResourceArns) <= 20
+        self.batches.append(ResourceArns)
+        if self.gone & set(ResourceArns):
+            raise ClientError({"Error": {"Code": "TargetGroupNotFound", "Message": "gone"}}, "DescribeTags")
+        return {"TagDescriptions": [{"ResourceArn": a, "Tags": [{"Key": "k", "Value": a}]} for a in ResourceArns]}
+
+
+def test_elb_tags_batches_by_20_and_skips_arns_deleted_meanwhile() -> None:
+    arns = [f"arn:tg/{i:02d}" for i in range(45)]
+    fake = FakeElb(arns, set())
+    assert elb_tags(fake, arns) == {a: {"k": a} for a in arns} and len(fake.batches) == 3
+    fake = FakeElb(arns, {"arn:tg/07"})
+    tags = elb_tags(fake, arns)
+    assert set(tags) == set(arns) - {"arn:tg/07"}
+    assert len(fake.batches) == 3 + 20  # the failing batch is asked again one ARN at a time
+
+
+# --- pure: replace-first ensure ---
+
+
+@dataclass(frozen=True)
+class FakeDesired:
+    kind: str
+    size: int
+
+
+class FakePart(ReplaceFirstPart[FakeDesired]):
+    """In-memory resources keyed by id; `kind` cannot change in place, `size` can."""
+
+    name = "fake"
+    replace_on: ClassVar[frozenset[str]] = frozenset({"kind"})
+
+    def __init__(self) -> None:
+        self.store: dict[str, dict[str, Any]] = {}
+        self.calls: list[str] = []
+
+    def _obs(self, rid: str) -> Observed:
+        return Observed(id=rid, state=dict(self.store[rid]))
+
+    def find(self, ctx: PartContext, known_id: str | None) -> Observed | None:
+        if known_id in self.store:
+            return self._obs(known_id)
+        return self._obs(sorted(self.store)[0]) if known_id is None and self.store else None
+
+    def locate(self, ctx: PartContext, desired: FakeDesired) -> str | None:
+        return desired.kind if desired.kind in self.store else None
+
+    def create(self, ctx: PartContext, desired: FakeDesired) -> Observed:
+        self.calls.append(f"create {desired.kind}")
+        self.store[desired.kind] = {"kind": desired.kind, "size": desired.size}
+        return self._obs(desired.kind)
+
+    def diff(self, desired: FakeDesired, observed: Observed) -> list[str]:
+        return [k for k in ("kind", "size") if getattr(desired, k) != observed.state[k]]
+
+    def update(self, ctx: PartContext, desired: FakeDesired, observed: Observed, changes: list[str]) -> Observed:
+        self.calls.append(f"update {observed.id}")
+        self.store[observed.id]["size"] = desired.size
+        return self._obs(observed.id)
+
+    def delete(self, ctx: PartContext, observed: Observed) -> None:
+        self.calls.append(f"delete {observed.id}")
+        self.store.pop(observed.id, None)
+
+
+def test_replace_first_creates_the_replacement_and_leaves_the_old_one() -> None:
+    ctx = PartContext(aws=AwsClients(), region=REGION, owner=owner())
+    part = FakePart()
+    assert part.ensure(ctx, FakeDesired("a", 1), None).action == "Created"
+    assert part.ensure(ctx, FakeDesired("a", 1), "a").action is None
+    assert part.ensure(ctx, FakeDesired("a", 2), "a").action == "Updated"
+    out = part.ensure(ctx, FakeDesired("b", 2), "a")
+    assert (out.action, out.observed.id, out.observed.state["supersedes"]) == ("Replaced", "b", "a")
+    assert "a" in part.store and part.calls[-1] == "create b"
+    # A crash before status recorded "b": the next pass adopts b (updating it) instead of a twin.
+    part.calls.clear()
+    again = part.ensure(ctx, FakeDesired("b", 3), "a")
+    assert again.action == "Replaced" and again.observed.id == "b" and part.calls == ["update b"]
+    # Without a known id the desired one is located first.
+    assert part.ensure(ctx, FakeDesired("b", 3), None).action is None
+    assert part.remove(ctx, "a") == "a" and part.remove(ctx, "a") is None
+
+
+# --- the AWS side ---
+
+
+@dataclass
+class Aws:
+    endpoint_url: str
+    emulator: bool
+    vpc_id: str
+    subnets: dict[str, str]  # AZ letter -> subnet id
+    zone_id: str
+
+
+@pytest.fixture(scope="module")
+def aws() -> Iterator[Aws]:
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+        }.items():
+            mp.setenv(key, value)
+        server: Any
+        try:
+            from hybrid_gateway.devenv.emulator import EmulatorServer
+
+            server = EmulatorServer(port=0).start()
+            url, emulator = server.endpoint_url, True
+        except ImportError:
+            from moto.server import ThreadedMotoServer
+
+            server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            server.start()
+            host, port = server.get_host_and_port()
+            url, emulator = f"http://{host}:{port}", False
+        mp.setenv("AWS_ENDPOINT_URL", url)
+        try:
+            ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=url)
+            vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+            subnets = {
+                az: ec2.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=f"{REGION}{az}")["Subnet"]["SubnetId"]
+                for az, cidr in (("a", "10.0.1.0/24"), ("c", "10.0.2.0/24"), ("d", "10.0.3.0/24"))
+            }
+            r53 = boto3.client("route53", region_name=REGION, endpoint_url=url)
+            zone = r53.create_hosted_zone(Name="example.com", CallerReference=str(uuid.uuid4()))["HostedZone"]["Id"]
+            yield Aws(url, emulator, vpc, subnets, zone.rsplit("/", 1)[-1])
+        finally:
+            server.stop()
+
+
+READ_PREFIXES = ("Describe", "List", "Get")
+
+
+@dataclass
+class Recorder:
+    """Every call our clients make, with its API parameters (botocore `before-parameter-build`)."""
+
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def __call__(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+        self.calls.append((model.name, params))
+
+    def writes(self) -> list[str]:
+        return [name for name, _ in self.calls if not name.startswith(READ_PREFIXES)]
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+    def params(self, operation: str) -> list[dict[str, Any]]:
+        return [p for name, p in self.calls if name == operation]
+
+    def clear(self) -> None:
+        self.calls.clear()
+
+
+@pytest.fixture()
+def ctx(aws: Aws) -> PartContext:
+    limits = {"elbv2": 1000.0, "ec2": 1000.0, "acm": 1000.0, "route53": 1000.0}
+    return PartContext(aws=AwsClients(max_attempts=2, rate_limits=limits), region=REGION, owner=owner())
+
+
+@pytest.fixture()
+def rec(ctx: PartContext) -> Recorder:
+    recorder = Recorder()
+    for service in ("elbv2", "ec2", "acm", "route53"):
+        ctx.client(service).meta.events.register("before-parameter-build", recorder)
+    return recorder
+
+
+@pytest.fixture()
+def raw(aws: Aws) -> dict[str, Any]:
+    return {
+        s: boto3.client(s, region_name=REGION, endpoint_url=aws.endpoint_url)
+        for s in ("elbv2", "ec2", "acm", "route53")
+    }
+
+
+def _control(aws: Aws) -> Any:
+    from hybrid_gateway.devenv.emulator import EmulatorControl
+
+    return EmulatorControl(aws.endpoint_url)
+
+
+def _alb(ctx: PartContext, aws: Aws, raw: dict[str, Any]) -> str:
+    """An ALB for tests of other parts (made through the part: it is tested on its own below)."""
+    sg = raw["ec2"].create_security_group(GroupName=f"t-{uuid.uuid4().hex[:8]}", Description="t", VpcId=aws.vpc_id)[
+        "GroupId"
+    ]
+    desired = LoadBalancerDesired(aws.vpc_id, (aws.subnets["a"], aws.subnets["c"]), (sg,))
+    return Alb().ensure(ctx, desired, None).observed.id
+
+
+# --- target groups against AWS ---
+
+
+def test_backend_target_group_lifecycle(aws: Aws, ctx: PartContext, rec: Recorder, raw: dict[str, Any]) -> None:
+    part, desired = BackendTargetGroup(), TargetGroupDesired.backend(aws.vpc_id, TARGETS, HC)
+    created = part.ensure(ctx, desired, None)
+    arn = created.observed.id
+    assert created.action == "Created" and rec.writes() == ["CreateTargetGroup", "RegisterTargets"]
+    assert rec.params("CreateTargetGroup")[0]["Tags"] and len(rec.params("CreateTargetGroup")[0]["Name"]) <= 32
+    registered = rec.params("RegisterTargets")[0]["Targets"]
+    assert {(t["Id"], t["Port"], t["AvailabilityZone"]) for t in registered} == {
+        ("192.168.10.5", 443, "all"),
+        ("192.168.10.6", 443, "all"),
+    }
+    state = created.observed.state
+    assert (state["protocol"], state["targetType"], state["healthCheck"]["path"]) == (
+        "HTTPS",
+        "ip",
+        "/healthz",
+    )
+    assert state["total"] == 2 and "healthy" in state
+    tags = as_dict(raw["elbv2"].describe_tags(ResourceArns=[arn])["TagDescriptions"][0]["Tags"])
+    assert ctx.owner.owns(tags, "backend-target-group")
+
+    rec.clear()
+    again = part.ensure(ctx, desired, arn)
+    assert again.action is None and rec.writes() == []
+    assert rec.names() == ["DescribeTargetGroups", "DescribeTags", "DescribeTargetHealth"]
+
+    rec.clear()
+    changed = TargetGroupDesired.backend(
+        aws.vpc_id, [TARGETS[0], ("192.168.10.7", 443)], replace(HC, path="/ready", unhealthy_threshold=2)
+    )
+    updated = part.ensure(ctx, changed, arn)
+    assert updated.action == "Updated" and updated.observed.id == arn
+    assert sorted(updated.changes) == ["health_check.path", "health_check.unhealthy_threshold", "targets"]
+    assert rec.writes() == ["ModifyTargetGroup", "RegisterTargets", "DeregisterTargets"]
+    assert rec.params("RegisterTargets")[0]["Targets"] == [
+        {"Id": "192.168.10.7", "Port": 443, "AvailabilityZone": "all"}
+    ]
+    assert rec.params("DeregisterTargets")[0]["Targets"] == [{"Id": "192.168.10.6", "Port": 443}]
+    rec.clear()
+    assert part.ensure(ctx, changed, arn).action is None and rec.writes() == []
+
+    # Status lost after a crash: found by its deterministic name, then by owner tags.
+    assert part.ensure(ctx, changed, None).observed.id == arn and rec.writes() == []
+    found = part.find(ctx, None)
+    assert found is not None and found.id == arn
+    assert part.remove(ctx, arn) == arn
+    assert part.remove(ctx, arn) is None and part.remove(ctx, None) is None
+
+
+def test_target_group_owner_tag_search_batches_describe_tags(
+    aws: Aws, ctx: PartContext, rec: Recorder, raw: dict[str, Any]
+) -> None:
+    for i in range(23):  # other people's target groups
+        raw["elbv2"].create_target_group(
+            Name=f"noise-{uuid.uuid4().hex[:8]}-{i}",
+            Protocol="HTTPS",
+            Port=443,
+            VpcId=aws.vpc_id,
+            TargetType="ip",
+        )
+    part = BackendTargetGroup()
+    arn = part.ensure(ctx, TargetGroupDesired.backend(aws.vpc_id, TARGETS, HC), None).observed.id
+    total = len(raw["elbv2"].describe_target_groups()["TargetGroups"])
+    rec.clear()
+    found = part.find(ctx, None)
+    assert found is not None and found.id == arn and rec.writes() == []
+    tag_calls = rec.params("DescribeTags")
+    assert len(tag_calls) == -(-total // 20) and all(len(c["ResourceArns"]) <= 20 for c in tag_calls)
+    part.remove(ctx, arn)
+
+
+def test_target_group_replacement_keeps_the_old_one_until_removed(aws: Aws, ctx: PartContext, rec: Recorder) -> None:
+    part = BackendTargetGroup()
+    first = part.ensure(ctx, TargetGroupDesired.backend(aws.vpc_id, TARGETS, HC), None).observed.id
+    moved = TargetGroupDesired.backend(aws.vpc_id, TARGETS, HC, port=8443)
+    rec.clear()
+    out = part.ensure(ctx, moved, first)
+    assert out.action == "Replaced" and out.changes == ["port"] and out.observed.id != first
+    assert out.observed.state["supersedes"] == first and "DeleteTargetGroup" not in rec.writes()
+    assert part.find(ctx, first) is not None  # a listener may still forward to it
+    # Crash before status recorded the new ARN: the next pass adopts the replacement, no twin.
+    rec.clear()
+    again = part.ensure(ctx, moved, first)
+    assert again.observed.id == out.observed.id and rec.writes() == []
+    assert part.remove(ctx, first) == first
+    assert part.remove(ctx, out.observed.id) == out.observed.id
+
+
+# --- security group against AWS ---
+
+
+def test_security_group_lifecycle(aws: Aws, ctx: PartContext, rec: Recorder, raw: dict[str, Any]) -> None:
+    part, desired = SecurityGroup(), SecurityGroupDesired(aws.vpc_id, egress=EGRESS)
+    created = part.ensure(ctx, desired, None)
+    gid = created.observed.id
+    assert created.action == "Created"
+    assert rec.writes() == [
+        "CreateSecurityGroup",
+        "AuthorizeSecurityGroupIngress",
+        "AuthorizeSecurityGroupEgress",
+        "RevokeSecurityGroupEgress",
+    ]
+    assert rec.params("CreateSecurityGroup")[0]["TagSpecifications"][0]["ResourceType"] == "security-group"
+    group = raw["ec2"].describe_security_groups(GroupIds=[gid])["SecurityGroups"][0]
+    assert ctx.owner.owns(as_dict(group["Tags"]), "alb-security-group")
+    assert rules_from_permissions(group["IpPermissions"]) == {Rule.tcp(443, "10.0.0.0/16")}
+    assert rules_from_permissions(group["IpPermissionsEgress"]) == set(EGRESS)
+
+    rec.clear()
+    assert part.ensure(ctx, desired, gid).action is None and rec.writes() == []
+    assert rec.names() == ["DescribeSecurityGroups", "DescribeVpcs"]
+
+    # Drift: someone opened SSH. Plus a spec change: a third target.
+    raw["ec2"].authorize_security_group_ingress(
+        GroupId=gid, IpPermissions=permissions_from_rules([Rule.tcp(22, "0.0.0.0/0")])
+    )
+    changed = replace(desired, egress=SecurityGroupDesired.egress_to_targets([*TARGETS, ("192.168.10.7", 8443)]))
+    rec.clear()
+    updated = part.ensure(ctx, changed, gid)
+    assert updated.action == "Updated" and updated.observed.id == gid and updated.changes == ["ingress", "egress"]
+    assert sorted(rec.writes()) == ["AuthorizeSecurityGroupEgress", "RevokeSecurityGroupIngress"]
+    rec.clear()
+    assert part.ensure(ctx, changed, gid).action is None and rec.writes() == []
+
+    adopted = part.ensure(ctx, changed, None)
+    assert adopted.action is None and adopted.observed.id == gid
+    assert part.remove(ctx, gid) == gid and part.remove(ctx, gid) is None
+
+
+def test_security_group_in_a_missing_vpc_is_an_input_error(ctx: PartContext, rec: Recorder) -> None:
+    with pytest.raises(InputError) as err:
+        SecurityGroup().ensure(ctx, SecurityGroupDesired("vpc-0123456789abcdef0"), None)
+    assert err.value.reason == "VpcNotFound" and rec.writes() == []
+
+
+# --- load balancers against AWS ---
+
+
+def test_alb_lifecycle(aws: Aws, ctx: PartContext, rec: Recorder, raw: dict[str, Any]) -> None:
+    sgs = [
+        raw["ec2"].create_security_group(GroupName=f"t-{uuid.uuid4().hex[:8]}", Description="t", VpcId=aws.vpc_id)[
+            "GroupId"
+        ]
+        for _ in range(2)
+    ]
+    part = Alb()
+    desired = LoadBalancerDesired(aws.vpc_id, (aws.subnets["a"], aws.subnets["c"]), (sgs[0],))
+    created = part.ensure(ctx, desired, None)
+    arn = created.observed.id
+    assert created.action == "Created" and rec.writes() == ["CreateLoadBalancer"]
+    # A fresh load balancer is provisioning: not ready, and nothing waited for it.
+    assert not created.observed.ready and created.observed.waiting_for == "load balancer provisioning"
+    params = rec.params("CreateLoadBalancer")[0]
+    assert (params["Scheme"], params["Type"]) == ("internal", "application") and len(params["Name"]) <= 32
+    state = created.observed.state
+    assert state["dnsName"] and state["canonicalHostedZoneId"]
+
+    rec.clear()
+    again = part.ensure(ctx, desired, arn)
+    assert again.action is None and rec.writes() == [] and rec.names() == ["DescribeLoadBalancers", "DescribeTags"]
+    assert again.observed.ready  # moto: active from the first describe
+
+    rec.clear()
+    changed = LoadBalancerDesired(aws.vpc_id, (aws.subnets["a"], aws.subnets["d"]), tuple(sgs))
+    updated = part.ensure(ctx, changed, arn)
+    assert updated.action == "Updated" and updated.observed.id == arn
+    assert updated.changes == ["subnets", "security_groups"] and rec.writes() == [
+        "SetSubnets",
+        "SetSecurityGroups",
+    ]
+    assert updated.observed.state["subnetIds"] == sorted([aws.subnets["a"], aws.subnets["d"]])
+    rec.clear()
+    assert part.ensure(ctx, changed, arn).action is None and rec.writes() == []
+
+    assert part.ensure(ctx, changed, None).observed.id == arn  # adopted by name
+    found = part.find(ctx, None)  # and by owner tags
+    assert found is not None and found.id == arn
+    assert Nlb().find(ctx, None) is None  # the other role's part does not adopt it
+    assert part.remove(ctx, arn) == arn and part.remove(ctx, arn) is None
+
+
+def test_nlb_lifecycle(aws: Aws, ctx: PartContext, rec: Recorder) -> None:
+    part, desired = Nlb(), LoadBalancerDesired(aws.vpc_id, (aws.subnets["a"], aws.subnets["c"]))
+    created = part.ensure(ctx, desired, None)
+    assert created.action == "Created" and "SecurityGroups" not in rec.params("CreateLoadBalancer")[0]
+    assert rec.params("CreateLoadBalancer")[0]["Type"] == "network"
+    rec.clear()
+    assert part.ensure(ctx, desired, created.observed.id).action is None and rec.writes() == []
+    assert part.remove(ctx, created.observed.id) == created.observed.id
+
+
+def test_load_balancer_with_a_missing_subnet_is_an_input_error(aws: Aws, ctx: PartContext) -> None:
+    desired = LoadBalancerDesired(aws.vpc_id, (aws.subnets["a"], "subnet-0123456789abcdef0"))
+    with pytest.raises(InputError) as err:
+        Nlb().ensure(ctx, desired, None)
+    assert err.value.reason == "SubnetNotFound"
+
+
+def test_load_balancer_stays_not_ready_while_the_emulator_provisions(aws: Aws, ctx: PartContext) -> None:
+    if not aws.emulator:
+        pytest.skip(
+            "plain moto turns provisioning into active on the first describe; "
+            "needs hybrid_gateway.devenv.emulator provisioning delays"
+        )
+    from hybrid_gateway.devenv.emulator import EmulatorControl
+
+    control = EmulatorControl(aws.endpoint_url)
+    part, desired = Nlb(), LoadBalancerDesired(aws.vpc_id, (aws.subnets["a"], aws.subnets["c"]))
+    control.set_provisioning_delay(600)
+    try:
+        arn = part.ensure(ctx, desired, None).observed.id
+        seq = control.last_seq()
+        again = part.ensure(ctx, desired, arn)
+        assert again.action is None and not again.observed.ready
+        assert again.observed.waiting_for == "load balancer provisioning"
+        assert control.count(write=True, since=seq) == 0
+    finally:
+        control.set_provisioning_delay(0)
+    assert part.ensure(ctx, desired, arn).observed.ready
+    assert part.remove(ctx, arn) == arn
+
+
+# --- certificates against AWS ---
+
+
+def test_existing_certificate_checks_hostname_status_and_is_never_deleted(
+    aws: Aws, ctx: PartContext, rec: Recorder, raw: dict[str, Any]
+) -> None:
+    def imported(pem: Pem) -> str:
+        return str(
+            raw["acm"].import_certificate(Certificate=pem.cert.encode(), PrivateKey=pem.key.encode())["CertificateArn"]
+        )
+
+    wildcard = imported(make_cert("*.example.com"))
+    san = imported(make_cert("api.example.com", ("api.example.com", HOST)))
+    other = imported(make_cert("api.example.com", ("api.example.com",)))
+    part = ExistingCertificate(HOST)
+    for arn in (wildcard, san):
+        out = part.ensure(ctx, ExistingCertificateDesired(arn), None)
+        assert out.action is None and out.observed.id == arn and out.observed.ready
+    with pytest.raises(InputError) as err:
+        part.ensure(ctx, ExistingCertificateDesired(other), None)
+    assert err.value.reason == "CertificateDoesNotCoverHostname"
+    missing = wildcard.rsplit("/", 1)[0] + "/00000000-0000-0000-0000-000000000000"
+    with pytest.raises(InputError) as err:
+        part.ensure(ctx, ExistingCertificateDesired(missing), None)
+    assert err.value.reason == "CertificateNotFound"
+    pending = raw["acm"].request_certificate(DomainName=HOST, ValidationMethod="DNS")["CertificateArn"]
+    out = part.ensure(ctx, ExistingCertificateDesired(pending), None)
+    assert not out.observed.ready and out.observed.waiting_for == f"certificate {pending} is PENDING_VALIDATION"
+    assert part.remove(ctx, wildcard) is None
+    assert rec.writes() == []
+    raw["acm"].describe_certificate(CertificateArn=wildcard)  # still there
+
+
+def test_imported_certificate_lifecycle_reimports_into_the_same_arn(
+    aws: Aws, ctx: PartContext, rec: Recorder, raw: dict[str, Any]
+) -> None:
+    host = f"imp-{uuid.uuid4().hex[:6]}.example.com"
+    part = ImportedCertificate(host)
+    first = make_cert(host, (host,))
+    desired = ImportedCertificateDesired.from_pem(host, first.cert, first.key)
+    created = part.ensure(ctx, desired, None)
+    arn = created.observed.id
+    assert created.action == "Created" and rec.writes() == ["ImportCertificate"] and created.observed.ready
+    assert created.observed.state["fingerprint"] == desired.fingerprint
+    assert ctx.owner.owns(as_dict(raw["acm"].list_tags_for_certificate(CertificateArn=arn)["Tags"]), "certificate")
+
+    rec.clear()
+    again = part.ensure(ctx, desired, arn)
+    assert again.action is None and rec.writes() == []
+    assert rec.names() == ["DescribeCertificate", "ListTagsForCertificate", "GetCertificate"]
+
+    renewed = make_cert(host, (host,))  # e.g. cert-manager renewed the Secret
+    new_desired = ImportedCertificateDesired.from_pem(host, renewed.cert, renewed.key)
+    rec.clear()
+    updated = part.ensure(ctx, new_desired, arn)
+    assert updated.action == "Updated" and updated.observed.id == arn and updated.changes == ["fingerprint"]
+    assert rec.writes() == ["ImportCertificate", "AddTagsToCertificate"]
+    reimport = rec.params("ImportCertificate")[0]
+    assert reimport["CertificateArn"] == arn and "Tags" not in reimport
+    rec.clear()
+    assert part.ensure(ctx, new_desired, arn).action is None and rec.writes() == []
+
+    adopted = part.ensure(ctx, new_desired, None)  # status lost: found by owner tags for the hostname
+    assert adopted.action is None and adopted.observed.id == arn
+    assert ImportedCertificate("unrelated.example.org").find(ctx, None) is None
+    assert RequestedCertificate(host).find(ctx, None) is None  # another source's part does not adopt it
+    assert part.remove(ctx, arn) == arn and part.remove(ctx, arn) is None
+
+
+def test_imported_certificate_key_type_change_is_a_new_certificate(aws: Aws, ctx: PartContext) -> None:
+    host = f"kt-{uuid.uuid4().hex[:6]}.example.com"
+    part = ImportedCertificate(host)
+    ec_pem, rsa_pem = make_cert(host, (host,)), make_cert(host, (host,), rsa_key=True)
+    first = part.ensure(ctx, ImportedCertificateDesired.from_pem(host, ec_pem.cert, ec_pem.key), None).observed.id
+    out = part.ensure(ctx, ImportedCertificateDesired.from_pem(host, rsa_pem.cert, rsa_pem.key), first)
+    assert out.action == "Replaced" and out.changes == ["key_algorithm", "fingerprint"]
+    assert out.observed.id != first and out.observed.state["supersedes"] == first
+    assert part.remove(ctx, first) == first and part.remove(ctx, out.observed.id) == out.observed.id
+
+
+def test_requested_certificate_waits_for_its_dns_validation(
+    aws: Aws, ctx: PartContext, rec: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host = f"req-{uuid.uuid4().hex[:6]}.example.com"
+    part, desired = RequestedCertificate(host), RequestedCertificateDesired(host)
+    created = part.ensure(ctx, desired, None)
+    arn = created.observed.id
+    assert created.action == "Created" and rec.writes() == ["RequestCertificate"]
+    request = rec.params("RequestCertificate")[0]
+    assert request["ValidationMethod"] == "DNS" and len(request["IdempotencyToken"]) == 32 and request["Tags"]
+    assert not created.observed.ready and created.observed.waiting_for == f"certificate {arn} is PENDING_VALIDATION"
+
+    rec.clear()
+    again = part.ensure(ctx, desired, arn)
+    assert again.action is None and rec.writes() == [] and not again.observed.ready
+    record = validation_record(again.observed.state)
+    assert record is not None and record.name.rstrip(".").endswith(host) and record.values
+
+    # The reconciler writes the validation CNAME with the DNS part ...
+    dns = DnsRecord(aws.zone_id, "CNAME")
+    written = dns.ensure(ctx, record, None)
+    assert written.action == "Created" and dns.ensure(ctx, record, written.observed.id).action is None
+    # ... and ACM validates it (the emulator on its own; plain moto after its validation wait).
+    if not aws.emulator:
+        import moto.settings
+
+        monkeypatch.setattr(moto.settings, "ACM_VALIDATION_WAIT", 0)
+    issued = part.ensure(ctx, desired, arn)
+    assert issued.action is None and issued.observed.ready and issued.observed.state["status"] == "ISSUED"
+
+    assert part.ensure(ctx, desired, None).observed.id == arn  # adopted by owner tags
+    assert part.remove(ctx, arn) == arn and part.remove(ctx, arn) is None
+    assert dns.remove(ctx, written.observed.id) == written.observed.id
+
+
+# --- listeners against AWS ---
+
+
+def test_alb_listener_lifecycle(aws: Aws, ctx: PartContext, rec: Recorder, raw: dict[str, Any]) -> None:
+    alb = _alb(ctx, aws, raw)
+    tg1 = BackendTargetGroup().ensure(ctx, TargetGroupDesired.backend(aws.vpc_id, TARGETS, HC), None).observed.id
+    tg2 = raw["elbv2"].create_target_group(
+        Name=f"t-{uuid.uuid4().hex[:8]}", Protocol="HTTPS", Port=443, VpcId=aws.vpc_id, TargetType="ip"
+    )["TargetGroups"][0]["TargetGroupArn"]
+    pem = make_cert(HOST, (HOST,))
+    cert = ImportedCertificate(HOST).ensure(ctx, ImportedCertificateDesired.from_pem(HOST, pem.cert, pem.key), None)
+    part, desired = AlbListener(alb), ListenerDesired.https(tg1, cert.observed.id, TLS_POLICY)
+
+    rec.clear()
+    created = part.ensure(ctx, desired, None)
+    arn = created.observed.id
+    assert created.action == "Created" and rec.writes() == ["CreateListener"]
+    params = rec.params("CreateListener")[0]
+    assert (params["Protocol"], params["Port"], params["SslPolicy"]) == ("HTTPS", 443, TLS_POLICY)
+    assert params["Certificates"] == [{"CertificateArn": cert.observed.id}] and params["Tags"]
+
+    rec.clear()
+    assert part.ensure(ctx, desired, arn).action is None and rec.writes() == []
+    rec.clear()
+    changed = ListenerDesired.https(tg2, cert.observed.id, OTHER_TLS_POLICY)
+    updated = part.ensure(ctx, changed, arn)
+    assert updated.action == "Updated" and updated.observed.id == arn
+    assert updated.changes == ["target_group_arn", "ssl_policy"] and rec.writes() == ["ModifyListener"]
+    assert part.ensure(ctx, changed, arn).action is None
+    found = part.find(ctx, None)  # by load balancer + port
+    assert found is not None and found.id == arn
+    assert part.remove(ctx, arn) == arn and part.remove(ctx, arn) is None and part.remove(ctx, None) is None
+    Alb().remove(ctx, alb)
+    assert AlbListener(alb).find(ctx, arn) is None  # its load balancer is gone: nothing, no error
+
+
+def test_full_chain_in_dependency_order_then_reverse(
+    aws: Aws, ctx: PartContext, rec: Recorder, raw: dict[str, Any]
+) -> None:
+    """Seed 000's chain: cert -> IP TG -> SG -> ALB -> HTTPS listener -> alb TG -> NLB -> TCP listener
+    -> alias record. A second pass over the whole chain makes no write call."""
+    host = f"chain-{uuid.uuid4().hex[:6]}.example.com"
+    pem = make_cert(host, (host,))
+    subnets = (aws.subnets["a"], aws.subnets["c"])
+
+    def one_pass(ids: dict[str, str | None]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        out["cert"] = ImportedCertificate(host).ensure(
+            ctx, ImportedCertificateDesired.from_pem(host, pem.cert, pem.key), ids.get("cert")
+        )
+        out["tg"] = BackendTargetGroup().ensure(ctx, TargetGroupDesired.backend(aws.vpc_id, TARGETS, HC), ids.get("tg"))
+        out["sg"] = SecurityGroup().ensure(ctx, SecurityGroupDesired(aws.vpc_id, egress=EGRESS), ids.get("sg"))
+        out["alb"] = Alb().ensure(
+            ctx, LoadBalancerDesired(aws.vpc_id, subnets, (out["sg"].observed.id,)), ids.get("alb")
+        )
+        alb_arn = out["alb"].observed.id
+        out["alb_listener"] = AlbListener(alb_arn).ensure(
+            ctx,
+            ListenerDesired.https(out["tg"].observed.id, out["cert"].observed.id),
+            ids.get("alb_listener"),
+        )
+        out["alb_tg"] = AlbTargetGroup().ensure(ctx, TargetGroupDesired.alb(aws.vpc_id, alb_arn, HC), ids.get("alb_tg"))
+        out["nlb"] = Nlb().ensure(ctx, LoadBalancerDesired(aws.vpc_id, subnets), ids.get("nlb"))
+        nlb = out["nlb"].observed
+        out["nlb_listener"] = NlbListener(nlb.id).ensure(
+            ctx, ListenerDesired.tcp(out["alb_tg"].observed.id), ids.get("nlb_listener")
+        )
+        out["dns"] = DnsRecord(aws.zone_id, "A").ensure(
+            ctx,
+            RecordDesired.alias_to(host, nlb.state["dnsName"], nlb.state["canonicalHostedZoneId"]),
+            ids.get("dns"),
+        )
+        return out
+
+    first = one_pass({})
+    assert all(o.action == "Created" for o in first.values())
+    alb_tg = first["alb_tg"].observed.state
+    assert alb_tg["targetType"] == "alb" and alb_tg["protocol"] == "TCP" and alb_tg["port"] == 443
+    assert [(t["id"], t["port"]) for t in alb_tg["targets"]] == [(first["alb"].observed.id, 443)]
+    assert alb_tg["healthCheck"]["protocol"] == "HTTPS"
+    alias = raw["route53"].list_resource_record_sets(
+        HostedZoneId=aws.zone_id, StartRecordName=host, StartRecordType="A", MaxItems="1"
+    )["ResourceRecordSets"][0]
+    assert norm_name(alias["AliasTarget"]["DNSName"]) == norm_name(first["nlb"].observed.state["dnsName"])
+
+    rec.clear()
+    seq = _control(aws).last_seq() if aws.emulator else 0
+    second = one_pass({k: o.observed.id for k, o in first.items()})
+    assert [k for k, o in second.items() if o.action] == [] and rec.writes() == []
+    if aws.emulator:  # the emulator's own request log agrees
+        assert _control(aws).count(write=True, since=seq) == 0
+    assert all(o.observed.ready for o in second.values())
+
+    # Out-of-band drift on the alias is corrected in place.
+    raw["route53"].change_resource_record_sets(
+        HostedZoneId=aws.zone_id,
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "UPSERT",
+                    "ResourceRecordSet": {
+                        "Name": host,
+                        "Type": "A",
+                        "AliasTarget": {
+                            "DNSName": "elsewhere.elb.amazonaws.com",
+                            "HostedZoneId": "ZOTHER",
+                            "EvaluateTargetHealth": True,
+                        },
+                    },
+                }
+            ]
+        },
+    )
+    third = one_pass({k: o.observed.id for k, o in first.items()})
+    assert [k for k, o in third.items() if o.action] == ["dns"] and third["dns"].action == "Updated"
+
+    removed = [
+        DnsRecord(aws.zone_id, "A").remove(ctx, host),
+        NlbListener(first["nlb"].observed.id).remove(ctx, first["nlb_listener"].observed.id),
+        Nlb().remove(ctx, first["nlb"].observed.id),
+        AlbTargetGroup().remove(ctx, first["alb_tg"].observed.id),
+        AlbListener(first["alb"].observed.id).remove(ctx, first["alb_listener"].observed.id),
+        Alb().remove(ctx, first["alb"].observed.id),
+        SecurityGroup().remove(ctx, first["sg"].observed.id),
+        BackendTargetGroup().remove(ctx, first["tg"].observed.id),
+        ImportedCertificate(host).remove(ctx, first["cert"].observed.id),
+    ]
+    assert None not in removed
+    assert DnsRecord(aws.zone_id, "A").remove(ctx, host) is None
+
+
+# --- DNS against AWS ---
+
+
+def test_alias_record_lifecycle(aws: Aws, ctx: PartContext, rec: Recorder, raw: dict[str, Any]) -> None:
+    host = f"dns-{uuid.uuid4().hex[:6]}.example.com"
+    part = DnsRecord(f"/hostedzone/{aws.zone_id}", "A")
+    desired = RecordDesired.alias_to(host.upper() + ".", "NLB-1.elb.ap-northeast-1.amazonaws.com.", "Z31USIVHYNEOWT")
+    created = part.ensure(ctx, desired, None)
+    assert created.action == "Created" and created.observed.id == host and rec.writes() == ["ChangeResourceRecordSets"]
+    change = rec.params("ChangeResourceRecordSets")[0]["ChangeBatch"]["Changes"][0]
+    assert change["Action"] == "UPSERT" and change["ResourceRecordSet"]["AliasTarget"]["EvaluateTargetHealth"] is False
+
+    rec.clear()
+    again = part.ensure(ctx, desired, host)
+    assert again.action is None and rec.writes() == []
+    listed = rec.params("ListResourceRecordSets")
+    assert len(listed) == 1 and listed[0]["MaxItems"] == "1" and listed[0]["StartRecordType"] == "A"
+    assert part.ensure(ctx, desired, None).action is None  # no known id: looked up by the desired name
+
+    moved = RecordDesired.alias_to(host, "nlb-2.elb.ap-northeast-1.amazonaws.com", "Z31USIVHYNEOWT")
+    updated = part.ensure(ctx, moved, host)
+    assert updated.action == "Updated" and updated.observed.id == host and updated.changes == ["alias.dns_name"]
+    assert part.ensure(ctx, moved, host).action is None
+
+    # Renaming the hostname writes the new record first, then deletes the old one.
+    new_host = f"dns2-{uuid.uuid4().hex[:6]}.example.com"
+    rec.clear()
+    renamed = part.ensure(ctx, replace(moved, name=new_host), host)
+    assert renamed.action == "Replaced" and renamed.observed.id == new_host
+    actions = [p["ChangeBatch"]["Changes"][0]["Action"] for p in rec.params("ChangeResourceRecordSets")]
+    assert actions == ["UPSERT", "DELETE"] and part.find(ctx, host) is None
+
+    stale = part.find(ctx, new_host)
+    assert stale is not None and part.remove(ctx, new_host) == new_host
+    part.delete(ctx, stale)  # already gone: DELETE's "not found" counts as success
+    assert part.remove(ctx, new_host) is None and part.remove(ctx, None) is None
