@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -23,6 +24,8 @@ def test_cli_runs_until_sigint() -> None:
     )
     try:
         assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 60)
+        assert ready, "no ready line within 60 s"
         line = proc.stdout.readline().strip()
         assert line.startswith("emulator listening on http://127.0.0.1:"), line
         endpoint = line.rsplit(" ", 1)[1]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import signal
 import sys
@@ -26,8 +27,8 @@ from hybrid_gateway.devenv.seed import SeededAccount, seed_account
 # Placeholders that examples/ uses for ids only the seeded account knows.
 PLACEHOLDERS = {
     "vpc": "vpc-0123456789abcdef0",
-    "subnet_a": "subnet-0aaaaaaaaaaaaaaaa",
-    "subnet_c": "subnet-0cccccccccccccccc",
+    "subnet_a": "subnet-0123456789abcdef0",
+    "subnet_c": "subnet-0fedcba9876543210",
     "zone": "Z0123456789ABCDEFGHIJ",
 }
 KINDS = ("hybridapis", "mtlsdomains", "clientcertrotations")
@@ -104,6 +105,11 @@ def main(args: argparse.Namespace) -> int:
     def on_signal(signum: int, _frame: Any) -> None:
         stop["now"] = True
 
+    # The sandbox only ever talks to its own emulator: never sign with a user's real credentials.
+    os.environ.update(AWS_ACCESS_KEY_ID="sandbox", AWS_SECRET_ACCESS_KEY="sandbox",
+                      AWS_DEFAULT_REGION="ap-northeast-1")
+    os.environ.pop("AWS_PROFILE", None)
+    os.environ.pop("AWS_SESSION_TOKEN", None)
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     from hybrid_gateway.devenv.emulator import EmulatorServer
