@@ -37,10 +37,12 @@ class Stalled(Exception):
     Raised before any AWS write; the message says what to fix and never holds a secret value.
     """
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: str, message: str, conditions: tuple[Condition, ...] = ()) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
+        # Hop conditions that explain the stall (e.g. TruststoreValid=False), merged into status.
+        self.conditions = conditions
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,7 @@ class Reconciler(ABC):
             result.hops.append(Condition(SYNCED, True, "ReconcileSuccess", "The last pass reached AWS"))
         except Stalled as exc:
             stalled = Condition(cond.STALLED, True, exc.reason, exc.message)
+            result.info.extend(exc.conditions)
         except MissingInput as exc:
             stalled = Condition(cond.STALLED, True, "MissingInput", f"{exc.what}: create it or fix the reference")
         except Exception as exc:
