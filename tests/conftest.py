@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,11 +54,32 @@ def aws_env() -> Iterator[None]:
             os.environ[key] = value
 
 
-@pytest.fixture(scope="session")
-def emulator(aws_env: None):  # type: ignore[no-untyped-def]
-    from hybrid_gateway.devenv.emulator import EmulatorServer
+class EmulatorProcess:
+    """The emulator as its own process (`python -m hybrid_gateway.devenv.emulator`), as the operator
+    would meet AWS: its moto state is not shared with in-process emulators of other test modules."""
 
-    server = EmulatorServer(port=0).start()
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "hybrid_gateway.devenv.emulator", "--port", "0"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if "listening on" not in line:
+            raise RuntimeError(f"emulator did not start: {line!r}")
+        self.endpoint_url = line.rsplit(" ", 1)[-1].strip()
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture(scope="session")
+def emulator(aws_env: None) -> Iterator[EmulatorProcess]:
+    server = EmulatorProcess()
     try:
         yield server
     finally:
@@ -69,8 +93,9 @@ def control(emulator):  # type: ignore[no-untyped-def]
     return EmulatorControl(emulator.endpoint_url)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture()
 def account(emulator):  # type: ignore[no-untyped-def]
+    # Function-scoped: seeding finds what exists, and survives an emulator reset between tests.
     from hybrid_gateway.devenv.seed import seed_account
 
     return seed_account(emulator.endpoint_url, REGION)

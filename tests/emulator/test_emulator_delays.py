@@ -59,6 +59,7 @@ def test_certificate_waits_for_its_dns_record(ctl: EmulatorControl, acm: Any, ro
     )["CertificateArn"]
     described = acm.describe_certificate(CertificateArn=arn)["Certificate"]
     assert described["Status"] == "PENDING_VALIDATION"
+    assert "NotAfter" not in described and "IssuedAt" not in described
     [option] = described["DomainValidationOptions"]
     assert option["ValidationStatus"] == "PENDING_VALIDATION"
     record = option["ResourceRecord"]
@@ -84,6 +85,7 @@ def test_certificate_waits_for_its_dns_record(ctl: EmulatorControl, acm: Any, ro
     assert time.monotonic() - appeared >= DELAY - 0.05
     issued = acm.describe_certificate(CertificateArn=arn)["Certificate"]
     assert issued["DomainValidationOptions"][0]["ValidationStatus"] == "SUCCESS"
+    assert issued["NotAfter"] > issued["NotBefore"]
     assert [
         c["CertificateArn"] for c in acm.list_certificates(CertificateStatuses=["ISSUED"])["CertificateSummaryList"]
     ] == [arn]

@@ -65,7 +65,9 @@ EXPIRED = make_cert("Expired CA", not_before=datetime.now(UTC) - timedelta(days=
 EC256 = make_cert("EC CA", elliptic=True)
 
 
-def test_create_mtls_domain_with_a_clean_truststore(apigw: Any, s3: Any, bucket: str, server_cert: str) -> None:
+def test_create_mtls_domain_with_a_clean_truststore(
+    apigw: Any, acm: Any, s3: Any, bucket: str, server_cert: str
+) -> None:
     version = put_truststore(s3, GOOD, EC256)
     parsed, raw = call_raw(
         apigw,
@@ -97,6 +99,13 @@ def test_create_mtls_domain_with_a_clean_truststore(apigw: Any, s3: Any, bucket:
     listed, raw = call_raw(apigw, "get_domain_names")
     assert output_problems("apigateway", "GetDomainNames", raw) == []
     assert listed["items"][0]["mutualTlsAuthentication"]["truststoreUri"] == URI
+    in_use_by = acm.describe_certificate(CertificateArn=server_cert)["Certificate"]["InUseBy"]
+    assert in_use_by == ["arn:aws:apigateway:ap-northeast-1::/domainnames/api.example.com"]
+    with pytest.raises(ClientError) as in_use:
+        acm.delete_certificate(CertificateArn=server_cert)
+    assert in_use.value.response["Error"]["Code"] == "ResourceInUseException"
+    apigw.delete_domain_name(domainName="api.example.com")
+    acm.delete_certificate(CertificateArn=server_cert)
 
 
 def test_truststore_warnings_name_each_unusable_certificate(apigw: Any, s3: Any, bucket: str, server_cert: str) -> None:

@@ -37,6 +37,7 @@ def test_certificate_used_by_a_listener_cannot_be_deleted(acm: Any, ec2: Any, el
         Certificates=[{"CertificateArn": cert}],
         DefaultActions=[{"Type": "forward", "TargetGroupArn": group["TargetGroups"][0]["TargetGroupArn"]}],
     )["Listeners"][0]
+    assert acm.describe_certificate(CertificateArn=cert)["Certificate"]["InUseBy"] == [alb["LoadBalancerArn"]]
     with pytest.raises(ClientError) as in_use:
         acm.delete_certificate(CertificateArn=cert)
     assert in_use.value.response["Error"]["Code"] == "ResourceInUseException"

@@ -8,7 +8,9 @@ moto it adds:
   ``clientCertificateId``, mutual-TLS domain names with truststore checks, UpdateDomainName,
   UpdateIntegration, ``connectionId``, TestInvokeMethod, ...): :mod:`.apigateway`;
 - "in use" refusals on deletes (ELBv2 load balancer used by a VPC link, ACM certificate used by a
-  listener or domain name): :mod:`.guards`;
+  listener or domain name) and the outside-VPC IP target rule: :mod:`.guards`;
+- AWS behaviour moto gets wrong in ELBv2 / ACM (idempotent creates, NLB ARNs, DNS validation):
+  :mod:`.patches`;
 - fault injection (throttling / 5xx shaped per service, slow answers): :mod:`.faults`;
 - provisioning delays (load balancers, VPC links, DNS-validated certificates): :mod:`.delays`;
 - a request log with real AWS operation names: :mod:`.requestlog`, :mod:`.routing`;

@@ -30,10 +30,14 @@ Gateway extension (:mod:`.apigateway`) stores the fields moto lacks in :func:`ex
 | ``health_for``, ``FakeHealthStatus.target`` | outside the VPC) and show it in DescribeTargetHealth    |
 | acm ``CertBundle.check``                 | issue DNS-validated certificates only once their CNAMEs    |
 |                                          | exist (moto issued them after a fixed wait, record or not) |
+| acm ``CertBundle.describe``              | ``InUseBy`` lists the ELBv2 load balancers and API Gateway |
+|                                          | domain names using it (moto: always empty); no IssuedAt /  |
+|                                          | NotBefore / NotAfter / Serial while PENDING_VALIDATION     |
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import threading
 import time
@@ -259,7 +263,7 @@ def _load_balancer_activate(self: Any) -> None:
 # -- ACM --------------------------------------------------------------------------------------
 def certificate_validation_records(cert: Any) -> set[tuple[str, str]]:
     """(name, value) of the DNS validation CNAMEs of a moto ACM certificate, normalised."""
-    options = cert.describe()["Certificate"].get("DomainValidationOptions") or []
+    options = _original("CertBundle.describe")(cert)["Certificate"].get("DomainValidationOptions") or []
     records: set[tuple[str, str]] = set()
     for option in options:
         record = option.get("ResourceRecord")
@@ -280,6 +284,20 @@ def _certificate_check(self: Any) -> None:
         and DELAYS.certificate_validated(certificate_validation_records(self), self.arn)
     ):
         self.status = "ISSUED"
+
+
+def _certificate_describe(self: Any) -> dict[str, Any]:
+    from .guards import certificate_users
+
+    data: dict[str, Any] = _original("CertBundle.describe")(self)
+    parts = str(self.arn).split(":")
+    if len(parts) > 4:
+        with contextlib.suppress(Exception):  # a region moto does not know: keep moto's answer
+            data["Certificate"]["InUseBy"] = certificate_users(parts[4], parts[3], self.arn)
+    if data["Certificate"].get("Status") == "PENDING_VALIDATION":
+        for key in ("IssuedAt", "NotBefore", "NotAfter", "Serial"):
+            data["Certificate"].pop(key, None)
+    return data
 
 
 def apply() -> None:
@@ -315,6 +333,7 @@ def apply() -> None:
             (FakeTargetGroup, "health_for", _target_group_health_for),
             (FakeHealthStatus, "target", property(_health_status_target)),
             (CertBundle, "check", _certificate_check),
+            (CertBundle, "describe", _certificate_describe),
         ]
         for cls, attribute, replacement in table:
             # getattr_static: keep the original descriptor itself (plain function or property)

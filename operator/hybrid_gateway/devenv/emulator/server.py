@@ -4,7 +4,7 @@ Request flow for an AWS call (anything not under ``/_emulator/``)::
 
     parse (service, operation, region, account from SigV4 + botocore's model)  -> routing.py
     fault injection: sleep latency_ms, maybe answer throttling / 5xx         -> faults.py
-    "in use" refusals moto lacks (ELBv2 / ACM deletes)                        -> guards.py
+    refusals moto lacks (deletes of things in use, IP targets outside the VPC) -> guards.py
     API Gateway operations moto lacks or gets wrong                           -> apigateway.py
     everything else: moto's DomainDispatcherApplication                       (moto server mode)
     after a Route 53 change: note DNS records for ACM validation             -> delays.py

@@ -1,0 +1,91 @@
+"""`hybrid-gateway sandbox` driven as a user would: start, watch the table, use it, Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from queue import Empty, Queue
+
+import boto3
+import pytest
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    """Pids whose command line or environment mentions `text` (the sandbox's temp dir)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            blob = (entry / "cmdline").read_bytes() + (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if text.encode() in blob:
+            found.append(int(entry.name))
+    return found
+
+
+def test_sandbox_starts_applies_examples_shows_table_and_stops_on_ctrl_c() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hybrid_gateway", "sandbox", "--no-table"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    queue: Queue[str] = Queue()
+    reader = threading.Thread(target=lambda: [queue.put(line) for line in proc.stdout], daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    deadline = time.monotonic() + 300
+    try:
+        while time.monotonic() < deadline:
+            try:
+                line = queue.get(timeout=1.0)
+            except Empty:
+                assert proc.poll() is None, "sandbox exited early:\n" + "".join(lines)
+                continue
+            lines.append(line)
+            if "all objects settled" in line:
+                break
+        else:
+            pytest.fail("sandbox never settled:\n" + "".join(lines[-60:]))
+        output = "".join(lines)
+        kubeconfig = re.search(r"kubeconfig:\s+(\S+)", output).group(1)  # type: ignore[union-attr]
+        endpoint = re.search(r"AWS endpoint:\s+(\S+)", output).group(1)  # type: ignore[union-attr]
+        workdir = str(Path(kubeconfig).parents[1])
+
+        # The table: one row per example object, the HybridApi Ready.
+        assert re.search(r"^KIND\s+NAME\s+READY\s+REASON\s+MESSAGE", output, re.M)
+        assert re.search(r"^HybridApi\s+default/orders\s+True\s+Converged", output, re.M), output[-3000:]
+        for kind in ("MtlsDomain", "ClientCertRotation"):
+            assert re.search(rf"^{kind}\s+default/", output, re.M)
+
+        # The user can use both endpoints from another shell while it runs.
+        got = subprocess.run(["kubectl", f"--kubeconfig={kubeconfig}", "get", "hybridapis", "-A"],
+                             capture_output=True, text=True, check=True).stdout
+        assert "orders" in got
+        apigw = boto3.client("apigateway", endpoint_url=endpoint, region_name="ap-northeast-1",
+                             aws_access_key_id="x", aws_secret_access_key="x")
+        assert [a["name"] for a in apigw.get_rest_apis()["items"]] == ["orders"]
+        assert _processes_mentioning(workdir), "expected etcd/kube-apiserver/operator to be running"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+        reader.join(timeout=10)
+        while not queue.empty():
+            lines.append(queue.get())
+    assert proc.returncode == 0, "".join(lines[-40:])
+    assert "[sandbox] stopped" in "".join(lines)
+    assert not Path(workdir).exists(), "the sandbox left its temp dir behind"
+    deadline = time.monotonic() + 10
+    while _processes_mentioning(workdir) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _processes_mentioning(workdir) == [], "processes the sandbox started are still running"
