@@ -10,31 +10,29 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
 
 from hybrid_gateway.aws.errors import error_code, is_not_found
 from hybrid_gateway.aws.tags import Owner
+from hybrid_gateway.parts import base
 
 PatchOperation = dict[str, str]
 
 
-class PartError(Exception):
-    """An AWS resource cannot converge; `reason` is CamelCase for a condition, `message` says why.
+class PartError(base.PartError):
+    """An API Gateway resource cannot converge; names the part and resource in the message.
 
     Messages are built from ids and AWS status text only, never from desired values (which may hold
     secrets).
     """
 
-    retryable: bool = False
-
     def __init__(self, part: str, resource_id: str, reason: str, message: str) -> None:
-        super().__init__(f"{part} {resource_id}: {message}")
+        super().__init__(reason, message)
+        self.args = (f"{part} {resource_id}: {message}",)
         self.part = part
         self.resource_id = resource_id
-        self.reason = reason
-        self.message = message
 
 
 class PartFailed(PartError):
@@ -44,7 +42,7 @@ class PartFailed(PartError):
 class DependencyInUse(PartError):
     """AWS refused a delete because something still references the resource: retry later."""
 
-    retryable = True
+    retryable: ClassVar[bool] = True
 
 
 def patch_value(value: Any) -> str:

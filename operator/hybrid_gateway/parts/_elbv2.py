@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from hybrid_gateway.aws.errors import is_not_found
 from hybrid_gateway.aws.tags import Owner, as_dict
+from hybrid_gateway.parts.base import InputError as InputError  # re-export: older imports
 from hybrid_gateway.parts.base import Observed, Outcome, Part, PartContext
 
 D = TypeVar("D")
@@ -26,19 +27,6 @@ D = TypeVar("D")
 DESCRIBE_TAGS_BATCH = 20  # elbv2:DescribeTags accepts at most 20 ARNs
 ELB_NAME_MAX = 32
 _ELB_NAME_RE = re.compile(r"^(?!-)(?!.*--)[A-Za-z0-9-]{1,32}(?<!-)$")
-
-
-class InputError(Exception):
-    """The spec (or what it points at) cannot work as given; retrying will not help.
-
-    `reason` is a CamelCase condition reason, `message` says what to fix. Neither ever carries
-    secret material (private keys), so both may go to status, Events and logs.
-    """
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
 
 
 def short_hash(*parts: object, length: int = 8) -> str:

@@ -17,6 +17,23 @@ from hybrid_gateway.aws.tags import Owner
 D = TypeVar("D")  # the desired state a part is given
 
 
+class PartError(Exception):
+    """A resource cannot converge. `reason` is CamelCase for a condition; `message` says why and never
+    holds secret material, so both may go to status, Events and logs. Not retryable unless a subclass
+    says so: the reconciler reports Stalled."""
+
+    retryable: ClassVar[bool] = False
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+class InputError(PartError):
+    """The spec (or what it points at) cannot work as given: the user must change it."""
+
+
 @dataclass
 class Observed:
     """What a part found in AWS. `ready` is False while AWS is still provisioning it."""

@@ -30,8 +30,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from hybrid_gateway.aws.errors import error_code, is_not_found
 from hybrid_gateway.aws.tags import as_dict, as_list
-from hybrid_gateway.parts._elbv2 import InputError, ReplaceFirstPart, short_hash
-from hybrid_gateway.parts.base import Observed, Outcome, Part, PartContext
+from hybrid_gateway.parts._elbv2 import ReplaceFirstPart, short_hash
+from hybrid_gateway.parts.base import InputError, Observed, Outcome, Part, PartContext
 
 ISSUED = "ISSUED"
 ALL_KEY_TYPES = [

@@ -16,8 +16,8 @@ from botocore.exceptions import ClientError
 
 from hybrid_gateway.aws.errors import error_code, is_not_found
 from hybrid_gateway.aws.tags import as_list
-from hybrid_gateway.parts._elbv2 import InputError, ReplaceFirstPart, elb_name, norm_set, owned_arns
-from hybrid_gateway.parts.base import Observed, PartContext
+from hybrid_gateway.parts._elbv2 import ReplaceFirstPart, elb_name, norm_set, owned_arns
+from hybrid_gateway.parts.base import InputError, Observed, PartContext
 
 READY_STATES = frozenset({"active", "active_impaired"})
 

@@ -16,8 +16,8 @@ from botocore.exceptions import ClientError
 
 from hybrid_gateway.aws.errors import is_not_found
 from hybrid_gateway.aws.tags import PART_TAG, UID_TAG, as_dict
-from hybrid_gateway.parts._elbv2 import InputError, ReplaceFirstPart, short_hash
-from hybrid_gateway.parts.base import Observed, PartContext
+from hybrid_gateway.parts._elbv2 import ReplaceFirstPart, short_hash
+from hybrid_gateway.parts.base import InputError, Observed, PartContext
 
 
 @dataclass(frozen=True, order=True)

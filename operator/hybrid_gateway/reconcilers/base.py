@@ -199,11 +199,10 @@ class Reconciler(ABC):
                 events.append(Event("DriftCorrected", f"Corrected drift on {o.message}", "Warning"))
         else:
             events.extend(Event(o.action or "Updated", o.message) for o in result.changed)
-        if stalled:
-            if not cond.is_true(previous.get("conditions"), cond.STALLED) or (
-                (cond.get(previous.get("conditions"), cond.STALLED) or {}).get("message") != stalled.message
-            ):
-                events.append(Event("Stalled", stalled.message, "Warning"))
+        previous_stalled = cond.get(previous.get("conditions"), cond.STALLED) or {}
+        if stalled and (previous_stalled.get("status") != "True" or previous_stalled.get("message") != stalled.message):
+            # One Event per new reason to stall, not one per drift check.
+            events.append(Event("Stalled", stalled.message, "Warning"))
 
         summary = cond.summary(result.hops, stalled=stalled)
         status = dict(result.status)

@@ -17,12 +17,11 @@ from hybrid_gateway import metrics
 from hybrid_gateway.aws.errors import AwsErrorKind, classify, error_code
 from hybrid_gateway.parts import certificate, dns, listeners, load_balancers, rest_api, stage, target_groups
 from hybrid_gateway.parts import security_group as sg
-from hybrid_gateway.parts._apigateway import PartError
-from hybrid_gateway.parts._elbv2 import InputError
-from hybrid_gateway.parts.base import Observed, Outcome, Part, PartContext
+from hybrid_gateway.parts.base import Observed, Outcome, Part, PartContext, PartError
 from hybrid_gateway.parts.vpc_link import VpcLinkDesired, VpcLinkPart
 from hybrid_gateway.reconcilers.base import Event, FinalizeResult, KubeObject, PassResult, Reconciler, Stalled
 from hybrid_gateway.reconcilers.hybridapi_spec import HybridApiSpec, check_hostname_in_zone, check_subnets
+from hybrid_gateway.reconcilers.mtlsdomain_spec import maps as mtls_domain_maps
 from hybrid_gateway.status.conditions import Condition
 
 CERTIFICATE_READY = "CertificateReady"
@@ -93,7 +92,8 @@ class HybridApiReconciler(Reconciler):
             subnets = ctx.client("ec2").describe_subnets(SubnetIds=list(spec.subnet_ids))["Subnets"]
         except ClientError as exc:
             if error_code(exc).startswith("InvalidSubnet"):
-                raise Stalled("SubnetNotFound", f"spec.network.subnetIds: {exc.response['Error'].get('Message')}") from None
+                message = exc.response["Error"].get("Message")
+                raise Stalled("SubnetNotFound", f"spec.network.subnetIds: {message}") from None
             raise
         check_subnets(subnets, spec.subnet_ids, spec.vpc_id)
         try:
@@ -114,8 +114,6 @@ class HybridApiReconciler(Reconciler):
             ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
             self._validate(ctx, spec)
             return self._ensure_chain(obj, spec, ctx, cert_part, cert_desired, secret_header)
-        except InputError as exc:
-            raise Stalled(exc.reason, exc.message) from None
         except PartError as exc:
             if exc.retryable:
                 raise
@@ -236,8 +234,21 @@ class HybridApiReconciler(Reconciler):
         return PassResult(hops=hops, status=status, outcomes=chain.outcomes, info=[info])
 
     def effective_disable_execute_api(self, obj: KubeObject, spec: HybridApiSpec) -> bool:
-        """This object's own wish, OR'ed with every MtlsDomain that maps it (api.md: one writer)."""
-        return spec.disable_execute_api_endpoint
+        """This object's own wish, OR'ed with every MtlsDomain that maps it (api.md: one writer).
+
+        An MtlsDomain counts while it is not being deleted, maps this HybridApi and has
+        disableDefaultEndpoints (default true). The value is part of the REST API's definition hash,
+        so a change redeploys the stage (AWS applies the setting on deployment). An MtlsDomain whose
+        mappings change asks this HybridApi to reconcile (annotation hybridgateway.io/reconcile-requested-at).
+        """
+        if spec.disable_execute_api_endpoint:
+            return True
+        for domain in self.runtime.kube.list_objects("mtlsdomains", obj.namespace):
+            if (domain.get("metadata") or {}).get("deletionTimestamp"):
+                continue
+            if mtls_domain_maps(domain.get("spec") or {}, obj.name):
+                return True
+        return False
 
     # ---- status helpers -------------------------------------------------------------------------
     def _backend_health(self, ctx: PartContext, target_group_arn: str) -> dict[str, int]:

@@ -108,7 +108,8 @@ class HybridApiSpec:
             ssl_policy=front.get("sslPolicy") or "ELBSecurityPolicy-TLS13-1-2-2021-06",
             api_name=api.get("name") or f"{obj.namespace}-{obj.name}",
             routes=tuple(
-                Route(r["path"], tuple(r.get("methods") or ("ANY",)), r.get("backendPath")) for r in api.get("routes") or ()
+                Route(r["path"], tuple(r.get("methods") or ("ANY",)), r.get("backendPath"))
+                for r in api.get("routes") or ()
             ),
             stage_name=stage.get("name") or "prod",
             stage_variables={str(k): str(v) for k, v in (stage.get("variables") or {}).items()},
