@@ -22,6 +22,9 @@ Gateway extension (:mod:`.apigateway`) stores the fields moto lacks in :func:`ex
 | apigateway ``RestAPI.create_deployment`` | deploying to an existing stage must keep the stage (moto   |
 |                                          | replaced it, losing variables, settings, client cert)      |
 | apigateway ``RestAPI.delete_deployment`` | refuse while any stage points at the deployment            |
+| apigateway ``APIGatewayBackend.create_domain_name`` / | a new domain name has an empty set of base path  |
+| ``delete_domain_name``                   | mappings (moto: KeyError -> 500 on GetBasePathMappings     |
+|                                          | before the first mapping); deleting the name deletes them  |
 | elbv2 ``FakeLoadBalancer.activate``      | stay ``provisioning`` for the provisioning delay           |
 | elbv2 ``ELBv2Backend.create_load_balancer`` | same name + same type/scheme returns the existing LB  |
 |                                          | (moto made a twin); ``loadbalancer/net/`` ARNs for NLBs    |
@@ -183,6 +186,17 @@ def _delete_deployment(self: Any, deployment_id: str) -> Any:
     return self.deployments.pop(deployment_id)
 
 
+def _create_domain_name(self: Any, domain_name: str, *args: Any, **kwargs: Any) -> Any:
+    domain = _original("APIGatewayBackend.create_domain_name")(self, domain_name, *args, **kwargs)
+    self.base_path_mappings[domain_name] = {}
+    return domain
+
+
+def _delete_domain_name(self: Any, domain_name: str) -> None:
+    _original("APIGatewayBackend.delete_domain_name")(self, domain_name)
+    self.base_path_mappings.pop(domain_name, None)
+
+
 # -- ELBv2 ------------------------------------------------------------------------------------
 _ARN_TYPE_SEGMENT = {"application": "app", "network": "net", "gateway": "gwy"}
 
@@ -326,6 +340,8 @@ def apply() -> None:
             (APIGatewayBackend, "create_vpc_link", _create_vpc_link),
             (RestAPI, "create_deployment", _create_deployment),
             (RestAPI, "delete_deployment", _delete_deployment),
+            (APIGatewayBackend, "create_domain_name", _create_domain_name),
+            (APIGatewayBackend, "delete_domain_name", _delete_domain_name),
             (FakeLoadBalancer, "activate", _load_balancer_activate),
             (ELBv2Backend, "create_load_balancer", _create_load_balancer),
             (ELBv2Backend, "create_target_group", _create_target_group),
