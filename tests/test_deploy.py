@@ -575,6 +575,8 @@ EXPECTED_ACTIONS = {
     "s3:CreateBucket",
     "s3:GetBucketTagging",
     "s3:PutBucketTagging",
+    "s3:PutBucketPublicAccessBlock",  # MtlsDomain createBucket: the truststore bucket is never public
+    "s3:DeleteBucket",  # MtlsDomain deletion: only a bucket it created (owner tags), and only when empty
     "iam:CreateServiceLinkedRole",
 }
 

@@ -16,12 +16,14 @@ import kopf
 
 from hybrid_gateway import GROUP, VERSION, durations
 from hybrid_gateway.reconcilers.base import Event, Reconciler, Runtime
+from hybrid_gateway.reconcilers.mtlsdomain import RECONCILE_REQUEST_ANNOTATION
 from hybrid_gateway.reconcilers.registry import RECONCILERS
 
 log = logging.getLogger(__name__)
 FINALIZER = "hybridgateway.io/finalizer"
 DEFAULT_DRIFT_SECONDS = 60.0
 JITTER = 0.1  # +-10% so that many objects do not check AWS in lockstep
+REQUEST_FIELD = ("metadata", "annotations", RECONCILE_REQUEST_ANNOTATION)
 
 
 class OperatorState:
@@ -110,6 +112,9 @@ def register(registry: kopf.OperatorRegistry | None = None) -> None:
         kopf.on.resume(*resource, id="resume", registry=reg)(on_change)
         kopf.on.create(*resource, id="create", registry=reg)(on_change)
         kopf.on.update(*resource, id="update", field="spec", registry=reg)(on_change)
+        # A pass on request: an MtlsDomain (or a user) changes this annotation, e.g. when an MtlsDomain's
+        # mappings change what the HybridApi's default execute-api endpoint setting must be.
+        kopf.on.update(*resource, id="reconcile-requested", field=REQUEST_FIELD, registry=reg)(on_change)
         kopf.on.delete(*resource, id="finalize", registry=reg)(on_delete)
         kopf.daemon(*resource, id="drift", cancellation_timeout=5.0, registry=reg)(drift)
 

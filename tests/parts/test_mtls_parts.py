@@ -240,6 +240,13 @@ def test_bucket_inputs_that_cannot_work(ctx: PartContext, rec: Recorder, raw: di
     assert part.remove(ctx, users) is None
     raw["s3"].head_bucket(Bucket=users)
 
+    elsewhere = bucket_name()
+    boto3.client("s3", region_name="eu-west-1", endpoint_url=raw["s3"].meta.endpoint_url).create_bucket(
+        Bucket=elsewhere, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    with pytest.raises(InputError) as caught:
+        part.ensure(ctx, BucketDesired(elsewhere, REGION, create=True), elsewhere)
+    assert caught.value.reason == "TruststoreBucketInOtherRegion" and "eu-west-1" in caught.value.message
+
 
 def test_truststore_object_written_only_when_its_content_changes(ctx: PartContext, rec: Recorder,
                                                                   raw: dict[str, Any]) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from hybrid_gateway.aws.errors import error_code, is_not_found
-from hybrid_gateway.aws.tags import UID_TAG, as_dict, as_list
+from hybrid_gateway.aws.tags import as_dict, as_list
 from hybrid_gateway.parts._elbv2 import InputError
 from hybrid_gateway.parts.base import Observed, Outcome, Part, PartContext
 
@@ -77,7 +77,7 @@ class TruststoreBucket(Part[BucketDesired]):
             return None
         s3 = ctx.client("s3")
         try:
-            s3.head_bucket(Bucket=known_id)
+            head = s3.head_bucket(Bucket=known_id)
         except ClientError as exc:
             if is_not_found(exc):
                 return None
@@ -89,7 +89,7 @@ class TruststoreBucket(Part[BucketDesired]):
                 ) from None
             raise
         versioning = s3.get_bucket_versioning(Bucket=known_id).get("Status") or ""
-        location = s3.get_bucket_location(Bucket=known_id).get("LocationConstraint") or "us-east-1"
+        region = head.get("BucketRegion") or head["ResponseMetadata"]["HTTPHeaders"].get("x-amz-bucket-region", "")
         try:
             tags = as_dict(s3.get_bucket_tagging(Bucket=known_id).get("TagSet"))
         except ClientError as exc:
@@ -99,8 +99,8 @@ class TruststoreBucket(Part[BucketDesired]):
         state = {
             "name": known_id,
             "versioning": versioning,
-            "region": "eu-west-1" if location == "EU" else location,
-            "owned": ctx.owner.owns(tags, self.name) or tags.get(UID_TAG) == ctx.owner.uid,
+            "region": region,
+            "owned": ctx.owner.owns(tags, self.name),
         }
         return Observed(id=known_id, state=state)
 

@@ -239,7 +239,7 @@ class HybridApiReconciler(Reconciler):
         An MtlsDomain counts while it is not being deleted, maps this HybridApi and has
         disableDefaultEndpoints (default true). The value is part of the REST API's definition hash,
         so a change redeploys the stage (AWS applies the setting on deployment). An MtlsDomain whose
-        mappings change asks this HybridApi to reconcile (annotation hybridgateway.io/reconcile-requested-at).
+        mappings change asks this HybridApi to reconcile (annotation reconcile.hybridgateway.io/requested-at).
         """
         if spec.disable_execute_api_endpoint:
             return True

@@ -4,5 +4,6 @@ from __future__ import annotations
 
 from hybrid_gateway.reconcilers.base import Reconciler
 from hybrid_gateway.reconcilers.hybridapi import HybridApiReconciler
+from hybrid_gateway.reconcilers.mtlsdomain import MtlsDomainReconciler
 
-RECONCILERS: list[type[Reconciler]] = [HybridApiReconciler]
+RECONCILERS: list[type[Reconciler]] = [HybridApiReconciler, MtlsDomainReconciler]

@@ -1,0 +1,576 @@
+"""MtlsDomain: an API Gateway regional custom domain that only clients of trusted CAs can call (seed 001).
+
+One pass, in dependency order:
+
+1. truststore: read the CA sources, check them like API Gateway does (nothing is written when a
+   rule is broken: TruststoreValid=False + Stalled, and the domain keeps its pinned version), make
+   sure the versioned bucket exists, upload the bundle only when its sha256 changed;
+2. certificates: the regional certificate (an ACM ARN, a TLS Secret imported into ACM, or a
+   DNS-validated request) and, when it is imported or private, the public ownership-verification
+   certificate API Gateway requires (given, or requested and DNS-validated here);
+3. the regional custom domain: TLS_1_2, mutual TLS pinned to the truststore object's version;
+4. base path mappings to HybridApi stages (the HybridApi's REST API id comes from its status);
+5. the default execute-api endpoints: written only by the HybridApi reconciler (api.md, "Who writes
+   what"); this pass reports what AWS shows and asks the HybridApi to reconcile (an annotation) when
+   the mapping set changes or an endpoint is still on;
+6. the Route 53 alias: domain name -> regional domain name.
+
+Waiting (a certificate being validated, a HybridApi without a REST API yet) is reported as a hop
+condition and the pass comes back in a few seconds; nothing here sleeps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from hybrid_gateway import GROUP, VERSION, metrics
+from hybrid_gateway.aws.errors import AwsErrorKind, classify, error_code
+from hybrid_gateway.kube import MissingInput
+from hybrid_gateway.parts import certificate, dns
+from hybrid_gateway.parts._apigateway import PartError, get_or_none
+from hybrid_gateway.parts._elbv2 import InputError
+from hybrid_gateway.parts.base import Observed, Outcome, Part, PartContext
+from hybrid_gateway.parts.base_path_mapping import BasePathMappings, MappingsDesired, MappingTarget, label
+from hybrid_gateway.parts.domain_name import DomainNameDesired, DomainNamePart, OwnershipCertificate
+from hybrid_gateway.parts.truststore_object import (
+    BucketDesired,
+    TruststoreBucket,
+    TruststoreObject,
+    TruststoreObjectDesired,
+)
+from hybrid_gateway.reconcilers.base import Event, FinalizeResult, KubeObject, PassResult, Reconciler, Stalled
+from hybrid_gateway.reconcilers.mtlsdomain_spec import MtlsDomainSpec, check_domain_in_zone
+from hybrid_gateway.status.conditions import Condition
+from hybrid_gateway.truststore import Source, Truststore, TruststoreInvalid, assemble
+
+log = logging.getLogger(__name__)
+
+TRUSTSTORE_VALID = "TruststoreValid"
+CERTIFICATE_READY = "CertificateReady"
+DOMAIN_READY = "DomainReady"
+MAPPINGS_READY = "MappingsReady"
+DEFAULT_ENDPOINTS_DISABLED = "DefaultEndpointsDisabled"
+DNS_READY = "DnsReady"
+
+# Patched on a HybridApi to make it reconcile now (handlers.py reacts to a change of it). Not under
+# "hybridgateway.io/": kopf keeps its own state there and leaves those annotations out of the diffs
+# it runs handlers on, so a change of such an annotation would never reach a handler.
+RECONCILE_REQUEST_ANNOTATION = "reconcile.hybridgateway.io/requested-at"
+# While a mapped API still has its default endpoint on, ask its HybridApi again at most this often.
+NUDGE_REPEAT_SECONDS = 10.0
+ISSUED_BY_ACM = "AMAZON_ISSUED"
+
+
+def hop(type_: str, ready: bool, waiting_for: str, ok: str = "", reason: str = "Waiting") -> Condition:
+    if ready:
+        return Condition(type_, True, "Ready", ok)
+    return Condition(type_, False, reason, waiting_for)
+
+
+@dataclass
+class Pass:
+    """What one pass did so far: outcomes for Events / drift, and superseded ids to clean up."""
+
+    ctx: PartContext
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def ensure(self, part: Part[Any], desired: Any, known_id: str | None) -> Observed:
+        outcome = part.ensure(self.ctx, desired, known_id)
+        self.outcomes.append(outcome)
+        return outcome.observed
+
+
+@dataclass
+class MappingPlan:
+    """The spec's mappings resolved against the HybridApis they name."""
+
+    targets: dict[str, MappingTarget] = field(default_factory=dict)  # base path -> REST API + stage
+    waiting: dict[str, str] = field(default_factory=dict)  # base path -> why its target is unknown
+    released: dict[str, str] = field(default_factory=dict)  # base path -> why it is removed (HybridApi deleting)
+    hybrid_apis: dict[str, str] = field(default_factory=dict)  # REST API id -> HybridApi name
+
+
+class MtlsDomainReconciler(Reconciler):
+    kind = "MtlsDomain"
+    plural = "mtlsdomains"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._guard = threading.Lock()
+        self._gauges: dict[str, set[tuple[str, ...]]] = {}  # object uid -> label sets it has set
+        self._nudged: dict[tuple[str, str], float] = {}  # (namespace, HybridApi) -> monotonic time
+
+    # ---- inputs ---------------------------------------------------------------------------------
+    def _truststore(self, obj: KubeObject, spec: MtlsDomainSpec) -> Truststore:
+        """Read and check the CA sources; Stalled with TruststoreValid=False before any write."""
+        kube = self.runtime.kube
+        sources = []
+        try:
+            for ref in spec.sources:
+                if ref.kind == "Secret":
+                    pem = kube.secret_value(obj.namespace, ref.name, ref.key)
+                else:
+                    pem = kube.configmap_value(obj.namespace, ref.name, ref.key)
+                sources.append(Source(ref.label, pem))
+        except MissingInput as exc:
+            message = f"spec.truststore.sources: {exc.what}: create it or fix the reference"
+            raise Stalled("TruststoreSourceMissing", message,
+                          (Condition(TRUSTSTORE_VALID, False, "TruststoreSourceMissing", message),)) from None
+        try:
+            return assemble(sources)
+        except TruststoreInvalid as exc:
+            pinned = (obj.status.get("truststore") or {}).get("version")
+            keep = f" The domain keeps truststore version {pinned}." if pinned else ""
+            message = f"Truststore not uploaded: {exc}. Fix the CA sources in spec.truststore.sources.{keep}"
+            raise Stalled("TruststoreInvalid", message,
+                          (Condition(TRUSTSTORE_VALID, False, "TruststoreInvalid", message),)) from None
+
+    def _regional_certificate(self, obj: KubeObject, spec: MtlsDomainSpec) -> tuple[Part[Any], Any]:
+        source = spec.certificate
+        if source.acm_certificate_arn:
+            return (certificate.ExistingCertificate(spec.domain_name),
+                    certificate.ExistingCertificateDesired(source.acm_certificate_arn))
+        if source.secret_name:
+            data = self.runtime.kube.secret_data(obj.namespace, source.secret_name)
+            if "tls.crt" not in data or "tls.key" not in data:
+                raise Stalled("InvalidCertificateSecret",
+                              f"Secret {obj.namespace}/{source.secret_name} needs tls.crt and tls.key "
+                              "(type kubernetes.io/tls)")
+            desired = certificate.ImportedCertificateDesired.from_pem(
+                spec.domain_name, data["tls.crt"], data["tls.key"], data.get("ca.crt", "")
+            )
+            return certificate.ImportedCertificate(spec.domain_name), desired
+        return (certificate.RequestedCertificate(spec.domain_name),
+                certificate.RequestedCertificateDesired(spec.domain_name))
+
+    def _validate(self, ctx: PartContext, spec: MtlsDomainSpec) -> None:
+        try:
+            zone = ctx.client("route53").get_hosted_zone(Id=spec.hosted_zone_id)["HostedZone"]
+        except ClientError as exc:
+            if classify(exc) is AwsErrorKind.NOT_FOUND:
+                raise Stalled("HostedZoneNotFound", f"spec.hostedZoneId {spec.hosted_zone_id} does not exist") from None
+            raise
+        check_domain_in_zone(spec.domain_name, zone["Name"])
+        if spec.ownership_arn:
+            given = certificate.ExistingCertificate(spec.domain_name).find(ctx, spec.ownership_arn)
+            if given is None:
+                raise Stalled("OwnershipCertificateNotFound",
+                              f"spec.ownershipVerificationCertificateArn {spec.ownership_arn} does not exist in "
+                              f"{spec.region}: give a public ACM certificate for {spec.domain_name}, or leave it "
+                              "empty to have one requested")
+            if given.state.get("type") != ISSUED_BY_ACM:
+                raise Stalled(
+                    "OwnershipCertificateNotPublic",
+                    f"spec.ownershipVerificationCertificateArn {spec.ownership_arn} is a {given.state.get('type')} "
+                    "certificate: API Gateway needs a public certificate issued by ACM for the domain name",
+                )
+            certificate.check_covers(spec.domain_name, given.state)
+
+    def _mapping_plan(self, obj: KubeObject, spec: MtlsDomainSpec) -> MappingPlan:
+        plan = MappingPlan()
+        for mapping in spec.mappings:
+            where = f"spec.mappings[basePath={mapping.base_path!r}]"
+            body = self.runtime.kube.get_object("hybridapis", obj.namespace, mapping.hybrid_api)
+            if body is None:
+                plan.waiting[mapping.base_path] = f"HybridApi {mapping.hybrid_api} does not exist yet"
+                continue
+            other = KubeObject(body)
+            if other.deleting:
+                # AWS will not delete a REST API that a domain still maps: let it go.
+                plan.released[mapping.base_path] = f"HybridApi {mapping.hybrid_api} is being deleted: mapping removed"
+                continue
+            region = other.spec.get("region")
+            if region and region != spec.region:
+                raise Stalled("MappingInOtherRegion",
+                              f"{where}: HybridApi {mapping.hybrid_api} is in {region}, the domain in {spec.region}: "
+                              "map only HybridApis of the domain's Region")
+            stage = ((other.spec.get("api") or {}).get("stage") or {}).get("name") or "prod"
+            if stage != mapping.stage:
+                raise Stalled("MappingStageNotFound",
+                              f"{where}: HybridApi {mapping.hybrid_api} has stage {stage}, not {mapping.stage}: "
+                              f"use stage: {stage}")
+            resources = other.status.get("resources") or {}
+            if not resources.get("restApiId") or resources.get("stageName") != mapping.stage:
+                plan.waiting[mapping.base_path] = (
+                    f"HybridApi {mapping.hybrid_api} has no deployed stage {mapping.stage} yet"
+                )
+                continue
+            api_id = str(resources["restApiId"])
+            plan.targets[mapping.base_path] = MappingTarget(api_id, mapping.stage)
+            plan.hybrid_apis[api_id] = mapping.hybrid_api
+        return plan
+
+    # ---- the pass -------------------------------------------------------------------------------
+    def reconcile(self, obj: KubeObject) -> PassResult:
+        spec = MtlsDomainSpec.parse(obj)
+        try:
+            store = self._truststore(obj, spec)
+            cert_part, cert_desired = self._regional_certificate(obj, spec)
+            ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
+            self._validate(ctx, spec)
+            plan = self._mapping_plan(obj, spec)
+            return self._ensure_all(obj, spec, ctx, store, cert_part, cert_desired, plan)
+        except InputError as exc:
+            raise Stalled(exc.reason, exc.message) from None
+        except PartError as exc:
+            if exc.retryable:
+                raise
+            raise Stalled(exc.reason, exc.message) from None
+
+    def _ensure_all(
+        self, obj: KubeObject, spec: MtlsDomainSpec, ctx: PartContext, store: Truststore,
+        cert_part: Part[Any], cert_desired: Any, plan: MappingPlan,
+    ) -> PassResult:
+        run = Pass(ctx)
+        previous = obj.status
+        hops: list[Condition] = []
+        info: list[Condition] = []
+        events: list[Event] = []
+        status: dict[str, Any] = {}
+
+        # 1. Regional certificate (+ its validation record when ACM issues it). First, so that a wrong
+        #    ARN is reported before anything is written.
+        known_cert = (previous.get("certificate") or {}).get("arn")
+        cert = run.ensure(cert_part, cert_desired, known_cert)
+        superseded = [cert.state.pop("supersedes")] if cert.state.get("supersedes") else []
+        if spec.certificate.request:
+            self._validation_record(run, spec, cert)
+        status["certificate"] = {"arn": cert.id, "notAfter": cert.state.get("notAfter")}
+        waiting_certs = [] if cert.ready else [cert.waiting_for]
+
+        # ... and the ownership-verification certificate for an imported or private one.
+        ownership_arn: str | None = None
+        needs_ownership = cert.state.get("type") not in ("", ISSUED_BY_ACM)
+        if needs_ownership:
+            own = self._ownership_certificate(run, spec, previous.get("ownershipVerificationCertificateArn"))
+            status["ownershipVerificationCertificateArn"] = own.id
+            if own.ready:
+                ownership_arn = own.id
+            else:
+                waiting_certs.append(f"ownership verification {own.waiting_for}")
+        hops.append(hop(CERTIFICATE_READY, not waiting_certs, "; ".join(waiting_certs),
+                        f"{cert.id} is ISSUED" + (f"; ownership verified by {ownership_arn}" if ownership_arn else "")))
+        self._domain_expiry_metric(obj, cert)
+
+        # 2. Truststore: versioned bucket, then the bundle (written only when its sha256 changed).
+        run.ensure(TruststoreBucket(), BucketDesired(spec.bucket, spec.region, spec.create_bucket), spec.bucket)
+        stored = run.ensure(
+            TruststoreObject(), TruststoreObjectDesired(spec.bucket, spec.key, store.pem, store.sha256), None
+        )
+        version = str(stored.state["versionId"])
+        hops.append(hop(TRUSTSTORE_VALID, True, "",
+                        f"{len(store.certificates)} CA certificate(s) at {spec.truststore_uri} version {version}"))
+        warnings = store.warnings(spec.expiry_warning_days)
+        known_warnings = set((previous.get("truststore") or {}).get("warnings") or [])
+        events += [Event("ExpiringSoon", w, "Warning") for w in warnings if w not in known_warnings]
+        truststore_status: dict[str, Any] = {
+            "uri": spec.truststore_uri,
+            "version": version,
+            "sha256": store.sha256,
+            "certificates": [c.status() for c in store.certificates],
+            "warnings": warnings,
+        }
+        status["truststore"] = truststore_status
+
+        # 3. The regional custom domain, pinned to the truststore version just made sure of.
+        domain: Observed | None = None
+        if not waiting_certs:
+            domain = run.ensure(
+                DomainNamePart(),
+                DomainNameDesired(
+                    domain_name=spec.domain_name,
+                    regional_certificate_arn=cert.id,
+                    truststore_uri=spec.truststore_uri,
+                    truststore_version=version,
+                    ownership_verification_certificate_arn=ownership_arn,
+                    security_policy=spec.security_policy,
+                ),
+                spec.domain_name,
+            )
+            hops.append(hop(DOMAIN_READY, domain.ready, domain.waiting_for,
+                            f"{spec.domain_name} -> {domain.state['regionalDomainName']} "
+                            f"({spec.security_policy}, mutual TLS)"))
+            status["regionalDomainName"] = domain.state["regionalDomainName"]
+            status["regionalHostedZoneId"] = domain.state["regionalHostedZoneId"]
+            truststore_status["version"] = domain.state["truststoreVersion"] or version
+            truststore_status["warnings"] = warnings + [
+                w for w in domain.state["truststoreWarnings"] if w not in warnings
+            ]
+            # The domain no longer uses what it used before: superseded certificates can go.
+            self._retire_certificates(ctx, spec, cert, superseded, known_cert,
+                                      previous.get("ownershipVerificationCertificateArn"), ownership_arn)
+        else:
+            hops.append(hop(DOMAIN_READY, False, "the domain name waits for its certificates"))
+        self._truststore_metrics(obj, store)
+
+        # 4-6. Mappings, default endpoints, alias: only once the domain exists.
+        if domain is not None:
+            nudge = self._mappings(run, spec, plan, hops, obj.generation != previous.get("observedGeneration"))
+            self._default_endpoints(ctx, obj, spec, plan, hops, info, nudge)
+            alias = run.ensure(
+                dns.DnsRecord(spec.hosted_zone_id, "A"),
+                dns.RecordDesired.alias_to(spec.domain_name, domain.state["regionalDomainName"],
+                                           domain.state["regionalHostedZoneId"]),
+                spec.domain_name,
+            )
+            hops.append(hop(DNS_READY, True, "", f"{alias.id} -> {domain.state['regionalDomainName']}"))
+            self._nudge(obj.namespace, nudge, plan.hybrid_apis)
+        else:
+            for type_ in (MAPPINGS_READY, DEFAULT_ENDPOINTS_DISABLED, DNS_READY):
+                hops.append(hop(type_, False, "waits for the domain name"))
+
+        if store.sha256 != (previous.get("truststore") or {}).get("sha256"):
+            events += self._input_changes(run.outcomes)
+        return PassResult(hops=hops, info=info, status=status, outcomes=run.outcomes, events=events)
+
+    @staticmethod
+    def _input_changes(outcomes: list[Outcome]) -> list[Event]:
+        """A new bundle from the sources (not drift): its upload and the domain's move to it are reported
+        as Created/Updated Events here and left out of the drift record."""
+        found = []
+        for outcome in outcomes:
+            moved = (outcome.part == DomainNamePart.name and outcome.action == "Updated"
+                     and set(outcome.changes) <= {"truststoreUri", "truststoreVersion"})
+            if outcome.action and (outcome.part == TruststoreObject.name or moved):
+                found.append(Event(outcome.action, outcome.message))
+                outcome.action = None
+        return found
+
+    # ---- pieces of the pass ---------------------------------------------------------------------
+    @staticmethod
+    def _validation_record(run: Pass, spec: MtlsDomainSpec, cert: Observed) -> None:
+        record = dns.validation_record(cert.state)
+        if record is not None:
+            run.ensure(dns.DnsRecord(spec.hosted_zone_id, "CNAME"), record, record.name)
+
+    def _ownership_certificate(self, run: Pass, spec: MtlsDomainSpec, known: str | None) -> Observed:
+        if spec.ownership_arn:  # checked in _validate: exists, public, covers the name
+            return run.ensure(certificate.ExistingCertificate(spec.domain_name),
+                              certificate.ExistingCertificateDesired(spec.ownership_arn), None)
+        own = run.ensure(OwnershipCertificate(spec.domain_name),
+                         certificate.RequestedCertificateDesired(spec.domain_name), known)
+        own.state.pop("supersedes", None)
+        self._validation_record(run, spec, own)
+        return own
+
+    @staticmethod
+    def _retire_certificates(
+        ctx: PartContext, spec: MtlsDomainSpec, cert: Observed, superseded: list[str], known_cert: str | None,
+        known_ownership: str | None, ownership_arn: str | None,
+    ) -> None:
+        """Delete certificates we made that the domain stopped using (a changed source or key type).
+
+        Only an exact id that the part owns is deleted, so a certificate the user gave never is."""
+        stale = set(superseded)
+        if known_cert and known_cert != cert.id:
+            stale.add(known_cert)
+        for arn in sorted(stale):
+            _remove_exact(ctx, spec, certificate.ImportedCertificate(spec.domain_name), arn) or _remove_exact(
+                ctx, spec, certificate.RequestedCertificate(spec.domain_name), arn)
+        if known_ownership and known_ownership != ownership_arn:
+            _remove_exact(ctx, spec, OwnershipCertificate(spec.domain_name), known_ownership)
+
+    def _mappings(
+        self, run: Pass, spec: MtlsDomainSpec, plan: MappingPlan, hops: list[Condition], spec_changed: bool
+    ) -> set[str]:
+        """Make the domain's mappings match; returns the REST API ids whose HybridApi should reconcile:
+        every API mapped before or after, when the mappings or the spec changed."""
+        part = BasePathMappings()
+        desired = MappingsDesired(spec.domain_name, plan.targets, frozenset(plan.waiting))
+        before = part.find(run.ctx, spec.domain_name) or Observed(spec.domain_name, {"mappings": {}})
+        changes = part.diff(desired, before)
+        after = part.update(run.ctx, desired, before, changes) if changes else before
+        outcome = Outcome(part.name, after, "Updated" if changes else None, changes)
+        run.outcomes.append(outcome)
+        pending = {**plan.waiting, **plan.released}
+        if pending:
+            hops.append(hop(MAPPINGS_READY, False,
+                            "; ".join(f"{label(bp)}: {why}" for bp, why in sorted(pending.items()))))
+        else:
+            done = [f"{label(bp)} -> {t.rest_api_id}/{t.stage}" for bp, t in sorted(plan.targets.items())]
+            hops.append(hop(MAPPINGS_READY, True, "", ", ".join(done) or "no mappings"))
+        if not (changes or spec_changed):
+            return set()
+        old = {m["restApiId"] for m in (before.state.get("mappings") or {}).values()}
+        return old | {t.rest_api_id for t in plan.targets.values()}
+
+    def _default_endpoints(
+        self, ctx: PartContext, obj: KubeObject, spec: MtlsDomainSpec, plan: MappingPlan,
+        hops: list[Condition], info: list[Condition], nudge: set[str],
+    ) -> None:
+        """Report what AWS shows (GetRestApi); the HybridApi reconciler is the only writer."""
+        client = ctx.client("apigateway")
+        enabled: list[str] = []
+        for api_id in sorted(set(plan.hybrid_apis)):
+            api = get_or_none(client.get_rest_api, restApiId=api_id)
+            if api is not None and not api.get("disableExecuteApiEndpoint", False):
+                enabled.append(api_id)
+        if not spec.disable_default_endpoints:
+            info.append(Condition(DEFAULT_ENDPOINTS_DISABLED, False, "NotRequested",
+                                  "spec.disableDefaultEndpoints is false: clients may bypass mutual TLS through "
+                                  "the execute-api endpoint" + (f" of {', '.join(enabled)}" if enabled else "")))
+            return
+        if enabled:
+            names = ", ".join(f"{plan.hybrid_apis[a]} ({a})" for a in enabled)
+            hops.append(hop(DEFAULT_ENDPOINTS_DISABLED, False,
+                            f"the default execute-api endpoint of {names} is still enabled: waiting for the "
+                            "HybridApi to turn it off", reason="WaitingForHybridApi"))
+            now = time.monotonic()
+            for api_id in enabled:
+                key = (obj.namespace, plan.hybrid_apis[api_id])
+                with self._guard:
+                    if now - self._nudged.get(key, -NUDGE_REPEAT_SECONDS) >= NUDGE_REPEAT_SECONDS:
+                        nudge.add(api_id)
+        else:
+            hops.append(hop(DEFAULT_ENDPOINTS_DISABLED, True, "",
+                            f"execute-api endpoint disabled on {', '.join(sorted(plan.hybrid_apis)) or 'no API'}"))
+
+    # ---- asking HybridApis to reconcile -----------------------------------------------------------
+    def _nudge(self, namespace: str, api_ids: set[str], known: dict[str, str]) -> None:
+        """Ask the HybridApis behind `api_ids` to reconcile; ids not in `known` (REST API id -> name,
+        e.g. of a mapping just removed) are looked up in the namespace's HybridApis."""
+        if not api_ids:
+            return
+        names = {known[a] for a in api_ids if a in known}
+        unknown = api_ids - set(known)
+        if unknown:
+            for body in self.runtime.kube.list_objects("hybridapis", namespace):
+                if ((body.get("status") or {}).get("resources") or {}).get("restApiId") in unknown:
+                    names.add(str(body["metadata"]["name"]))
+        self.request_reconcile(namespace, names)
+
+    def request_reconcile(self, namespace: str, hybrid_apis: Iterable[str]) -> None:
+        """Patch the reconcile-request annotation on each HybridApi (it then reconciles at once)."""
+        for name in sorted(set(hybrid_apis)):
+            stamp = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
+            body = {"metadata": {"annotations": {RECONCILE_REQUEST_ANNOTATION: stamp}}}
+            try:
+                self.runtime.kube.custom.patch_namespaced_custom_object(
+                    GROUP, VERSION, namespace, "hybridapis", name, body
+                )
+            except Exception as exc:  # a missing HybridApi has nothing to reconcile
+                if getattr(exc, "status", None) != 404:
+                    raise
+            with self._guard:
+                self._nudged[(namespace, name)] = time.monotonic()
+            log.info("asked HybridApi %s/%s to reconcile (its default endpoint setting may change)", namespace, name)
+
+    # ---- metrics ----------------------------------------------------------------------------------
+    def _set_gauge(self, obj: KubeObject, certificate_label: str, role: str, not_after: dt.datetime,
+                   seen: set[tuple[str, ...]]) -> None:
+        labels = (obj.kind, obj.namespace, obj.name, certificate_label, role)
+        metrics.CERTIFICATE_EXPIRY_TIMESTAMP.labels(*labels).set(not_after.timestamp())
+        metrics.CERTIFICATE_EXPIRY_DAYS.labels(*labels).set(
+            (not_after - dt.datetime.now(dt.UTC)).total_seconds() / 86400)
+        seen.add(labels)
+
+    def _forget_gauges(self, uid: str, keep: set[tuple[str, ...]], role: str | None = None) -> None:
+        with self._guard:
+            had = self._gauges.setdefault(uid, set())
+            for labels in list(had):
+                if labels not in keep and (role is None or labels[4] == role):
+                    for gauge in (metrics.CERTIFICATE_EXPIRY_TIMESTAMP, metrics.CERTIFICATE_EXPIRY_DAYS):
+                        with contextlib.suppress(KeyError):
+                            gauge.remove(*labels)
+                    had.discard(labels)
+            had.update(keep)
+
+    def _domain_expiry_metric(self, obj: KubeObject, cert: Observed) -> None:
+        not_after = cert.state.get("notAfter")
+        seen: set[tuple[str, ...]] = set()
+        if not_after:
+            when = dt.datetime.fromisoformat(str(not_after).replace("Z", "+00:00"))
+            self._set_gauge(obj, cert.id, "domain", when, seen)
+        self._forget_gauges(obj.uid, seen, "domain")
+
+    def _truststore_metrics(self, obj: KubeObject, store: Truststore) -> None:
+        seen: set[tuple[str, ...]] = set()
+        for ca in store.certificates:
+            self._set_gauge(obj, f"{ca.subject} sha256:{ca.fingerprint[:16]}", "truststore", ca.not_after, seen)
+        self._forget_gauges(obj.uid, seen, "truststore")
+
+    # ---- deletion -------------------------------------------------------------------------------
+    def finalize(self, obj: KubeObject) -> FinalizeResult:
+        mapped = {str((m.get("hybridApiRef") or {}).get("name")) for m in obj.spec.get("mappings") or ()}
+        if obj.spec.get("deletionPolicy") == "Retain":
+            self._forget_gauges(obj.uid, set())
+            self.request_reconcile(obj.namespace, mapped)
+            return FinalizeResult(True, [Event("Deleted", "deletionPolicy Retain: AWS resources kept")])
+        spec = MtlsDomainSpec.parse(obj)
+        ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
+        events: list[Event] = []
+        try:
+            self._remove_all(ctx, obj, spec, events)
+        except (ClientError, PartError) as exc:
+            code = exc.reason if isinstance(exc, PartError) else error_code(exc)
+            return FinalizeResult(False, events, f"{code}: {exc}, retrying"[:300])
+        self._forget_gauges(obj.uid, set())
+        with self._guard:
+            self._gauges.pop(obj.uid, None)
+        # The domain is gone (or going): its HybridApis go back to their own default endpoint setting.
+        self.request_reconcile(obj.namespace, mapped)
+        return FinalizeResult(True, events)
+
+    def _remove_all(self, ctx: PartContext, obj: KubeObject, spec: MtlsDomainSpec, events: list[Event]) -> None:
+        def removed(part: Part[Any], known: str | None) -> None:
+            gone = part.remove(ctx, known)
+            if gone:
+                events.append(Event("Deleted", f"Deleted {part.name} {gone}"))
+
+        domain_part = DomainNamePart()
+        domain = domain_part.find(ctx, spec.domain_name)
+        if domain is not None and domain.state["owned"]:
+            removed(BasePathMappings(), spec.domain_name)
+            alias = dns.DnsRecord(spec.hosted_zone_id, "A")
+            existing = alias.find(ctx, spec.domain_name)
+            target = dns.norm_alias_dns(domain.state["regionalDomainName"])
+            if existing is not None and dns.norm_alias_dns(existing.state.get("aliasDnsName") or "") == target:
+                removed(alias, spec.domain_name)  # only the alias to our domain, never a record someone else made
+            removed(domain_part, spec.domain_name)
+
+        # Certificates only we made (remove() checks type and owner tags), validation records first.
+        previous = obj.status
+        owned_certs: list[tuple[Part[Any], str | None]] = [
+            (OwnershipCertificate(spec.domain_name), previous.get("ownershipVerificationCertificateArn")),
+        ]
+        known_cert = (previous.get("certificate") or {}).get("arn")
+        if spec.certificate.secret_name:
+            owned_certs.append((certificate.ImportedCertificate(spec.domain_name), known_cert))
+        elif spec.certificate.request:
+            owned_certs.append((certificate.RequestedCertificate(spec.domain_name), known_cert))
+        for part, known in owned_certs:
+            found = part.find(ctx, known)
+            if found is None:
+                continue
+            record = dns.validation_record(found.state) if found.state.get("type") == ISSUED_BY_ACM else None
+            if record is not None:
+                removed(dns.DnsRecord(spec.hosted_zone_id, "CNAME"), record.name)
+            removed(part, found.id)
+
+        removed(TruststoreObject(), spec.truststore_uri)
+        removed(TruststoreBucket(), spec.bucket)
+
+
+def _remove_exact(ctx: PartContext, spec: MtlsDomainSpec, part: Part[Any], arn: str) -> bool:
+    """Delete certificate `arn` (and its validation record) only if `part` owns exactly it: `find`
+    falls back to any certificate the part owns for the name, which may be the one in use."""
+    found = part.find(ctx, arn)
+    if found is None or found.id != arn:
+        return False
+    record = dns.validation_record(found.state) if found.state.get("type") == ISSUED_BY_ACM else None
+    part.delete(ctx, found)
+    if record is not None:
+        dns.DnsRecord(spec.hosted_zone_id, "CNAME").remove(ctx, record.name)
+    return True
+
+
+__all__ = ["RECONCILE_REQUEST_ANNOTATION", "MtlsDomainReconciler"]
