@@ -122,15 +122,28 @@ class DomainNamePart(Part[DomainNameDesired]):
             return None
         return observe(domain, owned(ctx.owner, domain.get("tags"), self.name))
 
-    def ensure(self, ctx: PartContext, desired: DomainNameDesired, known_id: str | None) -> Outcome:
-        observed = self.find(ctx, desired.domain_name)
+    def check(self, ctx: PartContext, domain_name: str) -> Observed | None:
+        """Read only: the domain name if it exists, `InputError` when it exists and is not ours."""
+        observed = self.find(ctx, domain_name)
         if observed is not None and not observed.state["owned"]:
             raise InputError(
                 "DomainNameInUse",
-                f"API Gateway domain name {desired.domain_name} already exists in {ctx.region} and is not "
+                f"API Gateway domain name {domain_name} already exists in {ctx.region} and is not "
                 "owned by this MtlsDomain: delete it or choose another spec.domainName",
             )
-        return super().ensure(ctx, desired, desired.domain_name)
+        return observed
+
+    def ensure(self, ctx: PartContext, desired: DomainNameDesired, known_id: str | None) -> Outcome:
+        observed = self.check(ctx, desired.domain_name)
+        if observed is None:
+            return Outcome(self.name, self.create(ctx, desired), "Created")
+        changes = self.diff(desired, observed)
+        if not changes:
+            return Outcome(self.name, observed)
+        if self.replace_on.intersection(changes):
+            self.delete(ctx, observed)
+            return Outcome(self.name, self.create(ctx, desired), "Replaced", changes)
+        return Outcome(self.name, self.update(ctx, desired, observed, changes), "Updated", changes)
 
     def create(self, ctx: PartContext, desired: DomainNameDesired) -> Observed:
         params: dict[str, Any] = {

@@ -104,7 +104,9 @@ class TruststoreBucket(Part[BucketDesired]):
         }
         return Observed(id=known_id, state=state)
 
-    def ensure(self, ctx: PartContext, desired: BucketDesired, known_id: str | None) -> Outcome:
+    def check(self, ctx: PartContext, desired: BucketDesired) -> Observed | None:
+        """Read only: the bucket (None when it is to be created), or `InputError` when it cannot be
+        used as it is and is not ours to fix (missing without createBucket, other Region, unversioned)."""
         observed = self.find(ctx, desired.name)
         if observed is None:
             if not desired.create:
@@ -113,17 +115,15 @@ class TruststoreBucket(Part[BucketDesired]):
                     f"S3 bucket {desired.name} does not exist: create it with versioning enabled, or set "
                     "spec.truststore.createBucket: true",
                 )
-            return Outcome(self.name, self.create(ctx, desired), "Created")
+            return None
         changes = self.diff(desired, observed)
-        if not changes:
-            return Outcome(self.name, observed)
         if "region" in changes:
             raise InputError(
                 "TruststoreBucketInOtherRegion",
                 f"S3 bucket {desired.name} is in {observed.state['region']}, not {desired.region}: "
                 "use a bucket in the domain's Region",
             )
-        if not observed.state.get("owned"):
+        if changes and not observed.state.get("owned"):
             status = observed.state.get("versioning") or "never enabled"
             raise InputError(
                 "TruststoreBucketNotVersioned",
@@ -131,6 +131,15 @@ class TruststoreBucket(Part[BucketDesired]):
                 f"(aws s3api put-bucket-versioning --bucket {desired.name} "
                 "--versioning-configuration Status=Enabled)",
             )
+        return observed
+
+    def ensure(self, ctx: PartContext, desired: BucketDesired, known_id: str | None) -> Outcome:
+        observed = self.check(ctx, desired)
+        if observed is None:
+            return Outcome(self.name, self.create(ctx, desired), "Created")
+        changes = self.diff(desired, observed)
+        if not changes:
+            return Outcome(self.name, observed)
         return Outcome(self.name, self.update(ctx, desired, observed, changes), "Updated", changes)
 
     def create(self, ctx: PartContext, desired: BucketDesired) -> Observed:

@@ -78,7 +78,7 @@ def hop(type_: str, ready: bool, waiting_for: str, ok: str = "", reason: str = "
 
 @dataclass
 class Pass:
-    """What one pass did so far: outcomes for Events / drift, and superseded ids to clean up."""
+    """The parts ensured in one pass and their outcomes (for Events and the drift record)."""
 
     ctx: PartContext
     outcomes: list[Outcome] = field(default_factory=list)
@@ -174,6 +174,9 @@ class MtlsDomainReconciler(Reconciler):
                     "certificate: API Gateway needs a public certificate issued by ACM for the domain name",
                 )
             certificate.check_covers(spec.domain_name, given.state)
+        # Both raise InputError (-> Stalled) for a bucket or a domain name we cannot use, before any write.
+        TruststoreBucket().check(ctx, BucketDesired(spec.bucket, spec.region, spec.create_bucket))
+        DomainNamePart().check(ctx, spec.domain_name)
 
     def _mapping_plan(self, obj: KubeObject, spec: MtlsDomainSpec) -> MappingPlan:
         plan = MappingPlan()
