@@ -127,8 +127,13 @@ class ClientCertificate:
         return data
 
 
-def self_signed_pem(common_name: str, not_before: datetime, days: int = CLIENT_CERTIFICATE_DAYS) -> str:
-    """A self-signed RSA-2048 / SHA-256 certificate for ``common_name`` (public part only, PEM)."""
+def self_signed_pem(
+    common_name: str, not_before: datetime, days: int = CLIENT_CERTIFICATE_DAYS, *, validity: timedelta | None = None
+) -> str:
+    """A self-signed RSA-2048 / SHA-256 certificate for ``common_name`` (public part only, PEM).
+
+    It is valid for ``validity`` when given, else for ``days``.
+    """
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     cert = (
@@ -138,7 +143,7 @@ def self_signed_pem(common_name: str, not_before: datetime, days: int = CLIENT_C
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(not_before)
-        .not_valid_after(not_before + timedelta(days=days))
+        .not_valid_after(not_before + (validity if validity is not None else timedelta(days=days)))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
@@ -287,6 +292,9 @@ class ApiGatewayExtension:
         self._lock = threading.RLock()
         self._default_answer: TestInvokeAnswer | None = None
         self._answers: dict[str, TestInvokeAnswer] = {}
+        # How long newly generated client certificates live (AWS: 365 days). Tests shorten it so
+        # that renewal becomes due by the real clock; certificates already issued keep their dates.
+        self._client_certificate_validity = timedelta(days=CLIENT_CERTIFICATE_DAYS)
         self._handlers: dict[str, Callable[[AwsCall, Any, dict[str, Any]], Reply]] = {
             "GenerateClientCertificate": self.generate_client_certificate,
             "GetClientCertificate": self.get_client_certificate,
@@ -347,8 +355,23 @@ class ApiGatewayExtension:
                 "byClientCertificate": {k: v.to_json() for k, v in self._answers.items()},
             }
 
+    # -- client certificate lifetime ---------------------------------------------------------------
+    def set_client_certificate_validity(self, seconds: float | None) -> None:
+        """Lifetime of client certificates generated from now on; None restores 365 days."""
+        if seconds is not None and seconds <= 0:
+            raise ValueError("validitySeconds must be positive")
+        with self._lock:
+            self._client_certificate_validity = (
+                timedelta(days=CLIENT_CERTIFICATE_DAYS) if seconds is None else timedelta(seconds=seconds)
+            )
+
+    def client_certificate_settings(self) -> dict[str, Any]:
+        with self._lock:
+            return {"validitySeconds": self._client_certificate_validity.total_seconds()}
+
     def reset(self) -> None:
         self.clear_test_invoke_answers()
+        self.set_client_certificate_validity(None)
         clear_client_certificates()
 
     # -- client certificates ---------------------------------------------------------------------
@@ -365,12 +388,13 @@ class ApiGatewayExtension:
         tags = body.get("tags") or {}
         if not isinstance(tags, dict):
             raise bad_request("tags must be a map")
+        validity = self._client_certificate_validity
         cert = ClientCertificate(
             client_certificate_id=cert_id,
             description=str(body.get("description") or ""),
-            pem=self_signed_pem(cert_id, now),
+            pem=self_signed_pem(cert_id, now, validity=validity),
             created=int(now.timestamp()),
-            expires=int((now + timedelta(days=CLIENT_CERTIFICATE_DAYS)).timestamp()),
+            expires=int((now + validity).timestamp()),
             tags={str(k): str(v) for k, v in tags.items()},
         )
         store[cert_id] = cert

@@ -126,3 +126,11 @@ class EmulatorControl:
 
     def clear_test_invoke_responses(self) -> None:
         self._call("DELETE", "/test-invoke")
+
+    # -- client certificates ------------------------------------------------------------------
+    def set_client_certificate_validity(self, seconds: float | None) -> None:
+        """Lifetime of client certificates generated from now on (None: AWS's 365 days)."""
+        if seconds is None:
+            self._call("DELETE", "/client-certificates")
+        else:
+            self._call("PUT", "/client-certificates", {"validitySeconds": seconds})

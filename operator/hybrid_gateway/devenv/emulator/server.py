@@ -18,6 +18,7 @@ The control API (JSON, same port, never logged or faulted)::
     GET|PUT|DELETE /_emulator/faults        {"rate", "kinds", "latencyMs", "services", "operations", "seed"}
     GET|PUT /_emulator/delays               {"provisioningSeconds": 5}
     GET|PUT|DELETE /_emulator/test-invoke   {"status", "body", "headers", "clientCertificateId"}
+    GET|PUT|DELETE /_emulator/client-certificates  {"validitySeconds": 40}  (DELETE: back to 365 days)
     POST   /_emulator/reset                 moto reset of every backend + all emulator state
 """
 
@@ -181,6 +182,7 @@ class EmulatorApp:
             "/faults": ("GET", "PUT", "DELETE"),
             "/delays": ("GET", "PUT"),
             "/test-invoke": ("GET", "PUT", "DELETE"),
+            "/client-certificates": ("GET", "PUT", "DELETE"),
             "/reset": ("POST",),
         }
         if path not in allowed:
@@ -213,6 +215,14 @@ class EmulatorApp:
             elif method == "DELETE":
                 self.apigateway.clear_test_invoke_answers()
             result = self.apigateway.test_invoke_answers()
+        elif path == "/client-certificates":
+            if method == "PUT":
+                if "validitySeconds" not in body:
+                    raise ValueError("validitySeconds is required")
+                self.apigateway.set_client_certificate_validity(float(body["validitySeconds"]))
+            elif method == "DELETE":
+                self.apigateway.set_client_certificate_validity(None)
+            result = self.apigateway.client_certificate_settings()
         else:
             self.reset()
             result = {"reset": True}
