@@ -1085,6 +1085,7 @@ def client_cert_rotation_spec() -> Schema:
                 pattern=RFC3339_PATTERN,
             ),
             "deletionPolicy": deletion_policy(),
+            "driftCheckInterval": drift_check_interval(),
         },
         required=["region", "stages", "backendTrust"],
     )
@@ -1124,6 +1125,40 @@ def client_cert_rotation_status() -> Schema:
             ),
             "lastRotationTime": date_time("When the last rotation completed."),
             "lastHandledRotateRequest": string("The spec.rotateRequestedAt value that was last acted on."),
+            "rotation": obj(
+                "The rotation under way (kept until the next one starts, for reference).",
+                {
+                    "reason": string(
+                        "Why it started: `Initial` (first certificate), `Requested` "
+                        "(spec.rotateRequestedAt), `Expiring` (renewBefore reached) or `CertificateDeleted` "
+                        "(the current certificate was deleted outside the operator)."
+                    ),
+                    "startedTime": date_time("When the rotation started."),
+                    "switchedTime": date_time(
+                        "When the stages switched to the new certificate; the grace period counts from here."
+                    ),
+                    "verificationAttempts": integer(
+                        "Test invocations with the new certificate that did not pass so far.",
+                        format="int64",
+                        minimum=0,
+                    ),
+                    "nextVerificationTime": date_time("When the next test invocation is due (retry backoff)."),
+                    "lastVerification": string("Outcome of the last test invocation."),
+                },
+            ),
+            "stages": array(
+                "The stages named in spec.stages as found in AWS.",
+                obj(
+                    "One stage.",
+                    {
+                        "hybridApi": string("Name of the HybridApi."),
+                        "stage": string("Stage name."),
+                        "restApiId": string("Id of the HybridApi's REST API."),
+                        "clientCertificateId": string("The client certificate the stage presents to the backend."),
+                    },
+                ),
+            ),
+            "drift": drift_record(),
             "history": array(
                 "Completed rotations, newest last.",
                 obj(

@@ -27,6 +27,12 @@ def load_config() -> None:
         kubernetes.config.load_kube_config()
 
 
+def _owner_reference_args(ref: dict[str, Any]) -> dict[str, Any]:
+    """camelCase owner reference fields -> V1OwnerReference keyword arguments."""
+    names = {"apiVersion": "api_version", "blockOwnerDeletion": "block_owner_deletion"}
+    return {names.get(k, k): v for k, v in ref.items()}
+
+
 def _without_none(value: Any) -> Any:
     """Drop None values: the status schema types every field, and "unset" means absent."""
     if isinstance(value, dict):
@@ -106,4 +112,123 @@ class Kube:
             )
         except ApiException as exc:
             if exc.status != 404:  # deleted meanwhile: nothing to report on
+                raise
+
+    # ---- one key of a Secret or ConfigMap that the operator publishes (backend trust bundle) ----
+    def _read_data_object(self, kind: str, namespace: str, name: str) -> Any | None:
+        try:
+            if kind == "Secret":
+                return self.core.read_namespaced_secret(name, namespace)
+            if kind == "ConfigMap":
+                return self.core.read_namespaced_config_map(name, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        raise ValueError(f"unsupported kind {kind!r}: Secret or ConfigMap")
+
+    def data_key(self, kind: str, namespace: str, name: str, key: str) -> str | None:
+        """The (decoded) value of one key of a Secret or ConfigMap; None when the object or key is missing."""
+        found = self._read_data_object(kind, namespace, name)
+        data = (found.data or {}) if found is not None else {}
+        if key not in data:
+            return None
+        return base64.b64decode(data[key]).decode() if kind == "Secret" else str(data[key])
+
+    def upsert_data_key(
+        self,
+        kind: str,
+        namespace: str,
+        name: str,
+        key: str,
+        value: str,
+        *,
+        owner_reference: dict[str, Any] | None = None,
+        labels: dict[str, str] | None = None,
+        annotations: dict[str, str] | None = None,
+    ) -> str | None:
+        """Write one key of a Secret or ConfigMap, creating the object when missing.
+
+        Other keys are left alone. `owner_reference`, labels and annotations are set only on an object
+        this call creates (an existing object belongs to whoever made it). Returns "Created", "Updated",
+        or None when the key already held `value` (no write).
+        """
+        encoded = base64.b64encode(value.encode()).decode() if kind == "Secret" else value
+        found = self._read_data_object(kind, namespace, name)
+        if found is None:
+            client = kubernetes.client
+            metadata = client.V1ObjectMeta(
+                name=name,
+                namespace=namespace,
+                labels=dict(labels or {}),
+                annotations=dict(annotations or {}),
+                owner_references=[client.V1OwnerReference(**_owner_reference_args(owner_reference))]
+                if owner_reference
+                else None,
+            )
+            try:
+                if kind == "Secret":
+                    self.core.create_namespaced_secret(
+                        namespace, client.V1Secret(metadata=metadata, type="Opaque", data={key: encoded})
+                    )
+                else:
+                    self.core.create_namespaced_config_map(
+                        namespace, client.V1ConfigMap(metadata=metadata, data={key: encoded})
+                    )
+                return "Created"
+            except ApiException as exc:
+                if exc.status != 409:  # made meanwhile: fall through to a patch of the key
+                    raise
+            found = self._read_data_object(kind, namespace, name)
+            if found is None:
+                raise RuntimeError(f"{kind} {namespace}/{name} exists and does not")
+        if (found.data or {}).get(key) == encoded:
+            return None
+        patch = {"data": {key: encoded}}
+        if kind == "Secret":
+            self.core.patch_namespaced_secret(name, namespace, patch)
+        else:
+            self.core.patch_namespaced_config_map(name, namespace, patch)
+        return "Updated"
+
+    def remove_data_key(self, kind: str, namespace: str, name: str, key: str) -> bool:
+        """Remove one key (the object itself stays: the operator never deletes Kubernetes objects)."""
+        found = self._read_data_object(kind, namespace, name)
+        if found is None or key not in (found.data or {}):
+            return False
+        patch = {"data": {key: None}}
+        if kind == "Secret":
+            self.core.patch_namespaced_secret(name, namespace, patch)
+        else:
+            self.core.patch_namespaced_config_map(name, namespace, patch)
+        return True
+
+    def remove_owner_reference(self, kind: str, namespace: str, name: str, owner_uid: str) -> bool:
+        """Drop the owner reference to `owner_uid` (so garbage collection keeps the object)."""
+        found = self._read_data_object(kind, namespace, name)
+        refs = list((found.metadata.owner_references or []) if found is not None else [])
+        keep = [r for r in refs if r.uid != owner_uid]
+        if found is None or len(keep) == len(refs):
+            return False
+        ops = [
+            {"op": "test", "path": "/metadata/resourceVersion", "value": found.metadata.resource_version},
+            {"op": "replace", "path": "/metadata/ownerReferences", "value": [self._api.sanitize_for_serialization(r)
+                                                                             for r in keep]},
+        ]
+        if kind == "Secret":
+            self.core.patch_namespaced_secret(name, namespace, ops)
+        else:
+            self.core.patch_namespaced_config_map(name, namespace, ops)
+        return True
+
+    def patch_status_fields(self, plural: str, namespace: str, name: str, patch: dict[str, Any]) -> None:
+        """Merge-patch status as given: unlike `patch_status`, a None value removes the field."""
+        if not patch:
+            return
+        try:
+            self.custom.patch_namespaced_custom_object_status(
+                GROUP, VERSION, namespace, plural, name, {"status": patch}
+            )
+        except ApiException as exc:
+            if exc.status != 404:
                 raise

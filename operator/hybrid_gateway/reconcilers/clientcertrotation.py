@@ -1,0 +1,643 @@
+"""ClientCertRotation: the API Gateway client certificate of HybridApi stages, renewed without downtime.
+
+Seed 003's renewal (generate new; add it to the backend trust next to the old one; switch the
+stage; remove the old one from the trust; delete the old certificate) as a resumable state machine
+whose phase lives in status:
+
+    Idle -> Generating -> PublishingTrust -> [Verifying] -> Switching -> Draining -> Retiring -> Idle
+
+Every pass first converges the world the persisted phase calls for (the trust bundle holds exactly
+the phase's certificates, every stage presents the phase's certificate: this is also the drift
+check), then takes at most one step to the next phase, and the step is written to status at the
+end of the pass before the next step can run. So an operator killed at any moment resumes from
+the last recorded phase and redoes at most one idempotent step; a certificate generated just before
+a crash is found again by its owner tags. At every moment each target stage presents a certificate
+that is in the published bundle: the bundle gains the new certificate before any stage switches to
+it, and loses the old one only after every stage left it (and the grace period passed).
+
+While a rotation is under way a hop condition is False, so `run_pass` comes back in a few seconds;
+a grace period longer than SHORT_GRACE_SECONDS is waited for by the drift timer instead (the object
+reports Ready meanwhile: every stage uses a certificate the backend trusts).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from hybrid_gateway import GROUP, VERSION, metrics
+from hybrid_gateway.aws.errors import error_code
+from hybrid_gateway.aws.tags import MANAGED_BY, MANAGED_BY_TAG, OWNER_TAG
+from hybrid_gateway.parts import client_certificate as cc
+from hybrid_gateway.parts import trust_bundle as tb
+from hybrid_gateway.parts._apigateway import PartError
+from hybrid_gateway.parts.base import Observed, Outcome, PartContext
+from hybrid_gateway.parts.client_certificate import ClientCert
+from hybrid_gateway.reconcilers.base import Event, FinalizeResult, KubeObject, PassResult, Reconciler, Stalled
+from hybrid_gateway.reconcilers.clientcertrotation_spec import (
+    RotationSpec,
+    StageRef,
+    format_time,
+    parse_time,
+    stage_claimed_by,
+)
+from hybrid_gateway.status.conditions import Condition
+
+log = logging.getLogger(__name__)
+
+IDLE = "Idle"
+GENERATING = "Generating"
+PUBLISHING = "PublishingTrust"
+VERIFYING = "Verifying"
+SWITCHING = "Switching"
+DRAINING = "Draining"
+RETIRING = "Retiring"
+PHASES = (IDLE, GENERATING, PUBLISHING, VERIFYING, SWITCHING, DRAINING, RETIRING)
+
+ROTATING = "Rotating"
+TRUST_PUBLISHED = "BackendTrustPublished"
+STAGES_USING_CURRENT = "StagesUsingCurrent"
+
+HISTORY_KEEP = 10
+VERIFY_BACKOFF_BASE = 3.0
+VERIFY_BACKOFF_MAX = 300.0
+# Grace periods up to this long are waited for with quick requeues (Ready=False); longer ones are
+# completed by the first drift check after they end, without keeping a retry loop going.
+SHORT_GRACE_SECONDS = 30.0
+
+# Why a rotation started (status.rotation.reason).
+INITIAL, REQUESTED, EXPIRING, DELETED = "Initial", "Requested", "Expiring", "CertificateDeleted"
+
+
+def verify_backoff(attempts: int) -> float:
+    """Seconds before the next test-invoke after `attempts` failed ones (3, 6, 12, ... 300)."""
+    return float(min(VERIFY_BACKOFF_BASE * 2 ** max(attempts - 1, 0), VERIFY_BACKOFF_MAX))
+
+
+def merge_patch(stored: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    """A JSON merge patch that sets status `fields` as given: a None field is removed, and inside an
+    object field (current, rotation, ...) keys the new value lacks are removed too. Status fields not
+    named in `fields` are left alone."""
+
+    def replace(old: Any, new: Any) -> Any:
+        if not isinstance(old, dict) or not isinstance(new, dict):
+            return new
+        patch = {k: replace(old.get(k), v) for k, v in new.items() if v is not None}
+        patch.update({k: None for k in old if new.get(k) is None})
+        return patch
+
+    result: dict[str, Any] = {}
+    for key, value in fields.items():
+        if value is None:
+            if stored.get(key) is not None:
+                result[key] = None
+        else:
+            result[key] = replace(stored.get(key), value)
+    return result
+
+
+def _has_null(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(v is None or _has_null(v) for v in value.values())
+    return False
+
+
+@dataclass
+class Target:
+    """One stage named in spec.stages, as found in AWS this pass."""
+
+    ref: StageRef
+    rest_api_id: str
+    certificate_id: str
+
+    def status(self) -> dict[str, str]:
+        return {"hybridApi": self.ref.hybrid_api, "stage": self.ref.stage, "restApiId": self.rest_api_id,
+                "clientCertificateId": self.certificate_id}
+
+
+@dataclass
+class State:
+    """The rotation state machine as kept in status."""
+
+    phase: str = IDLE
+    current: dict[str, Any] | None = None
+    pending: dict[str, Any] | None = None
+    previous: dict[str, Any] | None = None
+    rotation: dict[str, Any] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    last_handled: str = ""
+    last_rotation_time: str | None = None
+    trust_sha: str | None = None
+
+    @classmethod
+    def from_status(cls, status: dict[str, Any]) -> State:
+        phase = status.get("phase") if status.get("phase") in PHASES else IDLE
+        return cls(
+            phase=str(phase),
+            current=_cert_ref(status.get("current")),
+            pending=_cert_ref(status.get("pending")),
+            previous=_cert_ref(status.get("previous")),
+            rotation=dict(status.get("rotation") or {}),
+            history=list(status.get("history") or []),
+            last_handled=str(status.get("lastHandledRotateRequest") or ""),
+            last_rotation_time=status.get("lastRotationTime"),
+            trust_sha=status.get("trustBundleSha256"),
+        )
+
+    @staticmethod
+    def id_of(ref: dict[str, Any] | None) -> str:
+        return str((ref or {}).get("clientCertificateId") or "")
+
+    @property
+    def current_id(self) -> str:
+        return self.id_of(self.current)
+
+    @property
+    def pending_id(self) -> str:
+        return self.id_of(self.pending)
+
+    @property
+    def previous_id(self) -> str:
+        return self.id_of(self.previous)
+
+
+def _cert_ref(value: Any) -> dict[str, Any] | None:
+    return dict(value) if isinstance(value, dict) and value.get("clientCertificateId") else None
+
+
+@dataclass
+class Run:
+    """One pass: inputs, the state being advanced, and what the pass did."""
+
+    obj: KubeObject
+    spec: RotationSpec
+    ctx: PartContext
+    now: dt.datetime
+    state: State
+    targets: list[Target]
+    certs: dict[str, ClientCert]
+    events: list[Event] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)  # drift corrections only
+    bundle_ok: bool = True
+    bundle_message: str = ""
+    waiting: Condition | None = None  # why StagesUsingCurrent is not True this pass (rotation under way)
+
+    def exists(self, cert_id: str) -> bool:
+        return bool(cert_id) and cert_id in self.certs
+
+
+class ClientCertRotationReconciler(Reconciler):
+    kind = "ClientCertRotation"
+    plural = "clientcertrotations"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._gauged: dict[tuple[str, str], set[str]] = {}
+
+    @staticmethod
+    def now() -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+    # ---- the pass -------------------------------------------------------------------------------
+    def reconcile(self, obj: KubeObject) -> PassResult:
+        spec = RotationSpec.parse(obj)
+        # Read status from the API server, not from the event body: the drift timer's body may not
+        # show the status the previous pass wrote a moment ago, and the phase must never go back.
+        fresh = self.runtime.kube.get_object(self.plural, obj.namespace, obj.name)
+        stored = dict((fresh or obj.body).get("status") or {})
+        self._check_claims(obj, spec)
+        ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
+        try:
+            targets, waiting_for = self._targets(obj, spec, ctx)
+            if waiting_for:
+                hop = Condition(STAGES_USING_CURRENT, False, "WaitingForStages", waiting_for)
+                return PassResult(hops=[hop], status={"stages": [t.status() for t in targets]})
+            state = State.from_status(stored)
+            run = Run(obj, spec, ctx, self.now(), state, targets, cc.owned_certificates(ctx))
+            self._converge(run)
+            self._step(run)
+        except PartError as exc:
+            if exc.retryable:
+                raise
+            raise Stalled(exc.reason, exc.message) from None
+        status = self._status(run)
+        patch = merge_patch(stored, status)
+        if _has_null(patch):
+            # run_pass's status patch drops None values, so a field to clear (pending, previous) is
+            # cleared here, in one merge patch with every new value; run_pass then repeats the values.
+            self.runtime.kube.patch_status_fields(self.plural, obj.namespace, obj.name, patch)
+        self._expiry_metric(run)
+        return PassResult(hops=self._hops(run), info=[self._rotating(run)], status=status,
+                          outcomes=run.outcomes, events=run.events)
+
+    # ---- inputs ---------------------------------------------------------------------------------
+    def _check_claims(self, obj: KubeObject, spec: RotationSpec) -> None:
+        others = self.runtime.kube.list_objects(self.plural, obj.namespace)
+        for ref in spec.stages:
+            holder = stage_claimed_by(obj, others, ref)
+            if holder:
+                raise Stalled("StageClaimed", f"stage {ref.label} is already managed by ClientCertRotation "
+                              f"{holder}: a stage may be named by one ClientCertRotation only")
+
+    def _rest_api_id(self, obj: KubeObject, name: str, what: str) -> tuple[str, str, dict[str, Any]]:
+        """(restApiId or "", why not, HybridApi body). Raises Stalled when the HybridApi does not exist."""
+        api = self.runtime.kube.get_object("hybridapis", obj.namespace, name)
+        if api is None:
+            raise Stalled("HybridApiNotFound",
+                          f"HybridApi {obj.namespace}/{name} ({what}) does not exist: create it or fix the reference")
+        if (api.get("metadata") or {}).get("deletionTimestamp"):
+            return "", f"HybridApi {name} is being deleted", api
+        rest_api_id = str(((api.get("status") or {}).get("resources") or {}).get("restApiId") or "")
+        return rest_api_id, "" if rest_api_id else f"HybridApi {name} has no REST API yet", api
+
+    def _targets(self, obj: KubeObject, spec: RotationSpec, ctx: PartContext) -> tuple[list[Target], str]:
+        targets: list[Target] = []
+        waiting: list[str] = []
+        for ref in spec.stages:
+            rest_api_id, why, api = self._rest_api_id(obj, ref.hybrid_api, "spec.stages")
+            if not rest_api_id:
+                waiting.append(why)
+                continue
+            try:
+                cert_id = cc.stage_certificate(ctx, rest_api_id, ref.stage)
+            except cc.StageMissing:
+                their_stage = str((((api.get("spec") or {}).get("api") or {}).get("stage") or {}).get("name") or "prod")
+                if their_stage != ref.stage:
+                    raise Stalled("StageNotFound", f"spec.stages: HybridApi {ref.hybrid_api} has no stage "
+                                  f"{ref.stage} (its stage is {their_stage})") from None
+                waiting.append(f"stage {ref.stage} of HybridApi {ref.hybrid_api} does not exist yet")
+                continue
+            targets.append(Target(ref, rest_api_id, cert_id))
+        return targets, "; ".join(waiting)
+
+    # ---- what each phase calls for ----------------------------------------------------------------
+    @staticmethod
+    def bundle_ids(state: State) -> list[str]:
+        """The certificates the backend must trust in `state.phase`."""
+        if state.phase in (PUBLISHING, VERIFYING, SWITCHING):
+            ids = [state.current_id, state.pending_id]
+        elif state.phase == DRAINING:
+            ids = [state.previous_id, state.current_id]
+        else:  # Idle, Generating, Retiring
+            ids = [state.current_id]
+        return [i for i in ids if i]
+
+    @staticmethod
+    def stage_id(state: State) -> str:
+        """The certificate every stage must present in `state.phase` ("" = leave the stages alone)."""
+        return state.pending_id if state.phase == SWITCHING else state.current_id
+
+    def _converge(self, run: Run) -> None:
+        """Make the bundle and the stages what the recorded phase calls for (the drift check)."""
+        state = run.state
+        if state.phase in (PUBLISHING, VERIFYING, SWITCHING) and not run.exists(state.pending_id):
+            # The new certificate vanished before the switch (deleted out of band): make another.
+            if state.pending_id:
+                run.events.append(Event("DriftCorrected", f"client certificate {state.pending_id} of the rotation "
+                                        "under way was deleted outside the operator: generating another", "Warning"))
+            state.pending = None
+            state.phase = GENERATING
+        self._publish(run, self.bundle_ids(state), step=state.phase in (PUBLISHING, RETIRING))
+        want = self.stage_id(state)
+        if want and run.exists(want):
+            for target in run.targets:
+                if target.certificate_id == want:
+                    continue
+                cc.set_stage_certificate(run.ctx, target.rest_api_id, target.ref.stage, want)
+                what = f"stage {target.ref.label} (REST API {target.rest_api_id})"
+                if state.phase == SWITCHING:
+                    run.events.append(Event("Updated", f"Switched {what} to client certificate {want}"))
+                else:
+                    run.outcomes.append(Outcome(
+                        "stage", Observed(f"{target.rest_api_id}/{target.ref.stage}"), "Updated",
+                        [f"clientCertificateId {target.certificate_id or '(none)'} -> {want}"],
+                    ))
+                target.certificate_id = want
+
+    def _publish(self, run: Run, ids: list[str], *, step: bool) -> None:
+        present = [run.certs[i] for i in ids if run.exists(i)]
+        if not present:
+            # Nothing that exists to trust (the only certificate was deleted out of band): keep what
+            # is published until a new certificate exists.
+            run.bundle_ok, run.bundle_message = True, "no client certificate exists yet"
+            return
+        present.sort(key=lambda c: (c.created, c.id))
+        bundle = tb.compose(c.pem for c in present)
+        spec, obj = run.spec, run.obj
+        written = self.runtime.kube.upsert_data_key(
+            spec.trust.kind, obj.namespace, spec.trust.name, spec.trust.key, bundle,
+            owner_reference={"apiVersion": f"{GROUP}/{VERSION}", "kind": obj.kind, "name": obj.name,
+                             "uid": obj.uid, "controller": True, "blockOwnerDeletion": True},
+            labels={MANAGED_BY_TAG: MANAGED_BY},
+            annotations={OWNER_TAG: obj.owner.ref},
+        )
+        where = [spec.trust.describe(obj.namespace)]
+        s3_written = False
+        if spec.trust.s3_bucket and spec.trust.s3_key:
+            s3 = tb.S3Object(spec.trust.s3_bucket, spec.trust.s3_key)
+            s3_written = s3.ensure(run.ctx, bundle)
+            where.append(s3.uri)
+        run.state.trust_sha = tb.digest(bundle)
+        names = ", ".join(c.id for c in present)
+        run.bundle_ok = True
+        run.bundle_message = f"{' and '.join(where)} trust {names} (sha256 {run.state.trust_sha[:12]})"
+        if not (written or s3_written):
+            return
+        message = f"Published trust bundle {' and '.join(where)}: client certificates {names}"
+        action = "Created" if written == "Created" else "Updated"
+        if step:
+            run.events.append(Event(action, message))
+        else:
+            run.outcomes.append(Outcome("trust-bundle", Observed(where[0]), action, [f"certificates {names}"]))
+
+    # ---- one step per pass ------------------------------------------------------------------------
+    def _step(self, run: Run) -> None:
+        {
+            IDLE: self._idle,
+            GENERATING: self._generate,
+            PUBLISHING: self._published,
+            VERIFYING: self._verify,
+            SWITCHING: self._switched,
+            DRAINING: self._drain,
+            RETIRING: self._retire,
+        }[run.state.phase](run)
+
+    def _start(self, run: Run, reason: str) -> None:
+        state = run.state
+        state.phase = GENERATING
+        state.rotation = {"reason": reason, "startedTime": format_time(run.now), "verificationAttempts": 0}
+        if reason in (REQUESTED, INITIAL):
+            # A request older than the first certificate (a manifest applied with one) is satisfied by it.
+            state.last_handled = run.spec.rotate_requested_at
+
+    def _idle(self, run: Run) -> None:
+        state, spec = run.state, run.spec
+        if not state.current_id:
+            self._start(run, INITIAL)
+            return
+        if not run.exists(state.current_id):
+            run.events.append(Event("DriftCorrected", f"client certificate {state.current_id} was deleted outside "
+                                    "the operator: rotating to a new one", "Warning"))
+            self._start(run, DELETED)
+            return
+        # Leftovers (a certificate of an interrupted rotation whose status was lost): nothing uses them.
+        in_use = {t.certificate_id for t in run.targets}
+        for cert_id in list(run.certs):
+            if cert_id != state.current_id and cert_id not in in_use and cc.delete(run.ctx, cert_id):
+                run.outcomes.append(Outcome(cc.PART, Observed(cert_id), "Deleted", ["not in use"]))
+                del run.certs[cert_id]
+        current = run.certs[state.current_id]
+        if spec.rotate_requested_at and spec.rotate_requested_at != state.last_handled:
+            run.events.append(Event("Updated", f"Rotation of client certificate {current.id} requested "
+                                    f"(spec.rotateRequestedAt {spec.rotate_requested_at})"))
+            self._start(run, REQUESTED)
+        elif run.now >= current.expires - dt.timedelta(seconds=spec.renew_before):
+            run.events.append(Event("ExpiringSoon", f"client certificate {current.id} expires at "
+                                    f"{format_time(current.expires)}: rotating"))
+            self._start(run, EXPIRING)
+
+    def _generate(self, run: Run) -> None:
+        state = run.state
+        keep = {state.current_id, state.previous_id}
+        # A certificate generated by a pass that crashed before writing status: adopt, don't twin.
+        found = [c for c in run.certs.values() if c.id not in keep]
+        if found:
+            cert = found[-1]
+            run.events.append(Event("Created", f"Adopted client certificate {cert.id} generated before a restart"))
+        else:
+            cert = cc.generate(run.ctx)
+            run.certs[cert.id] = cert
+            run.events.append(Event("Created", f"Generated client certificate {cert.id} "
+                                    f"(expires {format_time(cert.expires)})"))
+        state.pending = cert.status()
+        state.phase = PUBLISHING
+
+    def _published(self, run: Run) -> None:
+        # _converge published [current, pending] for this phase; the backend may now be offered both.
+        if run.bundle_ok:
+            initial = not run.state.current_id  # the first certificate: steps 1, 2 and 4 only
+            run.state.phase = VERIFYING if run.spec.verification and not initial else SWITCHING
+
+    def _verify(self, run: Run) -> None:
+        state, spec = run.state, run.spec
+        check = spec.verification
+        if check is None:
+            state.phase = SWITCHING
+            return
+        rotation = state.rotation
+        due = rotation.get("nextVerificationTime")
+        if due and run.now < parse_time(str(due)):
+            run.waiting = Condition(STAGES_USING_CURRENT, False, "VerificationFailed",
+                                    f"{rotation.get('lastVerification', '')}; next attempt at {due}")
+            return
+        rest_api_id, why, _ = self._rest_api_id(run.obj, check.hybrid_api, "spec.verification")
+        if not rest_api_id:
+            run.waiting = Condition(STAGES_USING_CURRENT, False, "Verifying", why)
+            return
+        what = f"test-invoke {check.method} {check.path} with certificate {state.pending_id}"
+        try:
+            answer, _route = cc.invoke_with_certificate(run.ctx, rest_api_id, check.path, check.method,
+                                                       state.pending_id)
+            result = f"answered {answer.status}"
+            passed = answer.status in check.expect_status
+        except ClientError as exc:
+            if error_code(exc) != "BadRequestException":
+                raise
+            result, passed = f"failed: {exc.response.get('Error', {}).get('Message') or error_code(exc)}", False
+        rotation["lastVerification"] = f"{what} {result}"
+        if passed:
+            rotation.pop("nextVerificationTime", None)
+            run.events.append(Event("Updated", f"Verified client certificate {state.pending_id}: {what} {result}"))
+            state.phase = SWITCHING
+            return
+        attempts = int(rotation.get("verificationAttempts") or 0) + 1
+        rotation["verificationAttempts"] = attempts
+        rotation["nextVerificationTime"] = format_time(run.now + dt.timedelta(seconds=verify_backoff(attempts)))
+        expected = ", ".join(str(s) for s in check.expect_status)
+        message = f"{what} {result} (expected {expected}); stages stay on {state.current_id or 'their certificate'}"
+        run.waiting = Condition(STAGES_USING_CURRENT, False, "VerificationFailed",
+                                f"{message}; next attempt at {rotation['nextVerificationTime']}")
+        run.events.append(Event("VerificationFailed", message, "Warning"))
+
+    def _switched(self, run: Run) -> None:
+        # _converge pointed every stage at the pending certificate.
+        state = run.state
+        if any(t.certificate_id != state.pending_id for t in run.targets):
+            return
+        # A current certificate deleted out of band still becomes `previous`, for the history.
+        state.previous, state.current, state.pending = state.current, state.pending, None
+        state.rotation["switchedTime"] = format_time(run.now)
+        if state.previous is None:
+            state.phase = IDLE  # the first certificate: nothing to drain or retire
+            run.events.append(Event("Created", f"Client certificate {state.current_id} is in use by "
+                                    f"{len(run.targets)} stage(s)"))
+        else:
+            state.phase = DRAINING
+
+    def _grace_ends(self, run: Run) -> dt.datetime:
+        switched = run.state.rotation.get("switchedTime")
+        start = parse_time(str(switched)) if switched else run.now
+        return start + dt.timedelta(seconds=run.spec.grace_period)
+
+    def _drain(self, run: Run) -> None:
+        state = run.state
+        if not run.exists(state.previous_id) or run.now >= self._grace_ends(run):
+            state.phase = RETIRING
+
+    def _retire(self, run: Run) -> None:
+        # _converge published [current] only; now the old certificate can go.
+        state = run.state
+        old = state.previous_id
+        if old and cc.delete(run.ctx, old):
+            run.certs.pop(old, None)
+            run.events.append(Event("Deleted", f"Deleted client certificate {old}"))
+        completed = format_time(run.now)
+        entry = {"from": old, "to": state.current_id, "startedTime": state.rotation.get("startedTime"),
+                 "completedTime": completed}
+        if not any(h.get("from") == old and h.get("to") == state.current_id for h in state.history):
+            state.history = [*state.history, {k: v for k, v in entry.items() if v}][-HISTORY_KEEP:]
+            run.events.append(Event("Rotated", f"Rotated client certificate {old or '(none)'} -> {state.current_id} "
+                                    f"(reason {state.rotation.get('reason', '?')}, started "
+                                    f"{state.rotation.get('startedTime', '?')})"))
+        state.last_rotation_time = completed
+        state.previous = None
+        state.phase = IDLE
+
+    # ---- status -------------------------------------------------------------------------------------
+    def _status(self, run: Run) -> dict[str, Any]:
+        state = run.state
+        current = run.certs.get(state.current_id)
+        next_rotation = None
+        if current is not None:
+            next_rotation = format_time(current.expires - dt.timedelta(seconds=run.spec.renew_before))
+        return {
+            "phase": state.phase,
+            "current": state.current,
+            "pending": state.pending,
+            "previous": state.previous,
+            "trustBundleSha256": state.trust_sha,
+            "nextRotationTime": next_rotation,
+            "lastRotationTime": state.last_rotation_time,
+            "lastHandledRotateRequest": state.last_handled or None,
+            "rotation": state.rotation or None,
+            "history": state.history,
+            "stages": [t.status() for t in run.targets],
+        }
+
+    def _hops(self, run: Run) -> list[Condition]:
+        state = run.state
+        # BackendTrustPublished: the bundle holds exactly the phase's certificates, and that is the
+        # settled state (not so while the old certificate drains or is being removed).
+        if not run.bundle_ok:
+            trust = Condition(TRUST_PUBLISHED, False, "Waiting", run.bundle_message)
+        elif state.phase == DRAINING:
+            until = format_time(self._grace_ends(run))
+            message = f"{run.bundle_message}; {state.previous_id} is removed after the grace period, at {until}"
+            long_grace = run.spec.grace_period > SHORT_GRACE_SECONDS
+            trust = Condition(TRUST_PUBLISHED, long_grace, "Draining", message)
+        elif state.phase == RETIRING:
+            trust = Condition(TRUST_PUBLISHED, False, "Retiring", f"removing {state.previous_id}")
+        else:
+            trust = Condition(TRUST_PUBLISHED, True, "Published", run.bundle_message)
+        # StagesUsingCurrent: every stage presents the newest certificate (False until the switch).
+        if run.waiting is not None:
+            stages = run.waiting
+        elif state.phase == GENERATING:
+            stages = Condition(STAGES_USING_CURRENT, False, "Generating", "generating a new client certificate")
+        elif state.phase in (PUBLISHING, VERIFYING, SWITCHING):
+            on = state.current_id or "no certificate"
+            when = {PUBLISHING: "the trust bundle holds it", VERIFYING: "verification", SWITCHING: "this step"}
+            stages = Condition(STAGES_USING_CURRENT, False, state.phase,
+                               f"stages present {on}; they switch to {state.pending_id} after {when[state.phase]}")
+        else:
+            labels = ", ".join(t.ref.label for t in run.targets)
+            stages = Condition(STAGES_USING_CURRENT, True, "UsingCurrent", f"{labels} present {state.current_id}")
+        return [trust, stages]
+
+    def _rotating(self, run: Run) -> Condition:
+        state = run.state
+        if state.phase == IDLE:
+            current = run.certs.get(state.current_id)
+            when = format_time(current.expires - dt.timedelta(seconds=run.spec.renew_before)) if current else "?"
+            return Condition(ROTATING, False, "Idle", f"next rotation at {when}")
+        reason = str(state.rotation.get("reason") or "")
+        if run.waiting is not None:
+            return Condition(ROTATING, True, run.waiting.reason, run.waiting.message)
+        detail = {
+            GENERATING: "generating a new client certificate",
+            PUBLISHING: f"publishing {state.pending_id} to the backend trust",
+            VERIFYING: f"verifying {state.pending_id}",
+            SWITCHING: f"switching the stages to {state.pending_id}",
+            DRAINING: f"stages use {state.current_id}; {state.previous_id} stays trusted until "
+                      f"{format_time(self._grace_ends(run))}",
+            RETIRING: f"retiring {state.previous_id}",
+        }[state.phase]
+        return Condition(ROTATING, True, state.phase, f"{detail} (reason {reason})" if reason else detail)
+
+    def _expiry_metric(self, run: Run) -> None:
+        key = (run.obj.namespace, run.obj.name)
+        live = {i for i in (run.state.current_id, run.state.pending_id, run.state.previous_id) if run.exists(i)}
+        for gone in self._gauged.get(key, set()) - live:
+            self._forget_gauge(run.obj, gone)
+        for cert_id in live:
+            cert = run.certs[cert_id]
+            labels = (run.obj.kind, run.obj.namespace, run.obj.name, cert_id, "client")
+            metrics.CERTIFICATE_EXPIRY_TIMESTAMP.labels(*labels).set(cert.expires.timestamp())
+            metrics.CERTIFICATE_EXPIRY_DAYS.labels(*labels).set((cert.expires - run.now).total_seconds() / 86400)
+        self._gauged[key] = live
+
+    def _forget_gauge(self, obj: KubeObject, cert_id: str) -> None:
+        labels = (obj.kind, obj.namespace, obj.name, cert_id, "client")
+        for gauge in (metrics.CERTIFICATE_EXPIRY_TIMESTAMP, metrics.CERTIFICATE_EXPIRY_DAYS):
+            with contextlib.suppress(KeyError):
+                gauge.remove(*labels)
+
+    # ---- deletion -------------------------------------------------------------------------------------
+    def finalize(self, obj: KubeObject) -> FinalizeResult:
+        try:
+            spec = RotationSpec.parse(obj)
+        except Stalled:
+            return FinalizeResult(True, [Event("Deleted", "invalid spec: nothing was created to delete")])
+        for cert_id in self._gauged.pop((obj.namespace, obj.name), set()):
+            self._forget_gauge(obj, cert_id)
+        kube, trust = self.runtime.kube, spec.trust
+        if spec.retain:
+            kube.remove_owner_reference(trust.kind, obj.namespace, trust.name, obj.uid)
+            kept = f"client certificates, stage settings and the trust bundle in {trust.describe(obj.namespace)}"
+            return FinalizeResult(True, [Event("Deleted", f"deletionPolicy Retain: {kept} kept")])
+        ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
+        events: list[Event] = []
+        try:
+            ours = set(cc.owned_certificates(ctx))
+            state = State.from_status(obj.status)
+            ours |= {i for i in (state.current_id, state.pending_id, state.previous_id) if i}
+            for ref in spec.stages:
+                api = kube.get_object("hybridapis", obj.namespace, ref.hybrid_api)
+                rest_api_id = str((((api or {}).get("status") or {}).get("resources") or {}).get("restApiId") or "")
+                if not rest_api_id:
+                    continue
+                try:
+                    using = cc.stage_certificate(ctx, rest_api_id, ref.stage)
+                except cc.StageMissing:
+                    continue
+                if using and using in ours:
+                    cc.set_stage_certificate(ctx, rest_api_id, ref.stage, "")
+                    events.append(Event("Updated", f"Cleared client certificate {using} from stage {ref.label}"))
+            for cert_id in sorted(ours):
+                if cc.delete(ctx, cert_id):
+                    events.append(Event("Deleted", f"Deleted client certificate {cert_id}"))
+            if trust.s3_bucket and trust.s3_key:
+                s3 = tb.S3Object(trust.s3_bucket, trust.s3_key)
+                if s3.delete(ctx):
+                    events.append(Event("Deleted", f"Deleted trust bundle {s3.uri}"))
+        except (ClientError, PartError) as exc:
+            code = exc.reason if isinstance(exc, PartError) else error_code(exc)
+            return FinalizeResult(False, events, f"{code or type(exc).__name__}, retrying")
+        if kube.remove_data_key(trust.kind, obj.namespace, trust.name, trust.key):
+            events.append(Event("Deleted", f"Removed the trust bundle from {trust.describe(obj.namespace)}"))
+        return FinalizeResult(True, events)
