@@ -26,7 +26,8 @@ def test_merge_keeps_conditions_not_named_and_their_order() -> None:
 @pytest.mark.parametrize(
     ("reason", "hops", "stalled", "expected"),
     [
-        ("all hops true", [Condition("X", True, "Ok")], None, {"Ready": "True", "Reconciling": "False", "Stalled": "False"}),
+        ("all hops true", [Condition("X", True, "Ok")], None,
+         {"Ready": "True", "Reconciling": "False", "Stalled": "False"}),
         ("one hop waiting", [Condition("X", True, "Ok"), Condition("Y", False, "Pending", "wait")], None,
          {"Ready": "False", "Reconciling": "True", "Stalled": "False"}),
         ("stalled wins", [Condition("X", True, "Ok")], Condition("Stalled", True, "Bad", "fix it"),
