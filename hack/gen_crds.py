@@ -1160,7 +1160,7 @@ def client_cert_rotation_status() -> Schema:
             ),
             "drift": drift_record(),
             "history": array(
-                "Completed rotations, newest last.",
+                "The last 10 completed rotations, newest last.",
                 obj(
                     "One rotation.",
                     {

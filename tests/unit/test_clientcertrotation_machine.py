@@ -717,3 +717,16 @@ def test_days_to_expiry_gauge_follows_the_current_certificate(h: Harness) -> Non
     assert days(first) is None and days(second) == pytest.approx(365, abs=0.01)
     h.rec.run_finalize(copy.deepcopy(h.obj))
     assert days(second) is None
+
+
+def test_a_stage_moved_back_to_the_old_certificate_keeps_it_trusted_until_moved_again(h: Harness) -> None:
+    old = created(h)
+    h.patch_spec(rotateRequestedAt="2026-03-01T12:01:00Z")
+    h.until(RETIRING, advance=7)
+    new = h.status["current"]["clientCertificateId"]
+    # Out of band, right before the old certificate leaves the bundle, a stage goes back to it.
+    h.apigw.update_stage(restApiId=h.apis["billing"], stageName="prod",
+                         patchOperations=[{"op": "replace", "path": "/clientCertificateId", "value": old}])
+    h.run(1)
+    assert h.violations == []  # the bundle lost `old` only after the stage was put back on `new`
+    assert h.stage_cert("billing") == new and h.owned() == [new] and h.bundle_ids() == [new]

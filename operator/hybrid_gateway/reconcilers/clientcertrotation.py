@@ -302,7 +302,13 @@ class ClientCertRotationReconciler(Reconciler):
                                         "under way was deleted outside the operator: generating another", "Warning"))
             state.pending = None
             state.phase = GENERATING
-        self._publish(run, self.bundle_ids(state), step=state.phase in (PUBLISHING, RETIRING))
+        step = state.phase in (PUBLISHING, RETIRING)
+        desired = self.bundle_ids(state)
+        # A certificate of ours that a stage presents stays trusted until the stage has moved off it
+        # (only after an out-of-band change does a stage present one the phase does not call for).
+        extra = [t.certificate_id for t in run.targets if run.exists(t.certificate_id)]
+        first = desired + [i for i in dict.fromkeys(extra) if i not in desired]
+        self._publish(run, first, step=step)
         want = self.stage_id(state)
         if want and run.exists(want):
             for target in run.targets:
@@ -318,6 +324,10 @@ class ClientCertRotationReconciler(Reconciler):
                         [f"clientCertificateId {target.certificate_id or '(none)'} -> {want}"],
                     ))
                 target.certificate_id = want
+        still = [t.certificate_id for t in run.targets if run.exists(t.certificate_id)]
+        final = desired + [i for i in dict.fromkeys(still) if i not in desired]
+        if final != first:
+            self._publish(run, final, step=step)
 
     def _publish(self, run: Run, ids: list[str], *, step: bool) -> None:
         present = [run.certs[i] for i in ids if run.exists(i)]
