@@ -8,6 +8,8 @@ import random
 import sys
 from typing import Any
 
+from hybrid_gateway.aws.clients import DEFAULT_RATE_LIMITS
+
 DESCRIPTION = "Kubernetes operator for Amazon API Gateway -> on-prem HTTPS backends."
 
 
@@ -22,8 +24,10 @@ def _run(args: argparse.Namespace) -> int:
         verbose=args.verbose,
         log_format=kopf.LogFormat.JSON if args.log_format == "json" else kopf.LogFormat.PLAIN,
     )
-    logging.getLogger("botocore").setLevel(logging.WARNING)
-    logging.getLogger("kubernetes").setLevel(logging.WARNING)
+    # Even with --verbose: botocore's DEBUG logs print request bodies (the gateway secret header in
+    # PutIntegration, the private key in ImportCertificate), and urllib3 logs every request line.
+    for noisy in ("botocore", "boto3", "urllib3", "kubernetes"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     kube.load_config()
     handlers.register()
     metrics.serve(args.metrics_port)
@@ -31,7 +35,8 @@ def _run(args: argparse.Namespace) -> int:
     @kopf.on.startup()
     def startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
         handlers.configure_settings(settings, workers=args.workers)
-        runtime = Runtime(aws=AwsClients(max_attempts=args.aws_max_attempts), kube=kube.Kube())
+        aws = AwsClients(max_attempts=args.aws_max_attempts, rate_limits=dict(args.aws_rate_limit or []))
+        runtime = Runtime(aws=aws, kube=kube.Kube())
         memo.state = handlers.OperatorState(runtime)
 
     namespaces = args.namespace or []
@@ -54,6 +59,19 @@ def _sandbox(args: argparse.Namespace) -> int:
     return sandbox.main(args)
 
 
+def rate_limit(text: str) -> tuple[str, float]:
+    """`elbv2=20` -> ("elbv2", 20.0); `*=100` sets every service."""
+    service, sep, value = text.partition("=")
+    service = service.strip()
+    try:
+        rate = float(value)
+    except ValueError:
+        rate = 0.0
+    if not sep or not service or rate <= 0:
+        raise argparse.ArgumentTypeError(f"expected SERVICE=RPS with RPS > 0 (e.g. elbv2=20), not {text!r}")
+    return service, rate
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hybrid-gateway", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -71,6 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--health-port", type=int, default=8080, help="liveness endpoint port (0 disables)")
     run.add_argument("--workers", type=int, default=32, help="reconcile passes that may run at once")
     run.add_argument("--aws-max-attempts", type=int, default=8, help="attempts per AWS call (throttling, 5xx)")
+    run.add_argument(
+        "--aws-rate-limit", action="append", type=rate_limit, metavar="SERVICE=RPS",
+        help="requests per second to one AWS service, per region (repeatable; '*=RPS' sets every service). "
+             "Defaults stay below AWS's API limits: "
+             + ", ".join(f"{k}={v:g}" for k, v in sorted(DEFAULT_RATE_LIMITS.items())),
+    )
     run.add_argument("--verbose", "-v", action="store_true")
     run.set_defaults(func=_run)
 

@@ -74,3 +74,175 @@ def events(cluster: LocalCluster, namespace: str, name: str) -> list[dict[str, A
         "get", "events", "-n", namespace, "--field-selector", f"involvedObject.name={name}", "-o", "json"
     )
     return list(json.loads(out.stdout)["items"])
+
+
+# --- AWS side: what the emulator holds ---------------------------------------------------------------
+
+UID_TAG = "hybridgateway.io/uid"
+
+
+def aws(endpoint_url: str, service: str, region: str = "ap-northeast-1") -> Any:
+    """A plain boto3 client straight to the emulator (what a user poking at AWS would use)."""
+    import boto3
+
+    return boto3.client(service, region_name=region, endpoint_url=endpoint_url)
+
+
+def uid_of(cluster: LocalCluster, namespace: str, name: str, kind: str = "hybridapi") -> str:
+    return str(get(cluster, namespace, kind, name)["metadata"]["uid"])
+
+
+def _elb_owned(elbv2: Any, arns: list[str], uid: str) -> list[str]:
+    owned = []
+    for i in range(0, len(arns), 20):
+        for desc in elbv2.describe_tags(ResourceArns=arns[i : i + 20])["TagDescriptions"]:
+            if {t["Key"]: t["Value"] for t in desc.get("Tags", [])}.get(UID_TAG) == uid:
+                owned.append(desc["ResourceArn"])
+    return owned
+
+
+def inventory(endpoint_url: str, uid: str, hosted_zone_id: str, hostname: str,
+              region: str = "ap-northeast-1") -> dict[str, list[dict[str, Any]]]:
+    """Every AWS resource tagged with owner `uid` (found by listing, not from status), plus the
+    front-door alias record (records cannot be tagged: found by name)."""
+    apigw, elbv2 = aws(endpoint_url, "apigateway", region), aws(endpoint_url, "elbv2", region)
+    ec2, acm = aws(endpoint_url, "ec2", region), aws(endpoint_url, "acm", region)
+    result: dict[str, list[dict[str, Any]]] = {}
+    result["rest_apis"] = [a for a in apigw.get_rest_apis(limit=500)["items"]
+                           if (a.get("tags") or {}).get(UID_TAG) == uid]
+    result["vpc_links"] = [v for v in apigw.get_vpc_links(limit=500)["items"]
+                           if (v.get("tags") or {}).get(UID_TAG) == uid]
+    lbs = elbv2.describe_load_balancers()["LoadBalancers"]
+    owned = set(_elb_owned(elbv2, [lb["LoadBalancerArn"] for lb in lbs], uid)) if lbs else set()
+    result["albs"] = [lb for lb in lbs if lb["LoadBalancerArn"] in owned and lb["Type"] == "application"]
+    result["nlbs"] = [lb for lb in lbs if lb["LoadBalancerArn"] in owned and lb["Type"] == "network"]
+    tgs = elbv2.describe_target_groups()["TargetGroups"]
+    owned_tgs = set(_elb_owned(elbv2, [tg["TargetGroupArn"] for tg in tgs], uid)) if tgs else set()
+    result["target_groups"] = [tg for tg in tgs if tg["TargetGroupArn"] in owned_tgs]
+    result["listeners"] = [
+        listener for lb in result["albs"] + result["nlbs"]
+        for listener in elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
+    ]
+    result["security_groups"] = ec2.describe_security_groups(
+        Filters=[{"Name": f"tag:{UID_TAG}", "Values": [uid]}])["SecurityGroups"]
+    certs = []
+    summaries = acm.list_certificates(Includes={"keyTypes": ["RSA_1024", "RSA_2048", "RSA_3072", "RSA_4096",
+                                                             "EC_prime256v1", "EC_secp384r1", "EC_secp521r1"]})
+    for summary in summaries["CertificateSummaryList"]:
+        tags = acm.list_tags_for_certificate(CertificateArn=summary["CertificateArn"]).get("Tags", [])
+        if {t["Key"]: t.get("Value") for t in tags}.get(UID_TAG) == uid:
+            certs.append(summary)
+    result["certificates"] = certs
+    result["alias_records"] = alias_records(endpoint_url, hosted_zone_id, hostname, region)
+    return result
+
+
+def alias_records(endpoint_url: str, hosted_zone_id: str, hostname: str,
+                  region: str = "ap-northeast-1") -> list[dict[str, Any]]:
+    r53 = aws(endpoint_url, "route53", region)
+    rrsets = r53.list_resource_record_sets(HostedZoneId=hosted_zone_id)["ResourceRecordSets"]
+    return [r for r in rrsets if r["Name"].rstrip(".").lower() == hostname.lower() and r["Type"] == "A"]
+
+
+def counts(found: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
+    return {kind: len(items) for kind, items in found.items()}
+
+
+# Exactly one of each chain resource: 1 REST API, VPC link, NLB, ALB, ALB security group, certificate,
+# alias record; 2 target groups (ip + alb); 2 listeners (ALB HTTPS + NLB TCP).
+ONE_OF_EACH = {
+    "rest_apis": 1, "vpc_links": 1, "albs": 1, "nlbs": 1, "target_groups": 2, "listeners": 2,
+    "security_groups": 1, "certificates": 1, "alias_records": 1,
+}
+NOTHING = dict.fromkeys(ONE_OF_EACH, 0)
+
+
+def wait_ready(cluster: LocalCluster, namespace: str, name: str, timeout: int = 180,
+               kind: str = "hybridapi") -> None:
+    """`kubectl wait --for=condition=Ready`, as a user would; on failure, show the object."""
+    done = cluster.kubectl("wait", "-n", namespace, f"{kind}/{name}", "--for=condition=Ready",
+                           f"--timeout={timeout}s", check=False, timeout=timeout + 30)
+    if done.returncode != 0:
+        obj = get(cluster, namespace, kind, name)
+        raise AssertionError(f"{kind}/{name} not Ready after {timeout}s: {done.stderr}\n"
+                             f"{json.dumps(obj.get('status'), indent=1)[:4000]}")
+
+
+def ready_for_generation(cluster: LocalCluster, namespace: str, name: str, kind: str = "hybridapi") -> bool:
+    obj = get(cluster, namespace, kind, name)
+    ready = condition(obj, "Ready")
+    return (ready.get("status") == "True"
+            and ready.get("observedGeneration") == obj["metadata"]["generation"]
+            and obj["status"].get("observedGeneration") == obj["metadata"]["generation"])
+
+
+def self_signed(hostname: str, days: int = 90) -> tuple[str, str]:
+    """A throwaway self-signed server certificate for `hostname`: (certificate PEM, private key PEM)."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption()).decode()
+    return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem
+
+
+def import_certificate(endpoint_url: str, hostname: str, region: str = "ap-northeast-1") -> str:
+    """Import a self-signed certificate for `hostname` into ACM with boto3 (not owned by anyone)."""
+    cert_pem, key_pem = self_signed(hostname)
+    acm = aws(endpoint_url, "acm", region)
+    return str(acm.import_certificate(Certificate=cert_pem.encode(), PrivateKey=key_pem.encode())["CertificateArn"])
+
+
+# Every HybridApi pass starts with one DescribeSubnets (input validation): it marks pass boundaries.
+PASS_MARKER = "DescribeSubnets"
+
+
+def passes_since(control: Any, since: int) -> list[int]:
+    """Request-log sequence numbers of the HybridApi passes started after `since`."""
+    return [e["seq"] for e in control.requests(since) if e["operation"] == PASS_MARKER]
+
+
+def steady_state_calls(control: Any, since: int, checks: int, timeout: float) -> dict[str, Any]:
+    """Wait for `checks` whole passes after `since`; return their calls: total reads and writes, and
+    reads per pass by "service:operation"."""
+    markers = wait_until(lambda: (m := passes_since(control, since)) and len(m) > checks and m,
+                         timeout=timeout, interval=1.0, what=f"{checks} drift checks")
+    first, end = markers[0], markers[checks]
+    window = [e for e in control.requests(first - 1) if e["seq"] < end]
+    reads: dict[str, int] = {}
+    for entry in window:
+        if not entry["write"]:
+            key = f"{entry['service']}:{entry['operation']}"
+            reads[key] = reads.get(key, 0) + 1
+    return {
+        "checks": checks,
+        "writes": [f"{e['service']}:{e['operation']}" for e in window if e["write"]],
+        "reads": sum(reads.values()),
+        "reads_per_check": {k: v / checks for k, v in sorted(reads.items(), key=lambda kv: (-kv[1], kv[0]))},
+        "faults": sum(1 for e in window if e.get("fault")),
+    }
+
+
+def format_reads(calls: dict[str, Any]) -> str:
+    lines = [f"reads per drift check: {calls['reads'] / calls['checks']:.1f} "
+             f"({calls['reads']} reads, {len(calls['writes'])} writes in {calls['checks']} checks)"]
+    lines += [f"  {per:5.1f}  {op}" for op, per in calls["reads_per_check"].items()]
+    return "\n".join(lines)

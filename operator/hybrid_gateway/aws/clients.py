@@ -29,6 +29,23 @@ DEFAULT_RATE_LIMITS: dict[str, float] = {
     "route53": 5.0,
     "s3": 50.0,
 }
+FALLBACK_RATE_LIMIT = 10.0  # services not in the table
+ALL_SERVICES = "*"  # key of `rate_limits` that sets every service (explicit services still win)
+
+
+def effective_rate_limits(overrides: dict[str, float] | None = None) -> dict[str, float]:
+    """DEFAULT_RATE_LIMITS with `overrides` applied; `{"*": r}` sets every service (and the fallback)."""
+    overrides = dict(overrides or {})
+    every = overrides.pop(ALL_SERVICES, None)
+    limits = dict(DEFAULT_RATE_LIMITS)
+    if every is not None:
+        limits = {service: every for service in limits}
+    limits[ALL_SERVICES] = every if every is not None else FALLBACK_RATE_LIMIT
+    limits.update(overrides)
+    for service, rate in limits.items():
+        if rate <= 0:
+            raise ValueError(f"rate limit of {service} must be positive, not {rate}")
+    return limits
 
 
 class TokenBucket:
@@ -72,10 +89,14 @@ class AwsClients:
             read_timeout=60,
             max_pool_connections=50,
         )
-        self._rate_limits = {**DEFAULT_RATE_LIMITS, **(rate_limits or {})}
+        self._rate_limits = effective_rate_limits(rate_limits)
         self._clients: dict[tuple[str, str], Any] = {}
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
         self._lock = threading.Lock()
+
+    def rate_limit(self, service: str) -> float:
+        """Requests per second allowed to `service` in each region."""
+        return self._rate_limits.get(service, self._rate_limits[ALL_SERVICES])
 
     def client(self, service: str, region: str) -> Any:
         key = (service, region)
@@ -88,7 +109,7 @@ class AwsClients:
             return self._clients[key]
 
     def _instrument(self, client: Any, service: str, region: str) -> None:
-        bucket = TokenBucket(self._rate_limits.get(service, 10.0))
+        bucket = TokenBucket(self.rate_limit(service))
         self._buckets[(service, region)] = bucket
 
         def before_send(**_: Any) -> None:

@@ -185,7 +185,8 @@ class HybridApiReconciler(Reconciler):
         lbs_ready = alb.ready and nlb.ready and nlb_listener is not None
         hops.append(hop(LOAD_BALANCERS_READY, lbs_ready, "; ".join(waiting),
                         "internal ALB (HTTPS) and NLB (TCP 443) are active"))
-        status["backendHealth"] = self._backend_health(ctx, backend_tg.id)
+        # The target group part has just read its targets' health: no second DescribeTargetHealth.
+        status["backendHealth"] = self._backend_health(backend_tg)
 
         # 6. Route 53 alias: the hostname the certificate covers resolves to the NLB.
         alias = chain.ensure(
@@ -251,10 +252,10 @@ class HybridApiReconciler(Reconciler):
         return False
 
     # ---- status helpers -------------------------------------------------------------------------
-    def _backend_health(self, ctx: PartContext, target_group_arn: str) -> dict[str, int]:
-        answer = ctx.client("elbv2").describe_target_health(TargetGroupArn=target_group_arn)
-        states = [d.get("TargetHealth", {}).get("State") for d in answer.get("TargetHealthDescriptions", [])]
-        return {"healthy": sum(1 for s in states if s == "healthy"), "total": len(states)}
+    @staticmethod
+    def _backend_health(target_group: Observed) -> dict[str, int]:
+        """Healthy / registered on-prem targets (draining ones, on their way out, not counted)."""
+        return {"healthy": int(target_group.state.get("healthy", 0)), "total": int(target_group.state.get("total", 0))}
 
     @staticmethod
     def _backend_condition(health: dict[str, int]) -> Condition:

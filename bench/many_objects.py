@@ -1,0 +1,64 @@
+"""How long N HybridApis applied together (one `kubectl apply`) take to become Ready while every load
+balancer, VPC link and certificate takes `--delay` seconds to provision.
+
+    .venv/bin/python bench/many_objects.py [--objects 20] [--delay 5] [-- <extra `hybrid-gateway run` args>]
+
+Prints the time to all Ready, when each object became Ready, and the AWS calls by service (the
+operator's per-service rate limits are what bound a burst of creations).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from _env import by_service, environment
+from tests.e2e.helpers import apply, hybridapi, secret
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--objects", type=int, default=20)
+    parser.add_argument("--delay", type=float, default=5.0, help="provisioning delay in seconds")
+    parser.add_argument("operator_args", nargs="*", help="extra arguments for `hybrid-gateway run`")
+    args = parser.parse_args()
+
+    with environment() as env:
+        env.control.set_provisioning_delay(args.delay)
+        namespace = env.namespace("bench")
+        operator = env.operator(namespace, *args.operator_args)
+        operator.wait_log("Starting Kopf", timeout=30)
+        manifests = []
+        for i in range(args.objects):
+            name = f"many-{i:02d}"
+            manifests += [secret(f"{name}-gw", {"token": f"token-{i}"}),
+                          hybridapi(name, env.account, driftCheckInterval="60s")]
+        since = env.control.last_seq()
+        started = time.monotonic()
+        apply(env.cluster, namespace, *manifests)
+        ready_at: dict[str, float] = {}
+        while len(ready_at) < args.objects and time.monotonic() - started < 900:
+            items = json.loads(env.cluster.kubectl("get", "hybridapis", "-n", namespace, "-o", "json").stdout)["items"]
+            for item in items:
+                conds = {c["type"]: c["status"] for c in (item.get("status") or {}).get("conditions") or []}
+                if conds.get("Ready") == "True" and item["metadata"]["name"] not in ready_at:
+                    ready_at[item["metadata"]["name"]] = time.monotonic() - started
+            time.sleep(0.5)
+        elapsed = time.monotonic() - started
+        calls = env.control.requests(since)
+        operator.stop()
+
+    times = sorted(ready_at.values())
+    print(f"{len(times)}/{args.objects} HybridApis Ready in {elapsed:.1f}s "
+          f"with {args.delay:g}s provisioning delays (operator args: {args.operator_args or 'defaults'})")
+    if times:
+        print(f"  first Ready {times[0]:.1f}s, median {times[len(times) // 2]:.1f}s, last {times[-1]:.1f}s")
+    span = max(1e-9, (calls[-1]["time"] - calls[0]["time"]) if calls else 1e-9)
+    print(f"  {len(calls)} AWS calls ({sum(1 for c in calls if c['write'])} writes) over {span:.1f}s:")
+    for service, n in by_service(calls).items():
+        print(f"    {service:12s} {n:5d} calls  {n / span:5.1f}/s")
+
+
+if __name__ == "__main__":
+    main()

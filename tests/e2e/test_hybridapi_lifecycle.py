@@ -1,0 +1,116 @@
+"""Issue 3, "Done when" 4: `kubectl delete` removes every owned AWS resource (or none with
+`deletionPolicy: Retain`), and an operator killed in the middle of creation adopts what it made
+(found by owner tags) instead of making twins."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.e2e.helpers import (
+    NOTHING,
+    ONE_OF_EACH,
+    apply,
+    aws,
+    condition,
+    counts,
+    events,
+    get,
+    hybridapi,
+    inventory,
+    secret,
+    wait_ready,
+    wait_until,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+def _delete(cluster, namespace: str, name: str, timeout: int = 120) -> None:  # type: ignore[no-untyped-def]
+    # `kubectl delete` waits for the finalizer by default, as a user sees it.
+    cluster.kubectl("delete", "-n", namespace, f"hybridapi/{name}", f"--timeout={timeout}s", timeout=timeout + 30)
+    gone = cluster.kubectl("get", "-n", namespace, f"hybridapi/{name}", check=False)
+    assert gone.returncode != 0 and "NotFound" in gone.stderr, gone.stdout
+
+
+def _validation_records(endpoint_url: str, zone_id: str, hostname: str) -> list[dict]:  # type: ignore[type-arg]
+    r53 = aws(endpoint_url, "route53")
+    return [r for r in r53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
+            if r["Type"] == "CNAME" and r["Name"].rstrip(".").lower().endswith("." + hostname)]
+
+
+def test_delete_removes_every_owned_resource(cluster, namespace, account, emulator, start_operator) -> None:
+    start_operator(namespace)
+    apply(cluster, namespace, secret("gone-gw", {"token": "delete-me"}), hybridapi("gone", account))
+    wait_ready(cluster, namespace, "gone")
+    obj = get(cluster, namespace, "hybridapi", "gone")
+    uid, hostname = obj["metadata"]["uid"], obj["spec"]["frontDoor"]["hostname"]
+    assert counts(inventory(emulator.endpoint_url, uid, account.hosted_zone_id, hostname)) == ONE_OF_EACH
+    assert _validation_records(emulator.endpoint_url, account.hosted_zone_id, hostname)
+
+    _delete(cluster, namespace, "gone")
+
+    assert counts(inventory(emulator.endpoint_url, uid, account.hosted_zone_id, hostname)) == NOTHING
+    assert _validation_records(emulator.endpoint_url, account.hosted_zone_id, hostname) == []
+    # Nothing of ours left under the name either (a twin without tags would still be a leak).
+    apigw = aws(emulator.endpoint_url, "apigateway")
+    assert [a for a in apigw.get_rest_apis(limit=500)["items"] if a["name"] == f"{namespace}-gone"] == []
+
+
+def test_retain_keeps_every_resource(cluster, namespace, account, emulator, start_operator) -> None:
+    start_operator(namespace)
+    kept = hybridapi("kept", account, deletionPolicy="Retain")
+    apply(cluster, namespace, secret("kept-gw", {"token": "keep-me"}), kept)
+    wait_ready(cluster, namespace, "kept")
+    obj = get(cluster, namespace, "hybridapi", "kept")
+    uid, hostname = obj["metadata"]["uid"], obj["spec"]["frontDoor"]["hostname"]
+    before = inventory(emulator.endpoint_url, uid, account.hosted_zone_id, hostname)
+    assert counts(before) == ONE_OF_EACH
+
+    _delete(cluster, namespace, "kept")
+
+    after = inventory(emulator.endpoint_url, uid, account.hosted_zone_id, hostname)
+    assert counts(after) == ONE_OF_EACH
+    assert after["rest_apis"][0]["id"] == before["rest_apis"][0]["id"]
+    assert after["nlbs"][0]["LoadBalancerArn"] == before["nlbs"][0]["LoadBalancerArn"]
+    assert after["alias_records"] == before["alias_records"]
+
+
+@pytest.mark.parametrize("kill_after", ["CreateLoadBalancer", "CreateRestApi"])
+def test_operator_killed_during_creation_adopts_what_it_made(
+    cluster, namespace, account, emulator, control, start_operator, kill_after: str
+) -> None:
+    since = control.last_seq()
+    first = start_operator(namespace)
+    apply(cluster, namespace, secret("crash-gw", {"token": "crash-secret"}), hybridapi("crash", account))
+    wait_until(lambda: control.count(operation=kill_after, since=since) > 0, timeout=60, interval=0.05,
+               what=f"the first {kill_after}")
+    first.kill()  # SIGKILL: no status write, no cleanup
+    killed_at = control.last_seq()
+    obj = get(cluster, namespace, "hybridapi", "crash")
+    assert condition(obj, "Ready").get("status") != "True", "killed too late: the object was already Ready"
+    # The id of what was just created never reached status: the restarted operator must find it by tags.
+    recorded = (obj.get("status") or {}).get("resources") or {}
+    assert {"CreateLoadBalancer": "albArn", "CreateRestApi": "restApiId"}[kill_after] not in recorded, recorded
+
+    started = time.monotonic()
+    second = start_operator(namespace)
+    wait_ready(cluster, namespace, "crash")
+    print(f"\nkilled after {kill_after} (log seq {killed_at}); Ready {time.monotonic() - started:.1f}s after restart")
+
+    obj = get(cluster, namespace, "hybridapi", "crash")
+    uid, hostname = obj["metadata"]["uid"], obj["spec"]["frontDoor"]["hostname"]
+    found = inventory(emulator.endpoint_url, uid, account.hosted_zone_id, hostname)
+    assert counts(found) == ONE_OF_EACH, second.logs()[-3000:]
+    # Every create happened once across both processes: the second one adopted, it did not re-create.
+    for operation, expected in (("CreateLoadBalancer", 2), ("CreateTargetGroup", 2), ("CreateRestApi", 1),
+                                ("CreateVpcLink", 1), ("CreateSecurityGroup", 1), ("RequestCertificate", 1),
+                                ("CreateListener", 2), ("CreateStage", 1)):
+        assert control.count(operation=operation, since=since) == expected, operation
+    resources = obj["status"]["resources"]
+    assert resources["albArn"] == found["albs"][0]["LoadBalancerArn"]
+    assert resources["nlbArn"] == found["nlbs"][0]["LoadBalancerArn"]
+    assert resources["restApiId"] == found["rest_apis"][0]["id"]
+    assert not [e for e in events(cluster, namespace, "crash") if e["reason"] == "DriftCorrected"]
+

@@ -1,0 +1,48 @@
+"""Issue 3, "Done when" 6: twenty HybridApis applied together (one `kubectl apply`) all reach Ready
+while every load balancer, VPC link and certificate takes 5 s to provision. The elapsed time is
+printed, not asserted (bench/many_objects.py measures it, with AWS-like rate limits and without)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.e2e.helpers import ONE_OF_EACH, apply, counts, get, hybridapi, inventory, secret
+
+pytestmark = pytest.mark.e2e
+
+OBJECTS = 20
+DELAY = 5.0
+
+
+def test_twenty_objects_applied_together_all_become_ready(
+    cluster, namespace, account, emulator, control, start_operator
+) -> None:
+    control.set_provisioning_delay(DELAY)
+    try:
+        # The emulator is not AWS: lift the client-side limits that keep a fleet under AWS's API rate
+        # limits (defaults: elbv2 10/s, apigateway 8/s, ...), which would otherwise set the pace here.
+        start_operator(namespace, extra_args=["--aws-rate-limit", "*=100"])
+        manifests = []
+        for i in range(OBJECTS):
+            name = f"many-{i:02d}"
+            manifests += [secret(f"{name}-gw", {"token": f"token-{i}"}),
+                          hybridapi(name, account, driftCheckInterval="60s")]
+        since = control.last_seq()
+        started = time.monotonic()
+        apply(cluster, namespace, *manifests)
+        waited = cluster.kubectl("wait", "-n", namespace, "hybridapi", "--all", "--for=condition=Ready",
+                                 "--timeout=600s", check=False, timeout=660)
+        elapsed = time.monotonic() - started
+    finally:
+        control.set_provisioning_delay(0)
+    calls = control.requests(since)
+    print(f"\n{OBJECTS} HybridApis with {DELAY:.0f}s provisioning delays: all Ready in {elapsed:.1f}s "
+          f"({len(calls)} AWS calls, {sum(1 for c in calls if c['write'])} writes)")
+    assert waited.returncode == 0, waited.stderr
+    for i in (0, OBJECTS - 1):
+        obj = get(cluster, namespace, "hybridapi", f"many-{i:02d}")
+        found = inventory(emulator.endpoint_url, obj["metadata"]["uid"], account.hosted_zone_id,
+                          obj["spec"]["frontDoor"]["hostname"])
+        assert counts(found) == ONE_OF_EACH
