@@ -114,3 +114,33 @@ def test_operator_killed_during_creation_adopts_what_it_made(
     assert resources["restApiId"] == found["rest_apis"][0]["id"]
     assert not [e for e in events(cluster, namespace, "crash") if e["reason"] == "DriftCorrected"]
 
+
+
+def test_delete_after_a_crash_before_any_status_write_removes_everything(
+    cluster, namespace, account, emulator, control, start_operator
+) -> None:
+    """Killed during its first pass (after the alias record was written), then deleted while no operator
+    runs: the next operator finds every owned resource by tags (the alias by where it points) and
+    removes it, with no ids in status to go by."""
+    since = control.last_seq()
+    first = start_operator(namespace)
+    apply(cluster, namespace, secret("wreck-gw", {"token": "wreck"}), hybridapi("wreck", account))
+    obj = get(cluster, namespace, "hybridapi", "wreck")
+    uid, hostname = obj["metadata"]["uid"], obj["spec"]["frontDoor"]["hostname"]
+
+    def alias_written() -> bool:
+        return any(e["operation"] == "ChangeResourceRecordSets" for e in control.requests(since)) and bool(
+            inventory(emulator.endpoint_url, uid, account.hosted_zone_id, hostname)["alias_records"])
+
+    wait_until(alias_written, timeout=60, interval=0.05, what="the alias record")
+    first.kill()
+    assert not (get(cluster, namespace, "hybridapi", "wreck").get("status") or {}).get("resources")
+    left = counts(inventory(emulator.endpoint_url, uid, account.hosted_zone_id, hostname))
+    assert left["nlbs"] == 1 and left["alias_records"] == 1, left
+
+    cluster.kubectl("delete", "-n", namespace, "hybridapi/wreck", "--wait=false")
+    start_operator(namespace)
+    wait_until(lambda: cluster.kubectl("get", "-n", namespace, "hybridapi/wreck", check=False).returncode != 0,
+               timeout=120, what="the object gone")
+    assert counts(inventory(emulator.endpoint_url, uid, account.hosted_zone_id, hostname)) == NOTHING
+    assert _validation_records(emulator.endpoint_url, account.hosted_zone_id, hostname) == []

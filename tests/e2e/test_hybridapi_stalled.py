@@ -168,3 +168,24 @@ def test_stalled_with_a_message_and_no_write(env: Env, case: Case) -> None:
             timeout=30, what="a drift check")
     assert env.control.write_calls(since) == []
     assert len([e for e in events(env.cluster, env.namespace, name) if e["reason"] == "Stalled"]) == 1
+
+
+def test_deleting_a_stalled_object_writes_nothing_and_keeps_a_record_it_never_made(env: Env) -> None:
+    """Route 53 records carry no tags: a record of the front-door name that the operator did not make
+    (here: an existing A record, the object stalled before any write) must survive the object's deletion."""
+    name = "foreign"
+    hostname = f"{name}-backend.{env.account.zone_name}"
+    r53 = aws(env.endpoint_url, "route53")
+    existing = {"Name": hostname, "Type": "A", "TTL": 300, "ResourceRecords": [{"Value": "10.9.8.7"}]}
+    r53.change_resource_record_sets(HostedZoneId=env.account.hosted_zone_id, ChangeBatch={
+        "Changes": [{"Action": "UPSERT", "ResourceRecordSet": existing}]})
+    since = env.control.last_seq()
+    apply(env.cluster, env.namespace, hybridapi(name, env.account))  # its gateway Secret is missing
+    env.cluster.kubectl("wait", "-n", env.namespace, f"hybridapi/{name}", "--for=condition=Stalled",
+                        "--timeout=60s")
+    env.cluster.kubectl("delete", "-n", env.namespace, f"hybridapi/{name}", "--timeout=60s", timeout=90)
+
+    assert env.control.write_calls(since) == []
+    records = [r for r in r53.list_resource_record_sets(HostedZoneId=env.account.hosted_zone_id)["ResourceRecordSets"]
+               if r["Name"].rstrip(".") == hostname and r["Type"] == "A"]
+    assert [r["ResourceRecords"] for r in records] == [[{"Value": "10.9.8.7"}]]

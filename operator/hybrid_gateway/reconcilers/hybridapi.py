@@ -288,19 +288,24 @@ class HybridApiReconciler(Reconciler):
             owned_certificate = certificate.ImportedCertificate(spec.hostname)
         elif spec.certificate.request:
             owned_certificate = certificate.RequestedCertificate(spec.hostname)
+        try:
+            alias_name = self._alias_to_delete(ctx, spec, known)
+            validation_name = self._validation_record_to_delete(ctx, spec, known)
+        except ClientError as exc:
+            return FinalizeResult(False, [], f"dns-record: {error_code(exc)}, retrying")
         # Reverse dependency order; deleting a REST API deletes its stages, a load balancer its listeners.
         steps: list[tuple[Part[Any], str | None]] = [
             (rest_api.RestApiPart(), known.get("restApiId")),
             (VpcLinkPart(), known.get("vpcLinkId")),
-            (dns.DnsRecord(spec.hosted_zone_id, "A"), spec.hostname),
+            (dns.DnsRecord(spec.hosted_zone_id, "A"), alias_name),
             (load_balancers.Nlb(), known.get("nlbArn")),
             (target_groups.AlbTargetGroup(), known.get("albTargetGroupArn")),
             (load_balancers.Alb(), known.get("albArn")),
             (sg.SecurityGroup(), known.get("albSecurityGroupId")),
             (target_groups.BackendTargetGroup(), known.get("backendTargetGroupArn")),
         ]
-        if spec.certificate.request and known.get("validationRecordName"):
-            steps.append((dns.DnsRecord(spec.hosted_zone_id, "CNAME"), known.get("validationRecordName")))
+        if validation_name:
+            steps.append((dns.DnsRecord(spec.hosted_zone_id, "CNAME"), validation_name))
         if owned_certificate is not None:
             steps.append((owned_certificate, known.get("certificateArn")))
         events: list[Event] = []
@@ -314,3 +319,32 @@ class HybridApiReconciler(Reconciler):
             if deleted:
                 events.append(Event("Deleted", f"Deleted {part.name} {deleted}"))
         return FinalizeResult(True, events)
+
+    @staticmethod
+    def _alias_to_delete(ctx: PartContext, spec: HybridApiSpec, known: dict[str, Any]) -> str | None:
+        """The front-door record to delete, if it is ours. Route 53 records carry no tags: a record of
+        that name we never wrote (the object stalled before any write) is someone else's."""
+        if known.get("dnsRecordName"):
+            return str(known["dnsRecordName"])
+        # No status (a crash before the first status write): ours when it is an alias to our NLB.
+        nlb = load_balancers.Nlb().find(ctx, known.get("nlbArn"))
+        if nlb is None:
+            return None
+        record = dns.DnsRecord(spec.hosted_zone_id, "A").find(ctx, spec.hostname)
+        if record is not None and dns.norm_alias_dns(record.state.get("aliasDnsName") or "") == dns.norm_alias_dns(
+            str(nlb.state.get("dnsName") or "")
+        ):
+            return record.id
+        return None
+
+    @staticmethod
+    def _validation_record_to_delete(ctx: PartContext, spec: HybridApiSpec, known: dict[str, Any]) -> str | None:
+        """The DNS validation record of our requested certificate (from status, else from the
+        certificate found by tags: a crash before the first status write leaves no name in status)."""
+        if not spec.certificate.request:
+            return None
+        if known.get("validationRecordName"):
+            return str(known["validationRecordName"])
+        cert = certificate.RequestedCertificate(spec.hostname).find(ctx, known.get("certificateArn"))
+        record = dns.validation_record(cert.state) if cert is not None else None
+        return record.name if record is not None else None
