@@ -28,6 +28,7 @@ from tests.e2e.helpers import (
     hybridapi,
     import_certificate,
     inventory,
+    passes_since,
     secret,
     wait_ready,
     wait_until,
@@ -47,6 +48,7 @@ class Converged:
     account: SeededAccount
     endpoint_url: str
     operator: OperatorProcess
+    control: Any
     uid: str
     hostname: str
 
@@ -61,7 +63,8 @@ class Converged:
 
 
 @pytest.fixture(scope="module")
-def converged(cluster: LocalCluster, emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Converged]:
+def converged(cluster: LocalCluster, emulator: Any, control: Any,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[Converged]:
     namespace = f"t-{uuid.uuid4().hex[:8]}"
     cluster.kubectl("create", "namespace", namespace)
     account = seed_account(emulator.endpoint_url, REGION)
@@ -76,7 +79,7 @@ def converged(cluster: LocalCluster, emulator: Any, tmp_path_factory: pytest.Tem
         apply(cluster, namespace, secret(f"{NAME}-gw", {"token": "drift-secret-value"}), obj)
         wait_ready(cluster, namespace, NAME)
         body = get(cluster, namespace, "hybridapi", NAME)
-        yield Converged(cluster, namespace, account, emulator.endpoint_url, operator,
+        yield Converged(cluster, namespace, account, emulator.endpoint_url, operator, control,
                         body["metadata"]["uid"], body["spec"]["frontDoor"]["hostname"])
     finally:
         operator.stop()
@@ -276,10 +279,12 @@ CASES = [
 
 
 def _just_after_a_check(c: Converged) -> None:
-    """Wait for a drift check to finish, so that the injection is not split by the next one."""
+    """Wait for a drift check to start and finish, so that the injection is not split by the next one."""
+    started = c.control.last_seq()
+    wait_until(lambda: passes_since(c.control, started), timeout=30, interval=0.1, what="a drift check")
     first = c.obj()["status"]["drift"]["lastCheckTime"]
     wait_until(lambda: c.obj()["status"]["drift"]["lastCheckTime"] != first, timeout=30, interval=0.1,
-               what="a drift check")
+               what="the end of a drift check")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
@@ -294,6 +299,7 @@ def test_drift_is_corrected_by_the_next_check(converged: Converged, case: Case) 
 
     _just_after_a_check(c)
     case.inject(c)
+    injected = c.control.last_seq()
     assert not case.repaired(c), "the injection must make a difference AWS shows"
 
     def corrected() -> list[dict[str, Any]]:
@@ -309,6 +315,14 @@ def test_drift_is_corrected_by_the_next_check(converged: Converged, case: Case) 
     assert any(entry.startswith(case.part) for entry in after["status"]["drift"]["lastCorrected"])
     assert new_events[0]["type"] == "Warning"
     wait_ready(c.cluster, c.namespace, NAME)
+
+    # Repaired by the next drift check, in one pass: every write after the injection falls either in the
+    # pass that was under way (and read the resource after the injection) or in the first one after it.
+    markers = wait_until(lambda: (m := passes_since(c.control, injected)) and len(m) >= 2 and m, timeout=30,
+                         what="two drift checks after the injection")
+    repairs = [w["seq"] for w in c.control.write_calls(injected)]
+    assert repairs, "the repair wrote to AWS"
+    assert max(repairs) < markers[0] or markers[0] < min(repairs) <= max(repairs) < markers[1], (markers, repairs)
 
     # Repaired, not duplicated: still exactly one of each resource; ids change only where replaced.
     assert counts(inventory(c.endpoint_url, c.uid, c.account.hosted_zone_id, c.hostname)) == ONE_OF_EACH
