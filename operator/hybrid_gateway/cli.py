@@ -37,7 +37,7 @@ def _run(args: argparse.Namespace) -> int:
         handlers.configure_settings(settings, workers=args.workers)
         aws = AwsClients(max_attempts=args.aws_max_attempts, rate_limits=dict(args.aws_rate_limit or []))
         runtime = Runtime(aws=aws, kube=kube.Kube())
-        memo.state = handlers.OperatorState(runtime)
+        memo.state = handlers.OperatorState(runtime, default_drift_seconds=args.drift_interval)
 
     namespaces = args.namespace or []
     kopf.run(
@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--log-format", choices=["plain", "json"], default="plain")
     run.add_argument("--metrics-port", type=int, default=9090, help="Prometheus port (0 disables)")
     run.add_argument("--health-port", type=int, default=8080, help="liveness endpoint port (0 disables)")
+    run.add_argument("--drift-interval", type=float, default=60.0,
+                     help="seconds between drift checks of an object whose spec sets no driftCheckInterval")
     run.add_argument("--workers", type=int, default=32, help="reconcile passes that may run at once")
     run.add_argument("--aws-max-attempts", type=int, default=8, help="attempts per AWS call (throttling, 5xx)")
     run.add_argument(

@@ -29,7 +29,8 @@ REQUEST_FIELD = ("metadata", "annotations", RECONCILE_REQUEST_ANNOTATION)
 class OperatorState:
     """Built once at startup and kept on kopf's memo."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, default_drift_seconds: float = DEFAULT_DRIFT_SECONDS) -> None:
+        self.default_drift_seconds = default_drift_seconds
         self.reconcilers: dict[str, Reconciler] = {cls.plural: cls(runtime) for cls in RECONCILERS}
         self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self._guard = threading.Lock()
@@ -79,9 +80,9 @@ async def _drift_daemon(plural: str, body: kopf.Body, memo: Any, stopped: kopf.D
     next_in: float | None = None
     while not stopped:
         try:
-            interval = durations.parse(body.spec.get("driftCheckInterval"), DEFAULT_DRIFT_SECONDS)
+            interval = durations.parse(body.spec.get("driftCheckInterval"), _state(memo).default_drift_seconds)
         except ValueError:
-            interval = DEFAULT_DRIFT_SECONDS
+            interval = _state(memo).default_drift_seconds
         wait = next_in if next_in is not None else interval * random.uniform(1 - JITTER, 1 + JITTER)
         await stopped.wait(wait)
         if stopped or body.metadata.get("deletionTimestamp"):
