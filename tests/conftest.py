@@ -22,8 +22,9 @@ REGION = "ap-northeast-1"
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     """A real API server with the CRDs installed and the operator's user bound to deploy/'s ClusterRole."""
-    local = LocalCluster(workdir=tmp_path_factory.mktemp("cluster")).start()
+    local = LocalCluster(workdir=tmp_path_factory.mktemp("cluster"))
     try:
+        local.start()  # a failed start (a port taken meanwhile) must not leave etcd running
         local.install_crds(ROOT / "crds")
         role = ROOT / "deploy" / "cluster-role.yaml"
         if role.exists():

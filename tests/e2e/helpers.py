@@ -92,48 +92,49 @@ def uid_of(cluster: LocalCluster, namespace: str, name: str, kind: str = "hybrid
     return str(get(cluster, namespace, kind, name)["metadata"]["uid"])
 
 
-def _elb_owned(elbv2: Any, arns: list[str], uid: str) -> list[str]:
+def _elb_owned(elbv2: Any, arns: list[str], uids: set[str]) -> list[str]:
     owned = []
     for i in range(0, len(arns), 20):
         for desc in elbv2.describe_tags(ResourceArns=arns[i : i + 20])["TagDescriptions"]:
-            if {t["Key"]: t["Value"] for t in desc.get("Tags", [])}.get(UID_TAG) == uid:
+            if {t["Key"]: t["Value"] for t in desc.get("Tags", [])}.get(UID_TAG) in uids:
                 owned.append(desc["ResourceArn"])
     return owned
 
 
-def inventory(endpoint_url: str, uid: str, hosted_zone_id: str, hostname: str,
+def inventory(endpoint_url: str, uid: str | set[str], hosted_zone_id: str, hostname: str | None,
               region: str = "ap-northeast-1") -> dict[str, list[dict[str, Any]]]:
-    """Every AWS resource tagged with owner `uid` (found by listing, not from status), plus the
-    front-door alias record (records cannot be tagged: found by name)."""
+    """Every AWS resource tagged with owner `uid` (or any of a set of uids), found by listing, not from
+    status; plus the front-door alias record of `hostname` (records cannot be tagged: found by name)."""
+    uids = {uid} if isinstance(uid, str) else set(uid)
     apigw, elbv2 = aws(endpoint_url, "apigateway", region), aws(endpoint_url, "elbv2", region)
     ec2, acm = aws(endpoint_url, "ec2", region), aws(endpoint_url, "acm", region)
     result: dict[str, list[dict[str, Any]]] = {}
     result["rest_apis"] = [a for a in apigw.get_rest_apis(limit=500)["items"]
-                           if (a.get("tags") or {}).get(UID_TAG) == uid]
+                           if (a.get("tags") or {}).get(UID_TAG) in uids]
     result["vpc_links"] = [v for v in apigw.get_vpc_links(limit=500)["items"]
-                           if (v.get("tags") or {}).get(UID_TAG) == uid]
+                           if (v.get("tags") or {}).get(UID_TAG) in uids]
     lbs = elbv2.describe_load_balancers()["LoadBalancers"]
-    owned = set(_elb_owned(elbv2, [lb["LoadBalancerArn"] for lb in lbs], uid)) if lbs else set()
+    owned = set(_elb_owned(elbv2, [lb["LoadBalancerArn"] for lb in lbs], uids)) if lbs else set()
     result["albs"] = [lb for lb in lbs if lb["LoadBalancerArn"] in owned and lb["Type"] == "application"]
     result["nlbs"] = [lb for lb in lbs if lb["LoadBalancerArn"] in owned and lb["Type"] == "network"]
     tgs = elbv2.describe_target_groups()["TargetGroups"]
-    owned_tgs = set(_elb_owned(elbv2, [tg["TargetGroupArn"] for tg in tgs], uid)) if tgs else set()
+    owned_tgs = set(_elb_owned(elbv2, [tg["TargetGroupArn"] for tg in tgs], uids)) if tgs else set()
     result["target_groups"] = [tg for tg in tgs if tg["TargetGroupArn"] in owned_tgs]
     result["listeners"] = [
         listener for lb in result["albs"] + result["nlbs"]
         for listener in elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
     ]
     result["security_groups"] = ec2.describe_security_groups(
-        Filters=[{"Name": f"tag:{UID_TAG}", "Values": [uid]}])["SecurityGroups"]
+        Filters=[{"Name": f"tag:{UID_TAG}", "Values": sorted(uids)}])["SecurityGroups"]
     certs = []
     summaries = acm.list_certificates(Includes={"keyTypes": ["RSA_1024", "RSA_2048", "RSA_3072", "RSA_4096",
                                                              "EC_prime256v1", "EC_secp384r1", "EC_secp521r1"]})
     for summary in summaries["CertificateSummaryList"]:
         tags = acm.list_tags_for_certificate(CertificateArn=summary["CertificateArn"]).get("Tags", [])
-        if {t["Key"]: t.get("Value") for t in tags}.get(UID_TAG) == uid:
+        if {t["Key"]: t.get("Value") for t in tags}.get(UID_TAG) in uids:
             certs.append(summary)
     result["certificates"] = certs
-    result["alias_records"] = alias_records(endpoint_url, hosted_zone_id, hostname, region)
+    result["alias_records"] = alias_records(endpoint_url, hosted_zone_id, hostname, region) if hostname else []
     return result
 
 
