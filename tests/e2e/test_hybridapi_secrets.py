@@ -70,9 +70,13 @@ def test_secrets_never_reach_logs_events_or_status(
         {"op": "remove", "path": "/requestParameters/integration.request.header.X-Gateway-Secret"}])
     wait_until(lambda: header_is(FIRST_TOKEN), timeout=60, what="secret header repaired")
 
-    # Rotation of the gateway secret: the next drift check sends the new value.
+    # Rotation of the gateway secret: the next drift check sends the new value and redeploys the stage
+    # (a stage serves the deployment's snapshot of the integrations, not their current state).
+    deployed = apigw.get_stage(restApiId=api_id, stageName="prod")["deploymentId"]
     apply(cluster, namespace, secret(f"{name}-gw", {"token": SECOND_TOKEN}))
     wait_until(lambda: header_is(SECOND_TOKEN), timeout=60, what="secret header rotated")
+    wait_until(lambda: apigw.get_stage(restApiId=api_id, stageName="prod")["deploymentId"] != deployed,
+               timeout=30, what="the stage redeployed with the new secret")
 
     # Rotation of the TLS Secret (cert-manager renewing): re-imported into the same ARN.
     new_cert, new_key = self_signed(hostname)
