@@ -14,13 +14,14 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from hybrid_gateway import metrics
-from hybrid_gateway.aws.errors import AwsErrorKind, classify, error_code
+from hybrid_gateway.aws.errors import error_code
 from hybrid_gateway.parts import certificate, dns, listeners, load_balancers, rest_api, stage, target_groups
 from hybrid_gateway.parts import security_group as sg
 from hybrid_gateway.parts.base import Observed, Outcome, Part, PartContext, PartError
 from hybrid_gateway.parts.vpc_link import VpcLinkDesired, VpcLinkPart
 from hybrid_gateway.reconcilers.base import Event, FinalizeResult, KubeObject, PassResult, Reconciler, Stalled
-from hybrid_gateway.reconcilers.hybridapi_spec import HybridApiSpec, check_hostname_in_zone, check_subnets
+from hybrid_gateway.reconcilers.hybridapi_spec import HybridApiSpec, check_subnets
+from hybrid_gateway.reconcilers.inputs import check_name_in_zone
 from hybrid_gateway.reconcilers.mtlsdomain_spec import maps as mtls_domain_maps
 from hybrid_gateway.status.conditions import Condition
 
@@ -68,24 +69,6 @@ class HybridApiReconciler(Reconciler):
         name, key = spec.secret_ref
         return spec.secret_header_name, self.runtime.kube.secret_value(obj.namespace, name, key)
 
-    def _certificate(self, obj: KubeObject, spec: HybridApiSpec) -> tuple[Part[Any], Any]:
-        source = spec.certificate
-        if source.acm_certificate_arn:
-            return (certificate.ExistingCertificate(spec.hostname),
-                    certificate.ExistingCertificateDesired(source.acm_certificate_arn))
-        if source.secret_name:
-            data = self.runtime.kube.secret_data(obj.namespace, source.secret_name)
-            if "tls.crt" not in data or "tls.key" not in data:
-                raise Stalled("InvalidCertificateSecret",
-                              f"Secret {obj.namespace}/{source.secret_name} needs tls.crt and tls.key "
-                              "(type kubernetes.io/tls)")
-            desired = certificate.ImportedCertificateDesired.from_pem(
-                spec.hostname, data["tls.crt"], data["tls.key"], data.get("ca.crt", "")
-            )
-            return certificate.ImportedCertificate(spec.hostname), desired
-        return (certificate.RequestedCertificate(spec.hostname),
-                certificate.RequestedCertificateDesired(spec.hostname))
-
     def _validate(self, ctx: PartContext, spec: HybridApiSpec) -> None:
         """Checks that need AWS reads; each raises Stalled before anything is written."""
         try:
@@ -96,21 +79,15 @@ class HybridApiReconciler(Reconciler):
                 raise Stalled("SubnetNotFound", f"spec.network.subnetIds: {message}") from None
             raise
         check_subnets(subnets, spec.subnet_ids, spec.vpc_id)
-        try:
-            zone = ctx.client("route53").get_hosted_zone(Id=spec.hosted_zone_id)["HostedZone"]
-        except ClientError as exc:
-            if classify(exc) is AwsErrorKind.NOT_FOUND:
-                raise Stalled("HostedZoneNotFound",
-                              f"spec.frontDoor.hostedZoneId {spec.hosted_zone_id} does not exist") from None
-            raise
-        check_hostname_in_zone(spec.hostname, zone["Name"])
+        check_name_in_zone(ctx, spec.hostname, spec.hosted_zone_id, name_field="spec.frontDoor.hostname",
+                           zone_field="spec.frontDoor.hostedZoneId", reason="HostnameOutsideHostedZone")
 
     # ---- the pass -------------------------------------------------------------------------------
     def reconcile(self, obj: KubeObject) -> PassResult:
         spec = HybridApiSpec.parse(obj)
         try:
             secret_header = self._secret_header(obj, spec)
-            cert_part, cert_desired = self._certificate(obj, spec)
+            cert_part, cert_desired = spec.certificate.part(self.runtime.kube, obj.namespace, spec.hostname)
             ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
             self._validate(ctx, spec)
             return self._ensure_chain(obj, spec, ctx, cert_part, cert_desired, secret_header)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hybrid_gateway.reconcilers.base import KubeObject, Stalled
+from hybrid_gateway.reconcilers.inputs import CertificateSource
 
 
 @dataclass(frozen=True)
@@ -29,13 +30,6 @@ class Route:
     path: str
     methods: tuple[str, ...]
     backend_path: str | None = None
-
-
-@dataclass(frozen=True)
-class CertificateSource:
-    acm_certificate_arn: str | None = None
-    secret_name: str | None = None
-    request: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,10 +73,6 @@ class HybridApiSpec:
         cert = front.get("certificate") or {}
         header = api.get("gatewaySecretHeader") or None
         throttling = stage.get("throttling") or {}
-        sources = [k for k in ("acmCertificateArn", "secretRef", "request") if cert.get(k) is not None]
-        if len(sources) != 1:
-            raise Stalled("InvalidCertificateSource",
-                          "spec.frontDoor.certificate needs exactly one of acmCertificateArn, secretRef, request")
         hostname = str(front.get("hostname", "")).lower().rstrip(".")
         return HybridApiSpec(
             region=spec["region"],
@@ -100,11 +90,7 @@ class HybridApiSpec:
             ),
             hostname=hostname,
             hosted_zone_id=str(front["hostedZoneId"]).split("/")[-1],
-            certificate=CertificateSource(
-                acm_certificate_arn=cert.get("acmCertificateArn"),
-                secret_name=(cert.get("secretRef") or {}).get("name"),
-                request=cert.get("request") is not None,
-            ),
+            certificate=CertificateSource.parse(cert, "spec.frontDoor.certificate"),
             ssl_policy=front.get("sslPolicy") or "ELBSecurityPolicy-TLS13-1-2-2021-06",
             api_name=api.get("name") or f"{obj.namespace}-{obj.name}",
             routes=tuple(
@@ -122,16 +108,6 @@ class HybridApiSpec:
             secret_header_name=header.get("name") if header else None,
             secret_ref=(header["secretRef"]["name"], header["secretRef"].get("key", "token")) if header else None,
             retain=spec.get("deletionPolicy") == "Retain",
-        )
-
-
-def check_hostname_in_zone(hostname: str, zone_name: str) -> None:
-    zone = zone_name.lower().rstrip(".")
-    if hostname != zone and not hostname.endswith("." + zone):
-        raise Stalled(
-            "HostnameOutsideHostedZone",
-            f"spec.frontDoor.hostname {hostname} is not inside hosted zone {zone}: "
-            "use a name under the zone or the zone that holds the name",
         )
 
 

@@ -33,7 +33,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from hybrid_gateway import GROUP, VERSION, metrics
-from hybrid_gateway.aws.errors import AwsErrorKind, classify, error_code
+from hybrid_gateway.aws.errors import error_code
 from hybrid_gateway.kube import MissingInput
 from hybrid_gateway.parts import certificate, dns
 from hybrid_gateway.parts._apigateway import PartError, get_or_none
@@ -48,7 +48,8 @@ from hybrid_gateway.parts.truststore_object import (
     TruststoreObjectDesired,
 )
 from hybrid_gateway.reconcilers.base import Event, FinalizeResult, KubeObject, PassResult, Reconciler, Stalled
-from hybrid_gateway.reconcilers.mtlsdomain_spec import MtlsDomainSpec, check_domain_in_zone
+from hybrid_gateway.reconcilers.inputs import check_name_in_zone
+from hybrid_gateway.reconcilers.mtlsdomain_spec import MtlsDomainSpec
 from hybrid_gateway.status.conditions import Condition
 from hybrid_gateway.truststore import Source, Truststore, TruststoreInvalid, assemble
 
@@ -134,32 +135,9 @@ class MtlsDomainReconciler(Reconciler):
             raise Stalled("TruststoreInvalid", message,
                           (Condition(TRUSTSTORE_VALID, False, "TruststoreInvalid", message),)) from None
 
-    def _regional_certificate(self, obj: KubeObject, spec: MtlsDomainSpec) -> tuple[Part[Any], Any]:
-        source = spec.certificate
-        if source.acm_certificate_arn:
-            return (certificate.ExistingCertificate(spec.domain_name),
-                    certificate.ExistingCertificateDesired(source.acm_certificate_arn))
-        if source.secret_name:
-            data = self.runtime.kube.secret_data(obj.namespace, source.secret_name)
-            if "tls.crt" not in data or "tls.key" not in data:
-                raise Stalled("InvalidCertificateSecret",
-                              f"Secret {obj.namespace}/{source.secret_name} needs tls.crt and tls.key "
-                              "(type kubernetes.io/tls)")
-            desired = certificate.ImportedCertificateDesired.from_pem(
-                spec.domain_name, data["tls.crt"], data["tls.key"], data.get("ca.crt", "")
-            )
-            return certificate.ImportedCertificate(spec.domain_name), desired
-        return (certificate.RequestedCertificate(spec.domain_name),
-                certificate.RequestedCertificateDesired(spec.domain_name))
-
     def _validate(self, ctx: PartContext, spec: MtlsDomainSpec) -> None:
-        try:
-            zone = ctx.client("route53").get_hosted_zone(Id=spec.hosted_zone_id)["HostedZone"]
-        except ClientError as exc:
-            if classify(exc) is AwsErrorKind.NOT_FOUND:
-                raise Stalled("HostedZoneNotFound", f"spec.hostedZoneId {spec.hosted_zone_id} does not exist") from None
-            raise
-        check_domain_in_zone(spec.domain_name, zone["Name"])
+        check_name_in_zone(ctx, spec.domain_name, spec.hosted_zone_id, name_field="spec.domainName",
+                           zone_field="spec.hostedZoneId", reason="DomainOutsideHostedZone")
         if spec.ownership_arn:
             given = certificate.ExistingCertificate(spec.domain_name).find(ctx, spec.ownership_arn)
             if given is None:
@@ -217,7 +195,7 @@ class MtlsDomainReconciler(Reconciler):
         spec = MtlsDomainSpec.parse(obj)
         try:
             store = self._truststore(obj, spec)
-            cert_part, cert_desired = self._regional_certificate(obj, spec)
+            cert_part, cert_desired = spec.certificate.part(self.runtime.kube, obj.namespace, spec.domain_name)
             ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
             self._validate(ctx, spec)
             plan = self._mapping_plan(obj, spec)

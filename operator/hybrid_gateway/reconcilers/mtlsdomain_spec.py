@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hybrid_gateway.reconcilers.base import KubeObject, Stalled
+from hybrid_gateway.reconcilers.inputs import CertificateSource
 
 DEFAULT_EXPIRY_WARNING_DAYS = 30
 
@@ -19,13 +20,6 @@ class TruststoreSourceRef:
     @property
     def label(self) -> str:
         return f"{self.kind}/{self.name}/{self.key}"
-
-
-@dataclass(frozen=True)
-class CertificateSource:
-    acm_certificate_arn: str | None = None
-    secret_name: str | None = None
-    request: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,10 +54,6 @@ class MtlsDomainSpec:
     def parse(obj: KubeObject) -> MtlsDomainSpec:
         spec = obj.spec
         cert: dict[str, Any] = spec.get("certificate") or {}
-        given = [k for k in ("acmCertificateArn", "secretRef", "request") if cert.get(k) is not None]
-        if len(given) != 1:
-            raise Stalled("InvalidCertificateSource",
-                          "spec.certificate needs exactly one of acmCertificateArn, secretRef, request")
         domain = str(spec.get("domainName", "")).lower().rstrip(".")
         truststore: dict[str, Any] = spec.get("truststore") or {}
         sources = []
@@ -89,11 +79,7 @@ class MtlsDomainSpec:
             region=str(spec["region"]),
             domain_name=domain,
             hosted_zone_id=str(spec["hostedZoneId"]).split("/")[-1],
-            certificate=CertificateSource(
-                acm_certificate_arn=cert.get("acmCertificateArn"),
-                secret_name=(cert.get("secretRef") or {}).get("name"),
-                request=cert.get("request") is not None,
-            ),
+            certificate=CertificateSource.parse(cert, "spec.certificate"),
             ownership_arn=spec.get("ownershipVerificationCertificateArn") or None,
             security_policy=str(spec.get("securityPolicy") or "TLS_1_2"),
             sources=tuple(sources),
@@ -104,16 +90,6 @@ class MtlsDomainSpec:
             mappings=mappings,
             disable_default_endpoints=bool(spec.get("disableDefaultEndpoints", True)),
             retain=spec.get("deletionPolicy") == "Retain",
-        )
-
-
-def check_domain_in_zone(domain: str, zone_name: str) -> None:
-    zone = zone_name.lower().rstrip(".")
-    if domain != zone and not domain.endswith("." + zone):
-        raise Stalled(
-            "DomainOutsideHostedZone",
-            f"spec.domainName {domain} is not inside hosted zone {zone} (spec.hostedZoneId): "
-            "use the zone that holds the name",
         )
 
 
