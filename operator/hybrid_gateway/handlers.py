@@ -15,8 +15,7 @@ from typing import Any
 import kopf
 
 from hybrid_gateway import GROUP, VERSION, durations
-from hybrid_gateway.reconcilers.base import Event, Reconciler, Runtime
-from hybrid_gateway.reconcilers.mtlsdomain import RECONCILE_REQUEST_ANNOTATION
+from hybrid_gateway.reconcilers.base import RECONCILE_REQUEST_ANNOTATION, Event, Reconciler, Runtime
 from hybrid_gateway.reconcilers.registry import RECONCILERS
 
 log = logging.getLogger(__name__)

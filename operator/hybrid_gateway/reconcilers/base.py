@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 WAIT_REQUEUE_SECONDS = 3.0
 ERROR_REQUEUE_SECONDS = 10.0
 LAST_CORRECTED_KEEP = 10
+# Changing this annotation asks for a pass (an MtlsDomain nudges its HybridApis; users may too). Not under
+# hybridgateway.io/: kopf keeps its own state under that prefix and hides those keys from handlers.
+RECONCILE_REQUEST_ANNOTATION = "reconcile.hybridgateway.io/requested-at"
 # Crossplane-style: False when the last pass failed talking to AWS (and why).
 SYNCED = "Synced"
 

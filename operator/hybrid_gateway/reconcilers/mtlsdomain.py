@@ -47,7 +47,15 @@ from hybrid_gateway.parts.truststore_object import (
     TruststoreObject,
     TruststoreObjectDesired,
 )
-from hybrid_gateway.reconcilers.base import Event, FinalizeResult, KubeObject, PassResult, Reconciler, Stalled
+from hybrid_gateway.reconcilers.base import (
+    RECONCILE_REQUEST_ANNOTATION,
+    Event,
+    FinalizeResult,
+    KubeObject,
+    PassResult,
+    Reconciler,
+    Stalled,
+)
 from hybrid_gateway.reconcilers.inputs import check_name_in_zone
 from hybrid_gateway.reconcilers.mtlsdomain_spec import MtlsDomainSpec
 from hybrid_gateway.status.conditions import Condition
@@ -62,10 +70,6 @@ MAPPINGS_READY = "MappingsReady"
 DEFAULT_ENDPOINTS_DISABLED = "DefaultEndpointsDisabled"
 DNS_READY = "DnsReady"
 
-# Patched on a HybridApi to make it reconcile now (handlers.py reacts to a change of it). Not under
-# "hybridgateway.io/": kopf keeps its own state there and leaves those annotations out of the diffs
-# it runs handlers on, so a change of such an annotation would never reach a handler.
-RECONCILE_REQUEST_ANNOTATION = "reconcile.hybridgateway.io/requested-at"
 # While a mapped API still has its default endpoint on, ask its HybridApi again at most this often.
 NUDGE_REPEAT_SECONDS = 10.0
 ISSUED_BY_ACM = "AMAZON_ISSUED"
@@ -554,4 +558,4 @@ def _remove_exact(ctx: PartContext, spec: MtlsDomainSpec, part: Part[Any], arn: 
     return True
 
 
-__all__ = ["RECONCILE_REQUEST_ANNOTATION", "MtlsDomainReconciler"]
+__all__ = ["MtlsDomainReconciler"]
