@@ -88,10 +88,6 @@ def aws(endpoint_url: str, service: str, region: str = "ap-northeast-1") -> Any:
     return boto3.client(service, region_name=region, endpoint_url=endpoint_url)
 
 
-def uid_of(cluster: LocalCluster, namespace: str, name: str, kind: str = "hybridapi") -> str:
-    return str(get(cluster, namespace, kind, name)["metadata"]["uid"])
-
-
 def _elb_owned(elbv2: Any, arns: list[str], uids: set[str]) -> list[str]:
     owned = []
     for i in range(0, len(arns), 20):
@@ -113,11 +109,11 @@ def inventory(endpoint_url: str, uid: str | set[str], hosted_zone_id: str, hostn
                            if (a.get("tags") or {}).get(UID_TAG) in uids]
     result["vpc_links"] = [v for v in apigw.get_vpc_links(limit=500)["items"]
                            if (v.get("tags") or {}).get(UID_TAG) in uids]
-    lbs = elbv2.describe_load_balancers()["LoadBalancers"]
+    lbs = [lb for page in elbv2.get_paginator("describe_load_balancers").paginate() for lb in page["LoadBalancers"]]
     owned = set(_elb_owned(elbv2, [lb["LoadBalancerArn"] for lb in lbs], uids)) if lbs else set()
     result["albs"] = [lb for lb in lbs if lb["LoadBalancerArn"] in owned and lb["Type"] == "application"]
     result["nlbs"] = [lb for lb in lbs if lb["LoadBalancerArn"] in owned and lb["Type"] == "network"]
-    tgs = elbv2.describe_target_groups()["TargetGroups"]
+    tgs = [tg for page in elbv2.get_paginator("describe_target_groups").paginate() for tg in page["TargetGroups"]]
     owned_tgs = set(_elb_owned(elbv2, [tg["TargetGroupArn"] for tg in tgs], uids)) if tgs else set()
     result["target_groups"] = [tg for tg in tgs if tg["TargetGroupArn"] in owned_tgs]
     result["listeners"] = [
@@ -127,9 +123,9 @@ def inventory(endpoint_url: str, uid: str | set[str], hosted_zone_id: str, hostn
     result["security_groups"] = ec2.describe_security_groups(
         Filters=[{"Name": f"tag:{UID_TAG}", "Values": sorted(uids)}])["SecurityGroups"]
     certs = []
-    summaries = acm.list_certificates(Includes={"keyTypes": ["RSA_1024", "RSA_2048", "RSA_3072", "RSA_4096",
-                                                             "EC_prime256v1", "EC_secp384r1", "EC_secp521r1"]})
-    for summary in summaries["CertificateSummaryList"]:
+    key_types = ["RSA_1024", "RSA_2048", "RSA_3072", "RSA_4096", "EC_prime256v1", "EC_secp384r1", "EC_secp521r1"]
+    pages = acm.get_paginator("list_certificates").paginate(Includes={"keyTypes": key_types})
+    for summary in (s for page in pages for s in page["CertificateSummaryList"]):
         tags = acm.list_tags_for_certificate(CertificateArn=summary["CertificateArn"]).get("Tags", [])
         if {t["Key"]: t.get("Value") for t in tags}.get(UID_TAG) in uids:
             certs.append(summary)
@@ -138,11 +134,17 @@ def inventory(endpoint_url: str, uid: str | set[str], hosted_zone_id: str, hostn
     return result
 
 
+def records(endpoint_url: str, hosted_zone_id: str, region: str = "ap-northeast-1") -> list[dict[str, Any]]:
+    """Every record set of the zone (all pages)."""
+    r53 = aws(endpoint_url, "route53", region)
+    return [r for page in r53.get_paginator("list_resource_record_sets").paginate(HostedZoneId=hosted_zone_id)
+            for r in page["ResourceRecordSets"]]
+
+
 def alias_records(endpoint_url: str, hosted_zone_id: str, hostname: str,
                   region: str = "ap-northeast-1") -> list[dict[str, Any]]:
-    r53 = aws(endpoint_url, "route53", region)
-    rrsets = r53.list_resource_record_sets(HostedZoneId=hosted_zone_id)["ResourceRecordSets"]
-    return [r for r in rrsets if r["Name"].rstrip(".").lower() == hostname.lower() and r["Type"] == "A"]
+    return [r for r in records(endpoint_url, hosted_zone_id, region)
+            if r["Name"].rstrip(".").lower() == hostname.lower() and r["Type"] == "A"]
 
 
 def counts(found: dict[str, list[dict[str, Any]]]) -> dict[str, int]:

@@ -20,6 +20,7 @@ from hybrid_gateway.devenv.operator_process import OperatorProcess
 from hybrid_gateway.devenv.seed import SeededAccount, seed_account
 from tests.e2e.helpers import (
     ONE_OF_EACH,
+    alias_records,
     apply,
     aws,
     counts,
@@ -106,8 +107,7 @@ def _resource_id(c: Converged, path: str) -> str:
 def delete_alias_record(c: Converged) -> None:
     r53 = c.client("route53")
     zone = c.account.hosted_zone_id
-    rrset = next(r for r in r53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
-                 if r["Name"].rstrip(".") == c.hostname and r["Type"] == "A")
+    (rrset,) = alias_records(c.endpoint_url, zone, c.hostname)
     r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={
         "Changes": [{"Action": "DELETE", "ResourceRecordSet": rrset}]})
 

@@ -19,6 +19,7 @@ from tests.e2e.helpers import (
     get,
     hybridapi,
     inventory,
+    records,
     secret,
     wait_ready,
     wait_until,
@@ -35,8 +36,7 @@ def _delete(cluster, namespace: str, name: str, timeout: int = 120) -> None:  # 
 
 
 def _validation_records(endpoint_url: str, zone_id: str, hostname: str) -> list[dict]:  # type: ignore[type-arg]
-    r53 = aws(endpoint_url, "route53")
-    return [r for r in r53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
+    return [r for r in records(endpoint_url, zone_id)
             if r["Type"] == "CNAME" and r["Name"].rstrip(".").lower().endswith("." + hostname)]
 
 

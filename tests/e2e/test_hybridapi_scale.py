@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.e2e.helpers import NOTHING, ONE_OF_EACH, apply, aws, counts, hybridapi, inventory, secret
+from tests.e2e.helpers import NOTHING, ONE_OF_EACH, apply, counts, hybridapi, inventory, records, secret
 
 pytestmark = pytest.mark.e2e
 
@@ -53,7 +53,5 @@ def test_twenty_objects_applied_together_all_become_ready(
     cluster.kubectl("delete", "-n", namespace, "hybridapi", "--all", "--timeout=300s", timeout=330)
     print(f"all {OBJECTS} deleted in {time.monotonic() - started:.1f}s")
     assert counts(inventory(emulator.endpoint_url, {uid for uid, _ in owners}, account.hosted_zone_id, None)) == NOTHING
-    r53 = aws(emulator.endpoint_url, "route53")
-    names = {r["Name"].rstrip(".") for r in r53.list_resource_record_sets(HostedZoneId=account.hosted_zone_id)[
-        "ResourceRecordSets"]}
+    names = {r["Name"].rstrip(".") for r in records(emulator.endpoint_url, account.hosted_zone_id)}
     assert not names & {hostname for _, hostname in owners}
