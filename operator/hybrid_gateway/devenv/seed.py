@@ -25,15 +25,21 @@ def seed_account(endpoint_url: str, region: str = "ap-northeast-1", zone_name: s
     vpcs = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["hybrid-gateway-sandbox"]}])["Vpcs"]
     if vpcs:
         vpc_id = vpcs[0]["VpcId"]
-        subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"]
-        subnet_ids = tuple(sorted(s["SubnetId"] for s in subnets))[:2]
+        # Only the two subnets seeded here (tests may add more to the VPC, e.g. a same-AZ third one).
+        subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]},
+                                                {"Name": "tag:Name", "Values": ["hybrid-gateway-sandbox"]}])["Subnets"]
+        subnet_ids = tuple(s["SubnetId"] for s in sorted(subnets, key=lambda s: s["AvailabilityZone"]))[:2]
     else:
         vpc_id = ec2.create_vpc(
             CidrBlock="10.20.0.0/16",
             TagSpecifications=[{"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": "hybrid-gateway-sandbox"}]}],
         )["Vpc"]["VpcId"]
         subnet_ids = tuple(
-            ec2.create_subnet(VpcId=vpc_id, CidrBlock=cidr, AvailabilityZone=f"{region}{az}")["Subnet"]["SubnetId"]
+            ec2.create_subnet(
+                VpcId=vpc_id, CidrBlock=cidr, AvailabilityZone=f"{region}{az}",
+                TagSpecifications=[{"ResourceType": "subnet",
+                                    "Tags": [{"Key": "Name", "Value": "hybrid-gateway-sandbox"}]}],
+            )["Subnet"]["SubnetId"]
             for cidr, az in (("10.20.1.0/24", "a"), ("10.20.2.0/24", "c"))
         )
     zones = [z for z in route53.list_hosted_zones()["HostedZones"] if z["Name"].rstrip(".") == zone_name]
