@@ -57,39 +57,33 @@ class Kube:
     def custom(self) -> kubernetes.client.CustomObjectsApi:
         return kubernetes.client.CustomObjectsApi(self._api)
 
+    def _read(self, kind: str, namespace: str, name: str) -> dict[str, str]:
+        """The decoded data of a Secret or ConfigMap; MissingInput when it does not exist."""
+        try:
+            if kind == "Secret":
+                secret = self.core.read_namespaced_secret(name, namespace)
+                return {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
+            return dict(self.core.read_namespaced_config_map(name, namespace).data or {})
+        except ApiException as exc:
+            if exc.status == 404:
+                raise MissingInput(f"{kind} {namespace}/{name} does not exist") from None
+            raise
+
+    def _value(self, kind: str, namespace: str, name: str, key: str) -> str:
+        data = self._read(kind, namespace, name)
+        if key not in data:
+            raise MissingInput(f"{kind} {namespace}/{name} has no key {key!r}")
+        return str(data[key])
+
     def secret_value(self, namespace: str, name: str, key: str) -> str:
         """Decoded value of one key of a Secret; raises MissingInput (never with the value)."""
-        try:
-            secret = self.core.read_namespaced_secret(name, namespace)
-        except ApiException as exc:
-            if exc.status == 404:
-                raise MissingInput(f"Secret {namespace}/{name} does not exist") from None
-            raise
-        data = secret.data or {}
-        if key not in data:
-            raise MissingInput(f"Secret {namespace}/{name} has no key {key!r}")
-        return base64.b64decode(data[key]).decode()
+        return self._value("Secret", namespace, name, key)
 
     def secret_data(self, namespace: str, name: str) -> dict[str, str]:
-        try:
-            secret = self.core.read_namespaced_secret(name, namespace)
-        except ApiException as exc:
-            if exc.status == 404:
-                raise MissingInput(f"Secret {namespace}/{name} does not exist") from None
-            raise
-        return {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
+        return self._read("Secret", namespace, name)
 
     def configmap_value(self, namespace: str, name: str, key: str) -> str:
-        try:
-            cm = self.core.read_namespaced_config_map(name, namespace)
-        except ApiException as exc:
-            if exc.status == 404:
-                raise MissingInput(f"ConfigMap {namespace}/{name} does not exist") from None
-            raise
-        data = cm.data or {}
-        if key not in data:
-            raise MissingInput(f"ConfigMap {namespace}/{name} has no key {key!r}")
-        return str(data[key])
+        return self._value("ConfigMap", namespace, name, key)
 
     def get_object(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
         try:

@@ -97,7 +97,10 @@ class Part(ABC, Generic[D]):
         """Delete; "not found" counts as success."""
 
     def ensure(self, ctx: PartContext, desired: D, known_id: str | None) -> Outcome:
-        observed = self.find(ctx, known_id)
+        return self.converge(ctx, desired, self.find(ctx, known_id))
+
+    def converge(self, ctx: PartContext, desired: D, observed: Observed | None) -> Outcome:
+        """Create, update or replace `observed` (what `find` returned) to match `desired`."""
         if observed is None:
             return Outcome(self.name, self.create(ctx, desired), "Created")
         changes = self.diff(desired, observed)

@@ -134,16 +134,7 @@ class DomainNamePart(Part[DomainNameDesired]):
         return observed
 
     def ensure(self, ctx: PartContext, desired: DomainNameDesired, known_id: str | None) -> Outcome:
-        observed = self.check(ctx, desired.domain_name)
-        if observed is None:
-            return Outcome(self.name, self.create(ctx, desired), "Created")
-        changes = self.diff(desired, observed)
-        if not changes:
-            return Outcome(self.name, observed)
-        if self.replace_on.intersection(changes):
-            self.delete(ctx, observed)
-            return Outcome(self.name, self.create(ctx, desired), "Replaced", changes)
-        return Outcome(self.name, self.update(ctx, desired, observed, changes), "Updated", changes)
+        return self.converge(ctx, desired, self.check(ctx, desired.domain_name))
 
     def create(self, ctx: PartContext, desired: DomainNameDesired) -> Observed:
         params: dict[str, Any] = {
