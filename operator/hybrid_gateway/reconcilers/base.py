@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 
 # How soon to look again while AWS is still provisioning something.
 WAIT_REQUEUE_SECONDS = 3.0
+# While AWS provisions something for minutes (an NLB, a VPC link), passes that change nothing back off
+# so that waiting does not eat the service's API rate budget: QUICK_WAITS quick looks, then doubling.
+QUICK_WAITS = 3
+MAX_WAIT_REQUEUE_SECONDS = 30.0
 ERROR_REQUEUE_SECONDS = 10.0
 LAST_CORRECTED_KEEP = 10
 # Changing this annotation asks for a pass (an MtlsDomain nudges its HybridApis; users may too). Not under
@@ -140,12 +144,27 @@ class PassReport:
     requeue_after: float | None  # None: converged or stalled; the drift timer checks again
 
 
+def wait_delay(idle_passes: int) -> float:
+    """Seconds until the next look after `idle_passes` passes in a row that changed nothing."""
+    if idle_passes <= QUICK_WAITS:
+        return WAIT_REQUEUE_SECONDS
+    return min(WAIT_REQUEUE_SECONDS * 2 ** (idle_passes - QUICK_WAITS), MAX_WAIT_REQUEUE_SECONDS)
+
+
+def _essence(status: dict[str, Any]) -> Any:
+    """What a pass reports, less its timestamps: equal essences mean the pass changed nothing."""
+    conditions = [{k: v for k, v in c.items() if k != "lastTransitionTime"} for c in status.get("conditions") or []]
+    rest = {k: v for k, v in status.items() if k not in ("drift", "conditions") and v is not None}
+    return rest, conditions
+
+
 class Reconciler(ABC):
     kind: ClassVar[str]
     plural: ClassVar[str]
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self._idle_passes: dict[str, int] = {}  # per object uid: waiting passes in a row that changed nothing
 
     @abstractmethod
     def reconcile(self, obj: KubeObject) -> PassResult:
@@ -216,16 +235,20 @@ class Reconciler(ABC):
         status["drift"] = drift
         self.runtime.kube.patch_status(self.plural, obj.namespace, obj.name, status)
 
-        if stalled:
+        if stalled or not result.waiting:
+            self._idle_passes.pop(obj.uid, None)
             return PassReport(events, None)
-        if result.waiting:
-            synced_failed = any(h.type == SYNCED and h.status is False for h in result.hops)
-            return PassReport(events, ERROR_REQUEUE_SECONDS if synced_failed else WAIT_REQUEUE_SECONDS)
-        return PassReport(events, None)
+        if any(h.type == SYNCED and h.status is False for h in result.hops):
+            return PassReport(events, ERROR_REQUEUE_SECONDS)
+        idle = not result.changed and _essence(status) == _essence(previous)
+        self._idle_passes[obj.uid] = self._idle_passes.get(obj.uid, 0) + 1 if idle else 0
+        return PassReport(events, wait_delay(self._idle_passes[obj.uid]))
 
     def run_finalize(self, body: dict[str, Any]) -> FinalizeResult:
         obj = KubeObject(body)
         result = self.finalize(obj)
+        if result.done:
+            self._idle_passes.pop(obj.uid, None)
         if not result.done:
             status = {
                 "conditions": cond.merge(
