@@ -8,7 +8,6 @@ that need an operation plain moto lacks skip with the reason.
 from __future__ import annotations
 
 import copy
-import importlib
 import json
 import logging
 import uuid
@@ -595,49 +594,28 @@ def _supports(raw: Any, call: Callable[[], Any]) -> bool:
 
 
 @pytest.fixture(scope="module")
-def aws() -> Iterator[Aws]:
+def aws(emulator_endpoint: str) -> Iterator[Aws]:
+    url, emulator = emulator_endpoint, True
     with pytest.MonkeyPatch.context() as mp:
-        for key, value in {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": REGION,
-        }.items():
-            mp.setenv(key, value)
-        server: Any
-        try:
-            emulator_server = importlib.import_module("hybrid_gateway.devenv.emulator").EmulatorServer
-            server = emulator_server(port=0).start()
-            url, emulator = server.endpoint_url, True
-        except (ImportError, AttributeError):
-            from moto.server import ThreadedMotoServer
-
-            server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-            server.start()
-            host, port = server.get_host_and_port()
-            url, emulator = f"http://{host}:{port}", False
-        mp.setenv("AWS_ENDPOINT_URL", url)
-        try:
-            raw = boto3.client(
-                "apigateway", region_name=REGION, endpoint_url=url, config=Config(retries={"max_attempts": 1})
-            )
-            info = Aws(
-                endpoint_url=url,
-                emulator=emulator,
-                update_integration=_supports(
-                    raw,
-                    lambda: raw.update_integration(
-                        restApiId="nope", resourceId="nope", httpMethod="GET", patchOperations=[]
-                    ),
+        raw = boto3.client(
+            "apigateway", region_name=REGION, endpoint_url=url, config=Config(retries={"max_attempts": 1})
+        )
+        info = Aws(
+            endpoint_url=url,
+            emulator=emulator,
+            update_integration=_supports(
+                raw,
+                lambda: raw.update_integration(
+                    restApiId="nope", resourceId="nope", httpMethod="GET", patchOperations=[]
                 ),
-                update_vpc_link=_supports(raw, lambda: raw.update_vpc_link(vpcLinkId="nope", patchOperations=[])),
-                disable_false_works=_probe_disable_false(raw),
-            )
-            info.nlb_arn, info.nlb_arn_2 = _make_nlbs(url)
-            if not _connection_id_round_trips(raw, info.nlb_arn):
-                _patch_moto_connection_id(mp)
-            yield info
-        finally:
-            server.stop()
+            ),
+            update_vpc_link=_supports(raw, lambda: raw.update_vpc_link(vpcLinkId="nope", patchOperations=[])),
+            disable_false_works=_probe_disable_false(raw),
+        )
+        info.nlb_arn, info.nlb_arn_2 = _make_nlbs(url)
+        if not _connection_id_round_trips(raw, info.nlb_arn):
+            _patch_moto_connection_id(mp)
+        yield info
 
 
 def _probe_disable_false(raw: Any) -> bool:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,19 +142,8 @@ def test_base_path_plan_root_retarget_remove_and_keep() -> None:
 
 
 @pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                           "AWS_DEFAULT_REGION": REGION}.items():
-            mp.setenv(key, value)
-        from hybrid_gateway.devenv.emulator import EmulatorServer
-
-        server = EmulatorServer(port=0).start()
-        mp.setenv("AWS_ENDPOINT_URL", server.endpoint_url)
-        try:
-            yield server.endpoint_url
-        finally:
-            server.stop()
+def endpoint(emulator_endpoint: str) -> str:
+    return emulator_endpoint
 
 
 @dataclass

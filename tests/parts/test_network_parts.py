@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
@@ -727,40 +726,17 @@ class Aws:
 
 
 @pytest.fixture(scope="module")
-def aws() -> Iterator[Aws]:
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": REGION,
-        }.items():
-            mp.setenv(key, value)
-        server: Any
-        try:
-            from hybrid_gateway.devenv.emulator import EmulatorServer
-
-            server = EmulatorServer(port=0).start()
-            url, emulator = server.endpoint_url, True
-        except ImportError:
-            from moto.server import ThreadedMotoServer
-
-            server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-            server.start()
-            host, port = server.get_host_and_port()
-            url, emulator = f"http://{host}:{port}", False
-        mp.setenv("AWS_ENDPOINT_URL", url)
-        try:
-            ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=url)
-            vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-            subnets = {
-                az: ec2.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=f"{REGION}{az}")["Subnet"]["SubnetId"]
-                for az, cidr in (("a", "10.0.1.0/24"), ("c", "10.0.2.0/24"), ("d", "10.0.3.0/24"))
-            }
-            r53 = boto3.client("route53", region_name=REGION, endpoint_url=url)
-            zone = r53.create_hosted_zone(Name="example.com", CallerReference=str(uuid.uuid4()))["HostedZone"]["Id"]
-            yield Aws(url, emulator, vpc, subnets, zone.rsplit("/", 1)[-1])
-        finally:
-            server.stop()
+def aws(emulator_endpoint: str) -> Aws:
+    url = emulator_endpoint
+    ec2 = boto3.client("ec2", region_name=REGION, endpoint_url=url)
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = {
+        az: ec2.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=f"{REGION}{az}")["Subnet"]["SubnetId"]
+        for az, cidr in (("a", "10.0.1.0/24"), ("c", "10.0.2.0/24"), ("d", "10.0.3.0/24"))
+    }
+    r53 = boto3.client("route53", region_name=REGION, endpoint_url=url)
+    zone = r53.create_hosted_zone(Name="example.com", CallerReference=str(uuid.uuid4()))["HostedZone"]["Id"]
+    return Aws(url, True, vpc, subnets, zone.rsplit("/", 1)[-1])
 
 
 READ_PREFIXES = ("Describe", "List", "Get")
