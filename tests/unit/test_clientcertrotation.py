@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
+from hybrid_gateway.errors import Stalled
 from hybrid_gateway.parts import trust_bundle as tb
 from hybrid_gateway.parts.client_certificate import resolve_route, route_score
-from hybrid_gateway.reconcilers.base import KubeObject, Stalled
+from hybrid_gateway.reconcilers.base import KubeObject
 from hybrid_gateway.reconcilers.clientcertrotation import (
     DRAINING,
     GENERATING,

@@ -10,8 +10,9 @@ import pytest
 from prometheus_client import REGISTRY
 from tests.mtls_certs import make_ca
 
+from hybrid_gateway.errors import Stalled
 from hybrid_gateway.parts.base import Observed
-from hybrid_gateway.reconcilers.base import KubeObject, Runtime, Stalled
+from hybrid_gateway.reconcilers.base import KubeObject, Runtime
 from hybrid_gateway.reconcilers.hybridapi import HybridApiReconciler
 from hybrid_gateway.reconcilers.hybridapi_spec import HybridApiSpec
 from hybrid_gateway.reconcilers.mtlsdomain import MtlsDomainReconciler

@@ -16,6 +16,7 @@ from hybrid_gateway import metrics
 from hybrid_gateway.aws.clients import AwsClients
 from hybrid_gateway.aws.errors import AwsErrorKind, classify, error_code
 from hybrid_gateway.aws.tags import Owner
+from hybrid_gateway.errors import Stalled
 from hybrid_gateway.kube import Kube, MissingInput
 from hybrid_gateway.parts.base import Outcome
 from hybrid_gateway.status import conditions as cond
@@ -36,20 +37,6 @@ LAST_CORRECTED_KEEP = 10
 RECONCILE_REQUEST_ANNOTATION = "reconcile.hybridgateway.io/requested-at"
 # Crossplane-style: False when the last pass failed talking to AWS (and why).
 SYNCED = "Synced"
-
-
-class Stalled(Exception):
-    """The spec (or something it refers to) cannot work: the user must change it.
-
-    Raised before any AWS write; the message says what to fix and never holds a secret value.
-    """
-
-    def __init__(self, reason: str, message: str, conditions: tuple[Condition, ...] = ()) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-        # Hop conditions that explain the stall (e.g. TruststoreValid=False), merged into status.
-        self.conditions = conditions
 
 
 @dataclass(frozen=True)

@@ -33,12 +33,13 @@ from botocore.exceptions import ClientError
 from hybrid_gateway import GROUP, VERSION, metrics
 from hybrid_gateway.aws.errors import error_code
 from hybrid_gateway.aws.tags import MANAGED_BY, MANAGED_BY_TAG, OWNER_TAG
+from hybrid_gateway.errors import Stalled
 from hybrid_gateway.parts import client_certificate as cc
 from hybrid_gateway.parts import trust_bundle as tb
 from hybrid_gateway.parts._apigateway import PartError
 from hybrid_gateway.parts.base import Observed, Outcome, PartContext
 from hybrid_gateway.parts.client_certificate import ClientCert
-from hybrid_gateway.reconcilers.base import Event, FinalizeResult, KubeObject, PassResult, Reconciler, Stalled
+from hybrid_gateway.reconcilers.base import Event, FinalizeResult, KubeObject, PassResult, Reconciler
 from hybrid_gateway.reconcilers.clientcertrotation_spec import (
     RotationSpec,
     StageRef,

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from hybrid_gateway import durations
-from hybrid_gateway.reconcilers.base import KubeObject, Stalled
+from hybrid_gateway.errors import Stalled
+from hybrid_gateway.reconcilers.base import KubeObject
 
 DEFAULT_RENEW_BEFORE = 720 * 3600.0  # 30 days of the 365-day life
 DEFAULT_GRACE_PERIOD = 600.0

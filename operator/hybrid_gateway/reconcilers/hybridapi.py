@@ -15,11 +15,12 @@ from botocore.exceptions import ClientError
 
 from hybrid_gateway import metrics
 from hybrid_gateway.aws.errors import error_code
+from hybrid_gateway.errors import Stalled
 from hybrid_gateway.parts import certificate, dns, listeners, load_balancers, rest_api, stage, target_groups
 from hybrid_gateway.parts import security_group as sg
 from hybrid_gateway.parts.base import Observed, Outcome, Part, PartContext, PartError
 from hybrid_gateway.parts.vpc_link import VpcLinkDesired, VpcLinkPart
-from hybrid_gateway.reconcilers.base import Event, FinalizeResult, KubeObject, PassResult, Reconciler, Stalled
+from hybrid_gateway.reconcilers.base import Event, FinalizeResult, KubeObject, PassResult, Reconciler
 from hybrid_gateway.reconcilers.hybridapi_spec import HybridApiSpec, check_subnets
 from hybrid_gateway.reconcilers.inputs import check_name_in_zone
 from hybrid_gateway.reconcilers.mtlsdomain_spec import maps as mtls_domain_maps

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from hybrid_gateway.reconcilers.base import KubeObject, Stalled
+from hybrid_gateway.errors import Stalled
+from hybrid_gateway.reconcilers.base import KubeObject
 from hybrid_gateway.reconcilers.inputs import CertificateSource
 
 

@@ -8,10 +8,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from hybrid_gateway.aws.errors import AwsErrorKind, classify
+from hybrid_gateway.errors import Stalled
 from hybrid_gateway.kube import Kube
 from hybrid_gateway.parts import certificate
 from hybrid_gateway.parts.base import Part, PartContext
-from hybrid_gateway.reconcilers.base import Stalled
 
 
 @dataclass(frozen=True)
