@@ -2,27 +2,23 @@
 
 - deterministic resource names (ELB names are at most 32 characters of [a-zA-Z0-9-]),
 - owner-tag lookups with batched DescribeTags (20 ARNs per call, the API's maximum),
-- `InputError`: what the user must fix, for the reconciler to report as Stalled,
-- `ReplaceFirstPart`: an `ensure()` that builds a replacement before the old resource goes,
-  because AWS refuses to delete what a dependent still references (a target group behind a
-  listener, a certificate on a listener, a security group on a load balancer).
+- `find_elb_resource`: the lookup load balancers and target groups share (by ARN, by the
+  deterministic name the desired state gives, else by owner tags).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Iterator
-from typing import Any, ClassVar, TypeVar
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from hybrid_gateway.aws.errors import is_not_found
 from hybrid_gateway.aws.tags import Owner, as_dict
-from hybrid_gateway.parts.base import InputError as InputError  # re-export: older imports
-from hybrid_gateway.parts.base import Observed, Outcome, Part, PartContext
-
-D = TypeVar("D")
+from hybrid_gateway.parts.base import PartContext
 
 DESCRIBE_TAGS_BATCH = 20  # elbv2:DescribeTags accepts at most 20 ARNs
 ELB_NAME_MAX = 32
@@ -83,49 +79,49 @@ def norm_set(values: Iterable[str] | None) -> list[str]:
     return sorted(set(values or ()))
 
 
-class ReplaceFirstPart(Part[D]):
-    """A part whose replacement is created before the old resource is given up.
+@dataclass(frozen=True)
+class ElbKind:
+    """How one ELBv2 resource kind is described: the operation, its answer list and ARN keys."""
 
-    `ensure()` differs from `Part.ensure()` in two ways:
-    - with no `known_id` it first asks `locate()` for the resource the desired state names
-      (a deterministic name), so an adoption after a crash picks the right one of two;
-    - on a `replace_on` change it creates (or adopts) the replacement and does NOT delete the
-      old resource: dependents still point at it. The old id is returned in
-      `observed.state["supersedes"]`; the reconciler removes it with `remove(ctx, id)` once the
-      dependents point at the new one. `retire()` can be overridden to delete at once where
-      nothing can depend on the old resource.
-    """
+    operation: str  # "describe_load_balancers"
+    items: str  # "LoadBalancers"
+    arn_key: str  # "LoadBalancerArn"
 
-    replace_on: ClassVar[frozenset[str]] = frozenset()
+    @property
+    def arns_param(self) -> str:
+        return self.arn_key + "s"
 
-    def locate(self, ctx: PartContext, desired: D) -> str | None:
-        """The id of the resource built for exactly `desired` (by name), if any. Never writes."""
-        return None
 
-    def retire(self, ctx: PartContext, old: Observed, new: Observed) -> None:
-        new.state["supersedes"] = old.id
+def describe_one(elbv2: Any, kind: ElbKind, **query: Any) -> dict[str, Any] | None:
+    """The first item a Describe call answers, or None when AWS says it does not exist."""
+    try:
+        found = getattr(elbv2, kind.operation)(**query)[kind.items]
+    except ClientError as exc:
+        if is_not_found(exc):
+            return None
+        raise
+    return dict(found[0]) if found else None
 
-    def ensure(self, ctx: PartContext, desired: D, known_id: str | None) -> Outcome:
-        if known_id is None:
-            known_id = self.locate(ctx, desired)
-        observed = self.find(ctx, known_id)
-        if observed is None:
-            return Outcome(self.name, self.create(ctx, desired), "Created")
-        changes = self.diff(desired, observed)
-        if not changes:
-            return Outcome(self.name, observed)
-        if not self.replace_on.intersection(changes):
-            return Outcome(self.name, self.update(ctx, desired, observed, changes), "Updated", changes)
-        # A replacement may already exist (a crash after creating it): adopt, then converge it.
-        replacement_id = self.locate(ctx, desired)
-        replacement = None
-        if replacement_id is not None and replacement_id != observed.id:
-            replacement = self.find(ctx, replacement_id)
-        if replacement is None:
-            replacement = self.create(ctx, desired)
-        else:
-            rest = self.diff(desired, replacement)
-            if rest and not self.replace_on.intersection(rest):
-                replacement = self.update(ctx, desired, replacement, rest)
-        self.retire(ctx, observed, replacement)
-        return Outcome(self.name, replacement, "Replaced", changes)
+
+def find_elb_resource(
+    ctx: PartContext, kind: ElbKind, part: str, known_arn: str | None, name: str | None,
+    pick: Callable[[list[dict[str, Any]]], dict[str, Any]],
+    where: Callable[[dict[str, Any]], bool] = lambda item: True,
+) -> dict[str, Any] | None:
+    """By ARN (if ours), else by `name` (deterministic, so ours), else `pick` among those of the
+    region that pass `where` and carry our owner tags (tags fetched 20 ARNs per call)."""
+    elbv2 = ctx.client("elbv2")
+    if known_arn:
+        item = describe_one(elbv2, kind, **{kind.arns_param: [known_arn]})
+        if item is not None and owned_arns(ctx, elbv2, [known_arn], part):
+            return item
+    if name:
+        item = describe_one(elbv2, kind, Names=[name])
+        if item is not None:
+            return item
+    everything = [
+        i for page in elbv2.get_paginator(kind.operation).paginate() for i in page[kind.items] if where(i)
+    ]
+    owned = owned_arns(ctx, elbv2, [i[kind.arn_key] for i in everything], part)
+    candidates = [i for i in everything if i[kind.arn_key] in owned]
+    return pick(candidates) if candidates else None

@@ -5,7 +5,7 @@
 - `ImportedCertificate`: a kubernetes.io/tls Secret imported into ACM. A changed certificate is
   re-imported into the SAME ARN, so the ALB listener keeps pointing at it (seed 001's renewal).
 - `RequestedCertificate`: a public ACM certificate validated through a Route 53 CNAME. The record
-  ACM asks for is in `observed.state["validationRecord"]`; `dns.DnsRecord(zone, "CNAME")` writes it
+  ACM asks for is in `observed.state.validation_record`; `dns.DnsRecord(zone, "CNAME")` writes it
   (see `dns.validation_record`). The certificate is not ready until ACM says ISSUED.
 
 The private key is only ever held in `ImportedCertificateDesired.private_key_pem` (excluded from
@@ -30,8 +30,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from hybrid_gateway.aws.errors import error_code, is_not_found
 from hybrid_gateway.aws.tags import as_dict, as_list
-from hybrid_gateway.parts._elbv2 import ReplaceFirstPart, short_hash
-from hybrid_gateway.parts.base import InputError, Observed, Outcome, Part, PartContext
+from hybrid_gateway.errors import Stalled
+from hybrid_gateway.parts._elbv2 import short_hash
+from hybrid_gateway.parts.base import Observed, Ownership, Part, PartContext, Replacement
 
 ISSUED = "ISSUED"
 ALL_KEY_TYPES = [
@@ -46,11 +47,11 @@ ALL_KEY_TYPES = [
 _CURVES = {"secp256r1": "EC_prime256v1", "secp384r1": "EC_secp384r1", "secp521r1": "EC_secp521r1"}
 
 __all__ = [
+    "CertificateState",
     "ExistingCertificate",
     "ExistingCertificateDesired",
     "ImportedCertificate",
     "ImportedCertificateDesired",
-    "InputError",
     "RequestedCertificate",
     "RequestedCertificateDesired",
     "certificate_fingerprint",
@@ -78,16 +79,22 @@ def covers_any(names: Iterable[str], hostname: str) -> bool:
     return any(covers(n, hostname) for n in names)
 
 
-def check_covers(hostname: str, state: dict[str, Any]) -> None:
-    """Raise `InputError("CertificateDoesNotCoverHostname")` unless the observed certificate's
-    DomainName or SubjectAlternativeNames cover `hostname`."""
-    names = [state.get("domainName") or "", *state.get("subjectAlternativeNames", [])]
-    if not covers_any(names, hostname):
-        raise InputError(
-            "CertificateDoesNotCoverHostname",
-            f"certificate {state.get('arn', '')} is for {', '.join(sorted(set(filter(None, names))))}, "
-            f"not {hostname}: use a certificate whose name or SANs include {hostname}",
-        )
+def uncovered(hostname: str, state: CertificateState) -> Stalled | None:
+    """`Stalled("CertificateDoesNotCoverHostname")` unless the observed certificate's DomainName or
+    SubjectAlternativeNames cover `hostname`."""
+    names = [state.domain_name, *state.subject_alternative_names]
+    if covers_any(names, hostname):
+        return None
+    return Stalled(
+        "CertificateDoesNotCoverHostname",
+        f"certificate {state.arn} is for {', '.join(sorted(set(filter(None, names))))}, "
+        f"not {hostname}: use a certificate whose name or SANs include {hostname}",
+    )
+
+
+def check_covers(hostname: str, state: CertificateState) -> None:
+    if (refusal := uncovered(hostname, state)) is not None:
+        raise refusal
 
 
 # -- PEM handling ---------------------------------------------------------------------------------
@@ -140,24 +147,24 @@ class ImportedCertificateDesired:
         matches the key and covers `hostname`. Errors say what is wrong, never what the key is."""
         blocks = _pem_blocks(certificate_pem)
         if not blocks:
-            raise InputError("InvalidCertificate", "tls.crt holds no PEM certificate")
+            raise Stalled("InvalidCertificate", "tls.crt holds no PEM certificate")
         leaf_pem = blocks[0]
         if not chain_pem and len(blocks) > 1:
             chain_pem = "".join(blocks[1:])
         try:
             cert = x509.load_pem_x509_certificate(leaf_pem.encode())
         except ValueError:
-            raise InputError("InvalidCertificate", "tls.crt is not a valid PEM X.509 certificate") from None
+            raise Stalled("InvalidCertificate", "tls.crt is not a valid PEM X.509 certificate") from None
         try:
             key = serialization.load_pem_private_key(private_key_pem.encode(), password=None)
         except (ValueError, TypeError):
-            raise InputError("InvalidPrivateKey", "tls.key is not an unencrypted PEM private key") from None
+            raise Stalled("InvalidPrivateKey", "tls.key is not an unencrypted PEM private key") from None
         spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         if key.public_key().public_bytes(*spki) != cert.public_key().public_bytes(*spki):
-            raise InputError("KeyDoesNotMatchCertificate", "tls.key is not the private key of tls.crt")
+            raise Stalled("KeyDoesNotMatchCertificate", "tls.key is not the private key of tls.crt")
         names = _names(cert)
         if not covers_any(names, hostname):
-            raise InputError(
+            raise Stalled(
                 "CertificateDoesNotCoverHostname",
                 f"the certificate in the Secret is for {', '.join(names) or 'no names'}, not {hostname}",
             )
@@ -192,47 +199,79 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if isinstance(value, datetime) else (str(value) if value else None)
 
 
-def certificate_state(cert: dict[str, Any]) -> dict[str, Any]:
-    """State keys of a DescribeCertificate answer (JSON-friendly; no key material exists here)."""
-    domain = cert.get("DomainName", "")
-    records = []
-    for option in cert.get("DomainValidationOptions", []):
-        rr = option.get("ResourceRecord")
-        if rr:
-            records.append(
-                {
-                    "domainName": option.get("DomainName"),
-                    "name": rr["Name"],
-                    "type": rr["Type"],
-                    "value": rr["Value"],
-                    "status": option.get("ValidationStatus"),
-                }
-            )
-    mine = [r for r in records if r["domainName"] == domain] or records[:1]
-    return {
-        "arn": cert["CertificateArn"],
-        "status": cert.get("Status", ""),
-        "type": cert.get("Type", ""),
-        "domainName": domain,
-        "subjectAlternativeNames": list(cert.get("SubjectAlternativeNames", [])),
-        "keyAlgorithm": cert.get("KeyAlgorithm", ""),
-        "serial": cert.get("Serial", ""),
-        "notAfter": _iso(cert.get("NotAfter")),
-        "inUseBy": list(cert.get("InUseBy", [])),
-        "failureReason": cert.get("FailureReason", ""),
-        "validationRecords": records,
-        "validationRecord": mine[0] if mine else None,
-    }
+@dataclass(frozen=True)
+class ValidationRecord:
+    """A DNS record ACM asks for to validate one name of a requested certificate."""
+
+    domain_name: str
+    name: str
+    type: str
+    value: str
+    status: str = ""
 
 
-def observed_certificate(cert: dict[str, Any]) -> Observed:
-    state = certificate_state(cert)
-    if state["status"] == ISSUED:
-        return Observed(id=state["arn"], state=state)
-    waiting = f"certificate {state['arn']} is {state['status']}"
-    if state["failureReason"]:
-        waiting += f" ({state['failureReason']})"
-    return Observed(id=state["arn"], state=state, ready=False, waiting_for=waiting)
+@dataclass(frozen=True)
+class CertificateState:
+    """A DescribeCertificate answer (no key material exists here); `fingerprint` only for imported
+    certificates, read from the body ACM holds."""
+
+    arn: str
+    status: str = ""
+    type: str = ""
+    domain_name: str = ""
+    subject_alternative_names: tuple[str, ...] = ()
+    key_algorithm: str = ""
+    serial: str = ""
+    not_after: str | None = None
+    in_use_by: tuple[str, ...] = ()
+    failure_reason: str = ""
+    validation_records: tuple[ValidationRecord, ...] = ()
+    fingerprint: str = ""
+
+    @property
+    def validation_record(self) -> ValidationRecord | None:
+        """The record for the certificate's own name (else the first one)."""
+        mine = [r for r in self.validation_records if r.domain_name == self.domain_name]
+        candidates = mine or list(self.validation_records)
+        return candidates[0] if candidates else None
+
+
+def certificate_state(cert: dict[str, Any], fingerprint: str = "") -> CertificateState:
+    records = tuple(
+        ValidationRecord(
+            domain_name=str(option.get("DomainName", "")),
+            name=rr["Name"],
+            type=rr["Type"],
+            value=rr["Value"],
+            status=str(option.get("ValidationStatus", "")),
+        )
+        for option in cert.get("DomainValidationOptions", [])
+        if (rr := option.get("ResourceRecord"))
+    )
+    return CertificateState(
+        arn=cert["CertificateArn"],
+        status=cert.get("Status", ""),
+        type=cert.get("Type", ""),
+        domain_name=cert.get("DomainName", ""),
+        subject_alternative_names=tuple(cert.get("SubjectAlternativeNames", [])),
+        key_algorithm=cert.get("KeyAlgorithm", ""),
+        serial=cert.get("Serial", ""),
+        not_after=_iso(cert.get("NotAfter")),
+        in_use_by=tuple(cert.get("InUseBy", [])),
+        failure_reason=cert.get("FailureReason", ""),
+        validation_records=records,
+        fingerprint=fingerprint,
+    )
+
+
+def observed_certificate(cert: dict[str, Any], fingerprint: str = "") -> Observed[CertificateState]:
+    state = certificate_state(cert, fingerprint)
+    if state.status == ISSUED:
+        return Observed(id=state.arn, state=state)
+    waiting = f"certificate {state.arn} is {state.status}"
+    if state.failure_reason:
+        waiting += f" ({state.failure_reason})"
+    return Observed(id=state.arn, state=state, ready=False, waiting_for=waiting)
 
 
 def _describe(acm: Any, arn: str) -> dict[str, Any] | None:
@@ -245,65 +284,64 @@ def _describe(acm: Any, arn: str) -> dict[str, Any] | None:
 
 
 # -- the user's own certificate ---------------------------------------------------------------------
-class ExistingCertificate(Part[ExistingCertificateDesired]):
-    """A certificate the user manages (`frontDoor.certificate.acmCertificateArn`).
-
-    `ensure()` only observes: a missing certificate or one for another name is an `InputError`
-    (Stalled), one not yet ISSUED is `ready=False`. `remove()` never deletes it.
-    """
+class ExistingCertificate(Part[ExistingCertificateDesired, CertificateState]):
+    """A certificate the user manages (`frontDoor.certificate.acmCertificateArn`): only read. A
+    missing certificate or one for another name is refused (Stalled), one not yet ISSUED is
+    `ready=False`; it is never deleted."""
 
     name = "certificate"
+    ownership = Ownership.REFERENCED
 
     def __init__(self, hostname: str) -> None:
         self.hostname = hostname
 
-    def find(self, ctx: PartContext, known_id: str | None) -> Observed | None:
-        cert = _describe(ctx.client("acm"), known_id) if known_id else None
+    def find(
+        self, ctx: PartContext, desired: ExistingCertificateDesired | None, known_id: str | None
+    ) -> Observed[CertificateState] | None:
+        # The spec's ARN is authoritative; `known_id` may be a certificate of a former source.
+        arn = desired.arn if desired is not None else known_id
+        cert = _describe(ctx.client("acm"), arn) if arn else None
         return observed_certificate(cert) if cert else None
 
-    def ensure(self, ctx: PartContext, desired: ExistingCertificateDesired, known_id: str | None) -> Outcome:
-        # The spec's ARN is authoritative; `known_id` may be a certificate of a former source.
-        observed = self.find(ctx, desired.arn)
+    def refuse(
+        self, ctx: PartContext, desired: ExistingCertificateDesired,
+        observed: Observed[CertificateState] | None, changes: list[str],
+    ) -> Stalled | None:
         if observed is None:
-            raise self._missing(ctx, desired)
-        check_covers(self.hostname, observed.state)
-        return Outcome(self.name, observed)
+            return Stalled(
+                "CertificateNotFound",
+                f"ACM certificate {desired.arn} does not exist in {ctx.region}: "
+                "give the ARN of a certificate in the HybridApi's region",
+            )
+        return uncovered(self.hostname, observed.state)
 
-    @staticmethod
-    def _missing(ctx: PartContext, desired: ExistingCertificateDesired) -> InputError:
-        return InputError(
-            "CertificateNotFound",
-            f"ACM certificate {desired.arn} does not exist in {ctx.region}: "
-            "give the ARN of a certificate in the HybridApi's region",
-        )
+    def create(self, ctx: PartContext, desired: ExistingCertificateDesired) -> Observed[CertificateState]:
+        raise AssertionError("a referenced certificate is never created")  # refuse() said why first
 
-    def create(self, ctx: PartContext, desired: ExistingCertificateDesired) -> Observed:
-        raise self._missing(ctx, desired)
-
-    def diff(self, desired: ExistingCertificateDesired, observed: Observed) -> list[str]:
+    def diff(self, desired: ExistingCertificateDesired, observed: Observed[CertificateState]) -> list[str]:
         return []
 
     def update(
-        self, ctx: PartContext, desired: ExistingCertificateDesired, observed: Observed, changes: list[str]
-    ) -> Observed:
+        self, ctx: PartContext, desired: ExistingCertificateDesired, observed: Observed[CertificateState],
+        changes: list[str],
+    ) -> Observed[CertificateState]:
         return observed
 
-    def delete(self, ctx: PartContext, observed: Observed) -> None:
-        """Never: the certificate is the user's."""
-
-    def remove(self, ctx: PartContext, known_id: str | None) -> str | None:
-        return None
+    def delete(self, ctx: PartContext, observed: Observed[CertificateState]) -> bool:
+        return False  # the user's
 
 
 # -- certificates we own ----------------------------------------------------------------------------
 C = TypeVar("C", bound=ImportedCertificateDesired | RequestedCertificateDesired)
 
 
-class _OwnedCertificate(ReplaceFirstPart[C]):
-    """Shared find/delete of certificates we created, for one hostname."""
+class _OwnedCertificate(Part[C, CertificateState]):
+    """Shared find/delete of certificates we created, for one hostname. A replacement (new key type
+    or name) is made first; the old one goes once the listener or domain has moved off it."""
 
     name = "certificate"
     cert_type: ClassVar[str]  # ACM's Type: IMPORTED | AMAZON_ISSUED
+    replacement = Replacement.CREATE_FIRST_RETIRE_LATER
 
     def __init__(self, hostname: str) -> None:
         self.hostname = hostname
@@ -327,33 +365,28 @@ class _OwnedCertificate(ReplaceFirstPart[C]):
         owned.sort(key=lambda c: str(c.get("ImportedAt") or c.get("CreatedAt") or ""), reverse=True)
         return owned
 
-    def find(self, ctx: PartContext, known_id: str | None) -> Observed | None:
+    def find(self, ctx: PartContext, desired: C | None, known_id: str | None) -> Observed[CertificateState] | None:
+        """By `known_id`; else the newest owned one built for exactly `desired`; else the newest owned."""
         acm = ctx.client("acm")
         if known_id:
             cert = _describe(acm, known_id)
             if cert and cert.get("Type") == self.cert_type and self._owned(acm, ctx, known_id):
                 return self._observe(acm, cert)
-        for summary in self._candidates(ctx)[:1]:
+        candidates = self._candidates(ctx)
+        exact = [c for c in candidates if desired is not None and self._matches(c, desired)]
+        for summary in (exact or candidates)[:1]:
             cert = _describe(acm, summary["CertificateArn"])
             if cert:
                 return self._observe(acm, cert)
         return None
 
-    def locate(self, ctx: PartContext, desired: C) -> str | None:
-        for summary in self._candidates(ctx):
-            if summary.get("KeyAlgorithm", desired.key_algorithm) == desired.key_algorithm and self._matches(
-                summary, desired
-            ):
-                return str(summary["CertificateArn"])
-        return None
-
     def _matches(self, summary: dict[str, Any], desired: C) -> bool:
-        return True
+        return bool(summary.get("KeyAlgorithm", desired.key_algorithm) == desired.key_algorithm)
 
-    def _observe(self, acm: Any, cert: dict[str, Any]) -> Observed:
+    def _observe(self, acm: Any, cert: dict[str, Any]) -> Observed[CertificateState]:
         return observed_certificate(cert)
 
-    def delete(self, ctx: PartContext, observed: Observed) -> None:
+    def delete(self, ctx: PartContext, observed: Observed[CertificateState]) -> None:
         try:
             ctx.client("acm").delete_certificate(CertificateArn=observed.id)
         except ClientError as exc:
@@ -361,13 +394,13 @@ class _OwnedCertificate(ReplaceFirstPart[C]):
                 raise
 
 
-def diff_imported(desired: ImportedCertificateDesired, state: dict[str, Any]) -> list[str]:
+def diff_imported(desired: ImportedCertificateDesired, state: CertificateState) -> list[str]:
     """Pure: a new key type needs a new certificate (ACM refuses it on re-import); a new
     certificate body is re-imported in place."""
     changes = []
-    if state.get("keyAlgorithm") != desired.key_algorithm:
+    if state.key_algorithm != desired.key_algorithm:
         changes.append("key_algorithm")
-    if state.get("fingerprint") != desired.fingerprint:
+    if state.fingerprint != desired.fingerprint:
         changes.append("fingerprint")
     return changes
 
@@ -382,13 +415,13 @@ class ImportedCertificate(_OwnedCertificate[ImportedCertificateDesired]):
     cert_type = "IMPORTED"
     replace_on = frozenset({"key_algorithm"})
 
-    def _observe(self, acm: Any, cert: dict[str, Any]) -> Observed:
-        observed = observed_certificate(cert)
+    def _observe(self, acm: Any, cert: dict[str, Any]) -> Observed[CertificateState]:
         body = acm.get_certificate(CertificateArn=cert["CertificateArn"]).get("Certificate", "")
-        observed.state["fingerprint"] = certificate_fingerprint(body) if body else ""
-        return observed
+        return observed_certificate(cert, certificate_fingerprint(body) if body else "")
 
-    def _import(self, ctx: PartContext, desired: ImportedCertificateDesired, arn: str | None) -> Observed:
+    def _import(
+        self, ctx: PartContext, desired: ImportedCertificateDesired, arn: str | None
+    ) -> Observed[CertificateState]:
         acm = ctx.client("acm")
         params: dict[str, Any] = {
             "Certificate": desired.certificate_pem.encode(),
@@ -405,28 +438,27 @@ class ImportedCertificate(_OwnedCertificate[ImportedCertificateDesired]):
             # AWS keeps tags across a re-import (this is then a no-op); moto drops them.
             acm.add_tags_to_certificate(CertificateArn=arn, Tags=as_list(ctx.owner.tags(self.name)))
         cert = _describe(acm, arn) or {"CertificateArn": arn, "Status": ISSUED, "Type": self.cert_type}
-        observed = observed_certificate(cert)
-        observed.state["fingerprint"] = desired.fingerprint
-        return observed
+        return observed_certificate(cert, desired.fingerprint)
 
-    def create(self, ctx: PartContext, desired: ImportedCertificateDesired) -> Observed:
+    def create(self, ctx: PartContext, desired: ImportedCertificateDesired) -> Observed[CertificateState]:
         return self._import(ctx, desired, None)
 
-    def diff(self, desired: ImportedCertificateDesired, observed: Observed) -> list[str]:
+    def diff(self, desired: ImportedCertificateDesired, observed: Observed[CertificateState]) -> list[str]:
         return diff_imported(desired, observed.state)
 
     def update(
-        self, ctx: PartContext, desired: ImportedCertificateDesired, observed: Observed, changes: list[str]
-    ) -> Observed:
+        self, ctx: PartContext, desired: ImportedCertificateDesired, observed: Observed[CertificateState],
+        changes: list[str],
+    ) -> Observed[CertificateState]:
         return self._import(ctx, desired, observed.id)
 
 
-def diff_requested(desired: RequestedCertificateDesired, state: dict[str, Any]) -> list[str]:
+def diff_requested(desired: RequestedCertificateDesired, state: CertificateState) -> list[str]:
     """Pure: an ACM-issued certificate cannot change name or key type; both need a new one."""
     changes = []
-    if (state.get("domainName") or "").lower() != desired.domain_name.lower():
+    if state.domain_name.lower() != desired.domain_name.lower():
         changes.append("domain_name")
-    if state.get("keyAlgorithm") != desired.key_algorithm:
+    if state.key_algorithm != desired.key_algorithm:
         changes.append("key_algorithm")
     return changes
 
@@ -438,9 +470,11 @@ class RequestedCertificate(_OwnedCertificate[RequestedCertificateDesired]):
     replace_on = frozenset({"domain_name", "key_algorithm"})
 
     def _matches(self, summary: dict[str, Any], desired: RequestedCertificateDesired) -> bool:
-        return str(summary.get("DomainName", "")).lower() == desired.domain_name.lower()
+        return super()._matches(summary, desired) and (
+            str(summary.get("DomainName", "")).lower() == desired.domain_name.lower()
+        )
 
-    def create(self, ctx: PartContext, desired: RequestedCertificateDesired) -> Observed:
+    def create(self, ctx: PartContext, desired: RequestedCertificateDesired) -> Observed[CertificateState]:
         acm = ctx.client("acm")
         arn = acm.request_certificate(
             DomainName=desired.domain_name,
@@ -459,10 +493,11 @@ class RequestedCertificate(_OwnedCertificate[RequestedCertificateDesired]):
         }
         return observed_certificate(cert)
 
-    def diff(self, desired: RequestedCertificateDesired, observed: Observed) -> list[str]:
+    def diff(self, desired: RequestedCertificateDesired, observed: Observed[CertificateState]) -> list[str]:
         return diff_requested(desired, observed.state)
 
     def update(
-        self, ctx: PartContext, desired: RequestedCertificateDesired, observed: Observed, changes: list[str]
-    ) -> Observed:
+        self, ctx: PartContext, desired: RequestedCertificateDesired, observed: Observed[CertificateState],
+        changes: list[str],
+    ) -> Observed[CertificateState]:
         return observed  # every difference is in `replace_on`

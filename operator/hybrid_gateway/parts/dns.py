@@ -12,12 +12,15 @@ change the case of an alias target or prefix it with `dualstack.`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from hybrid_gateway.aws.errors import error_code
-from hybrid_gateway.parts.base import Observed, Outcome, Part, PartContext
+from hybrid_gateway.parts.base import Observed, Part, PartContext, Replacement
+
+if TYPE_CHECKING:
+    from hybrid_gateway.parts.certificate import CertificateState
 
 
 def norm_name(name: str) -> str:
@@ -60,63 +63,88 @@ class RecordDesired:
         return cls(name=name, values=(value,), ttl=ttl)
 
 
-def record_state(rrset: dict[str, Any], zone_id: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class RecordState:
+    """One record set as Route 53 answers it, names normalised."""
+
+    hosted_zone_id: str
+    name: str
+    type: str
+    ttl: int | None = None
+    values: tuple[str, ...] = ()
+    alias_dns_name: str | None = None
+    alias_hosted_zone_id: str | None = None
+    evaluate_target_health: bool | None = None
+
+
+def record_state(rrset: dict[str, Any], zone_id: str) -> RecordState:
     alias = rrset.get("AliasTarget")
-    return {
-        "hostedZoneId": zone_id,
-        "name": norm_name(rrset["Name"]),
-        "type": rrset["Type"],
-        "ttl": None if alias else rrset.get("TTL"),
-        "values": [r["Value"] for r in rrset.get("ResourceRecords", [])],
-        "aliasDnsName": alias.get("DNSName") if alias else None,
-        "aliasHostedZoneId": alias.get("HostedZoneId") if alias else None,
-        "evaluateTargetHealth": alias.get("EvaluateTargetHealth") if alias else None,
-    }
+    return RecordState(
+        hosted_zone_id=zone_id,
+        name=norm_name(rrset["Name"]),
+        type=rrset["Type"],
+        ttl=None if alias else rrset.get("TTL"),
+        values=tuple(r["Value"] for r in rrset.get("ResourceRecords", [])),
+        alias_dns_name=alias.get("DNSName") if alias else None,
+        alias_hosted_zone_id=alias.get("HostedZoneId") if alias else None,
+        evaluate_target_health=alias.get("EvaluateTargetHealth") if alias else None,
+    )
 
 
-def diff_record(desired: RecordDesired, record_type: str, state: dict[str, Any]) -> list[str]:
+def diff_record(desired: RecordDesired, record_type: str, state: RecordState) -> list[str]:
     """Pure comparison of desired with an observed record state."""
     changes = []
-    if state.get("name") != norm_name(desired.name):
+    if state.name != norm_name(desired.name):
         changes.append("name")
-    if state.get("type") != record_type:
+    if state.type != record_type:
         changes.append("type")
     if desired.alias is not None:
-        if norm_alias_dns(state.get("aliasDnsName") or "") != norm_alias_dns(desired.alias.dns_name):
+        if norm_alias_dns(state.alias_dns_name or "") != norm_alias_dns(desired.alias.dns_name):
             changes.append("alias.dns_name")
-        if norm_zone_id(state.get("aliasHostedZoneId") or "") != norm_zone_id(desired.alias.hosted_zone_id):
+        if norm_zone_id(state.alias_hosted_zone_id or "") != norm_zone_id(desired.alias.hosted_zone_id):
             changes.append("alias.hosted_zone_id")
-        if bool(state.get("evaluateTargetHealth")) != desired.alias.evaluate_target_health:
+        if bool(state.evaluate_target_health) != desired.alias.evaluate_target_health:
             changes.append("alias.evaluate_target_health")
     else:
-        if state.get("aliasDnsName") is not None:
+        if state.alias_dns_name is not None:
             changes.append("alias")
         norm = norm_name if record_type == "CNAME" else str  # a CNAME's value is a name too
-        if sorted(norm(v) for v in state.get("values", [])) != sorted(norm(v) for v in desired.values):
+        if sorted(norm(v) for v in state.values) != sorted(norm(v) for v in desired.values):
             changes.append("values")
-        if state.get("ttl") != desired.ttl:
+        if state.ttl != desired.ttl:
             changes.append("ttl")
     return changes
 
 
-class DnsRecord(Part[RecordDesired]):
+class DnsRecord(Part[RecordDesired, RecordState]):
     """One record set of `record_type` in `hosted_zone_id` (status: `dnsRecordName`).
 
     `DnsRecord(zone, "A")` is the front-door alias; `DnsRecord(zone, "CNAME")` the ACM
-    validation record. UPSERT makes create and update the same idempotent call.
+    validation record. UPSERT makes create and update the same idempotent call. A rename writes the
+    new record before deleting the old one, so the hostname never stops resolving.
     """
 
     name = "dns-record"
+    replace_on = frozenset({"name"})
+    replacement = Replacement.CREATE_FIRST
 
     def __init__(self, hosted_zone_id: str, record_type: str) -> None:
         self.hosted_zone_id = norm_zone_id(hosted_zone_id)
         self.record_type = record_type
 
-    def find(self, ctx: PartContext, known_id: str | None) -> Observed | None:
+    def find(
+        self, ctx: PartContext, desired: RecordDesired | None, known_id: str | None
+    ) -> Observed[RecordState] | None:
+        """By the known name, else by the desired one: records cannot be found by tags."""
+        names = [n for n in (known_id, desired.name if desired else None) if n]
+        for name in dict.fromkeys(norm_name(n) for n in names):
+            found = self._lookup(ctx, name)
+            if found is not None:
+                return found
+        return None
+
+    def _lookup(self, ctx: PartContext, name: str) -> Observed[RecordState] | None:
         """One ListResourceRecordSets call starting at (name, type), then an exact match."""
-        if not known_id:
-            return None  # records cannot be found by tags; the name is the only key
-        name = norm_name(known_id)
         answer = ctx.client("route53").list_resource_record_sets(
             HostedZoneId=self.hosted_zone_id,
             StartRecordName=name,
@@ -131,23 +159,6 @@ class DnsRecord(Part[RecordDesired]):
             ):
                 return Observed(id=name, state=record_state(rrset, self.hosted_zone_id))
         return None
-
-    def ensure(self, ctx: PartContext, desired: RecordDesired, known_id: str | None) -> Outcome:
-        """Like `Part.ensure`, but a rename writes the new record before deleting the old one,
-        so the hostname never stops resolving; without `known_id` the desired name is looked up."""
-        observed = self.find(ctx, known_id or desired.name)
-        if observed is None and known_id and norm_name(known_id) != norm_name(desired.name):
-            observed = self.find(ctx, desired.name)
-        if observed is None:
-            return Outcome(self.name, self.create(ctx, desired), "Created")
-        changes = self.diff(desired, observed)
-        if not changes:
-            return Outcome(self.name, observed)
-        if "name" in changes:
-            created = self.create(ctx, desired)
-            self.delete(ctx, observed)
-            return Outcome(self.name, created, "Replaced", changes)
-        return Outcome(self.name, self.update(ctx, desired, observed, changes), "Updated", changes)
 
     def _rrset(self, desired: RecordDesired) -> dict[str, Any]:
         # No trailing dot and lower case: Route 53 accepts both, and moto's DELETE matching and
@@ -164,69 +175,65 @@ class DnsRecord(Part[RecordDesired]):
             rrset["ResourceRecords"] = [{"Value": v} for v in desired.values]
         return rrset
 
-    def _change(self, ctx: PartContext, action: str, rrset: dict[str, Any]) -> dict[str, Any]:
-        answer = ctx.client("route53").change_resource_record_sets(
+    def _change(self, ctx: PartContext, action: str, rrset: dict[str, Any]) -> None:
+        ctx.client("route53").change_resource_record_sets(
             HostedZoneId=self.hosted_zone_id,
             ChangeBatch={
                 "Comment": f"hybrid-gateway-operator: {ctx.owner.ref}",
                 "Changes": [{"Action": action, "ResourceRecordSet": rrset}],
             },
         )
-        return dict(answer.get("ChangeInfo", {}))
 
-    def create(self, ctx: PartContext, desired: RecordDesired) -> Observed:
+    def create(self, ctx: PartContext, desired: RecordDesired) -> Observed[RecordState]:
         rrset = self._rrset(desired)
-        change = self._change(ctx, "UPSERT", rrset)
+        self._change(ctx, "UPSERT", rrset)
         state = record_state(rrset, self.hosted_zone_id)
-        state["changeId"] = change.get("Id")
-        return Observed(id=state["name"], state=state)
+        return Observed(id=state.name, state=state)
 
-    def diff(self, desired: RecordDesired, observed: Observed) -> list[str]:
+    def diff(self, desired: RecordDesired, observed: Observed[RecordState]) -> list[str]:
         return diff_record(desired, self.record_type, observed.state)
 
     def update(
-        self, ctx: PartContext, desired: RecordDesired, observed: Observed, changes: list[str]
-    ) -> Observed:
+        self, ctx: PartContext, desired: RecordDesired, observed: Observed[RecordState], changes: list[str]
+    ) -> Observed[RecordState]:
         return self.create(ctx, desired)
 
-    def delete(self, ctx: PartContext, observed: Observed) -> None:
+    def delete(self, ctx: PartContext, observed: Observed[RecordState]) -> None:
         """DELETE must repeat the record exactly, so it is rebuilt from what `find` saw."""
         state = observed.state
-        rrset: dict[str, Any] = {"Name": state["name"], "Type": state["type"]}
-        if state.get("aliasDnsName") is not None:
+        rrset: dict[str, Any] = {"Name": state.name, "Type": state.type}
+        if state.alias_dns_name is not None:
             rrset["AliasTarget"] = {
-                "DNSName": state["aliasDnsName"],
-                "HostedZoneId": state["aliasHostedZoneId"],
-                "EvaluateTargetHealth": bool(state.get("evaluateTargetHealth")),
+                "DNSName": state.alias_dns_name,
+                "HostedZoneId": state.alias_hosted_zone_id,
+                "EvaluateTargetHealth": bool(state.evaluate_target_health),
             }
         else:
-            rrset["TTL"] = state["ttl"]
-            rrset["ResourceRecords"] = [{"Value": v} for v in state.get("values", [])]
+            rrset["TTL"] = state.ttl
+            rrset["ResourceRecords"] = [{"Value": v} for v in state.values]
         try:
             self._change(ctx, "DELETE", rrset)
         except ClientError as exc:
             # "not found" comes back as InvalidChangeBatch (AWS) or InvalidInput (moto): if the
             # record is really gone, the delete has succeeded; otherwise it changed under us.
-            if (
-                error_code(exc) in {"InvalidChangeBatch", "InvalidInput"}
-                and self.find(ctx, observed.id) is None
-            ):
+            if error_code(exc) in {"InvalidChangeBatch", "InvalidInput"} and self._lookup(ctx, state.name) is None:
                 return
             raise
 
 
-def validation_record(certificate_state: dict[str, Any]) -> RecordDesired | None:
+def validation_record(certificate: CertificateState) -> RecordDesired | None:
     """The CNAME a requested ACM certificate needs (None until ACM has published it)."""
-    record = certificate_state.get("validationRecord")
-    if not record or record.get("type", "CNAME") != "CNAME":
+    record = certificate.validation_record
+    if record is None or record.type != "CNAME":
         return None
-    return RecordDesired.cname(record["name"], record["value"])
+    return RecordDesired.cname(record.name, record.value)
 
 
 __all__ = [
     "AliasTarget",
     "DnsRecord",
     "RecordDesired",
+    "RecordState",
     "diff_record",
     "norm_alias_dns",
     "norm_name",

@@ -53,44 +53,59 @@ def _forward_target(actions: list[dict[str, Any]]) -> str | None:
     return None
 
 
-def listener_state(listener: dict[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ListenerState:
+    arn: str
+    load_balancer_arn: str | None = None
+    port: int | None = None
+    protocol: str | None = None
+    certificate_arn: str | None = None
+    ssl_policy: str | None = None
+    target_group_arn: str | None = None
+    default_action_count: int = 1
+
+
+def listener_state(listener: dict[str, Any]) -> ListenerState:
     # DescribeListeners lists only the default certificate here (extra SNI ones need another call).
     certificates = [c["CertificateArn"] for c in listener.get("Certificates") or []]
-    return {
-        "arn": listener["ListenerArn"],
-        "loadBalancerArn": listener.get("LoadBalancerArn"),
-        "port": listener.get("Port"),
-        "protocol": listener.get("Protocol"),
-        "certificateArn": certificates[0] if certificates else None,
-        "sslPolicy": listener.get("SslPolicy"),
-        "targetGroupArn": _forward_target(listener.get("DefaultActions", [])),
-        "defaultActionCount": len(listener.get("DefaultActions", [])),
-    }
+    return ListenerState(
+        arn=listener["ListenerArn"],
+        load_balancer_arn=listener.get("LoadBalancerArn"),
+        port=listener.get("Port"),
+        protocol=listener.get("Protocol"),
+        certificate_arn=certificates[0] if certificates else None,
+        ssl_policy=listener.get("SslPolicy"),
+        target_group_arn=_forward_target(listener.get("DefaultActions", [])),
+        default_action_count=len(listener.get("DefaultActions", [])),
+    )
 
 
-def diff_listener(desired: ListenerDesired, state: dict[str, Any]) -> list[str]:
+def diff_listener(desired: ListenerDesired, state: ListenerState) -> list[str]:
     """Pure comparison; certificate and policy only matter for TLS listeners."""
     changes = []
-    if state.get("protocol") != desired.protocol:
+    if state.protocol != desired.protocol:
         changes.append("protocol")
-    if state.get("targetGroupArn") != desired.target_group_arn or state.get("defaultActionCount") != 1:
+    if state.target_group_arn != desired.target_group_arn or state.default_action_count != 1:
         changes.append("target_group_arn")
     if desired.protocol in TLS_PROTOCOLS:
-        if state.get("certificateArn") != desired.certificate_arn:
+        if state.certificate_arn != desired.certificate_arn:
             changes.append("certificate_arn")
-        if desired.ssl_policy is not None and state.get("sslPolicy") != desired.ssl_policy:
+        if desired.ssl_policy is not None and state.ssl_policy != desired.ssl_policy:
             changes.append("ssl_policy")
     return changes
 
 
-class Listener(Part[ListenerDesired]):
+class Listener(Part[ListenerDesired, ListenerState]):
     """A listener on one load balancer and port. Use `AlbListener` / `NlbListener`."""
 
     def __init__(self, load_balancer_arn: str, port: int = 443) -> None:
         self.load_balancer_arn = load_balancer_arn
         self.port = port
 
-    def find(self, ctx: PartContext, known_id: str | None) -> Observed | None:
+    def find(
+        self, ctx: PartContext, desired: ListenerDesired | None, known_id: str | None
+    ) -> Observed[ListenerState] | None:
+        """By `known_id`, else by port on our load balancer (the port is its deterministic key)."""
         elbv2 = ctx.client("elbv2")
         listeners = self._describe(elbv2, ListenerArns=[known_id]) if known_id else []
         if not listeners or listeners[0].get("LoadBalancerArn") != self.load_balancer_arn:
@@ -127,7 +142,7 @@ class Listener(Part[ListenerDesired]):
             params["SslPolicy"] = desired.ssl_policy or DEFAULT_SSL_POLICY
         return params
 
-    def create(self, ctx: PartContext, desired: ListenerDesired) -> Observed:
+    def create(self, ctx: PartContext, desired: ListenerDesired) -> Observed[ListenerState]:
         listener = ctx.client("elbv2").create_listener(
             LoadBalancerArn=self.load_balancer_arn,
             Tags=as_list(ctx.owner.tags(self.name)),
@@ -135,18 +150,18 @@ class Listener(Part[ListenerDesired]):
         )["Listeners"][0]
         return Observed(id=listener["ListenerArn"], state=listener_state(listener))
 
-    def diff(self, desired: ListenerDesired, observed: Observed) -> list[str]:
+    def diff(self, desired: ListenerDesired, observed: Observed[ListenerState]) -> list[str]:
         return diff_listener(desired, observed.state)
 
     def update(
-        self, ctx: PartContext, desired: ListenerDesired, observed: Observed, changes: list[str]
-    ) -> Observed:
+        self, ctx: PartContext, desired: ListenerDesired, observed: Observed[ListenerState], changes: list[str]
+    ) -> Observed[ListenerState]:
         listener = ctx.client("elbv2").modify_listener(ListenerArn=observed.id, **self._params(desired))[
             "Listeners"
         ][0]
         return Observed(id=listener["ListenerArn"], state=listener_state(listener))
 
-    def delete(self, ctx: PartContext, observed: Observed) -> None:
+    def delete(self, ctx: PartContext, observed: Observed[ListenerState]) -> None:
         try:
             ctx.client("elbv2").delete_listener(ListenerArn=observed.id)
         except ClientError as exc:

@@ -4,7 +4,7 @@ One class (`LoadBalancer`) serves both; `Alb` and `Nlb` only set the part name a
 A fresh load balancer is `provisioning` for minutes: `find`/`create` report `ready=False` and the
 reconciler comes back later; nothing here sleeps or polls.
 Subnets and security groups change in place (SetSubnets, SetSecurityGroups). Scheme, type and
-VPC cannot: a new load balancer is built next to the old one (`ReplaceFirstPart`).
+VPC cannot: a new load balancer is built next to the old one, which goes once nothing points at it.
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ from botocore.exceptions import ClientError
 
 from hybrid_gateway.aws.errors import error_code, is_not_found
 from hybrid_gateway.aws.tags import as_list
-from hybrid_gateway.parts._elbv2 import ReplaceFirstPart, elb_name, norm_set, owned_arns
-from hybrid_gateway.parts.base import InputError, Observed, PartContext
+from hybrid_gateway.errors import Stalled
+from hybrid_gateway.parts._elbv2 import ElbKind, describe_one, elb_name, find_elb_resource, norm_set
+from hybrid_gateway.parts.base import Observed, Part, PartContext, Replacement
 
+LOAD_BALANCERS = ElbKind("describe_load_balancers", "LoadBalancers", "LoadBalancerArn")
 READY_STATES = frozenset({"active", "active_impaired"})
 
 # CreateLoadBalancer errors that only a spec change can fix
@@ -38,95 +40,90 @@ class LoadBalancerDesired:
     scheme: str = "internal"
 
 
-def lb_state(lb: dict[str, Any]) -> dict[str, Any]:
-    """The observed state keys of a DescribeLoadBalancers / CreateLoadBalancer entry."""
-    return {
-        "arn": lb["LoadBalancerArn"],
-        "name": lb.get("LoadBalancerName"),
-        "type": lb.get("Type"),
-        "scheme": lb.get("Scheme"),
-        "vpcId": lb.get("VpcId"),
-        "subnetIds": sorted(az["SubnetId"] for az in lb.get("AvailabilityZones", []) if az.get("SubnetId")),
-        "securityGroupIds": sorted(lb.get("SecurityGroups", [])),
-        "dnsName": lb.get("DNSName"),
-        "canonicalHostedZoneId": lb.get("CanonicalHostedZoneId"),
-        "state": (lb.get("State") or {}).get("Code", ""),
-    }
+@dataclass(frozen=True)
+class LoadBalancerState:
+    """A DescribeLoadBalancers / CreateLoadBalancer entry."""
+
+    arn: str
+    name: str = ""
+    type: str = ""
+    scheme: str = ""
+    vpc_id: str = ""
+    subnet_ids: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+    dns_name: str = ""
+    canonical_hosted_zone_id: str = ""
+    state: str = ""
 
 
-def diff_load_balancer(desired: LoadBalancerDesired, lb_type: str, state: dict[str, Any]) -> list[str]:
+def lb_state(lb: dict[str, Any]) -> LoadBalancerState:
+    return LoadBalancerState(
+        arn=lb["LoadBalancerArn"],
+        name=lb.get("LoadBalancerName", ""),
+        type=lb.get("Type", ""),
+        scheme=lb.get("Scheme", ""),
+        vpc_id=lb.get("VpcId", ""),
+        subnet_ids=tuple(sorted(az["SubnetId"] for az in lb.get("AvailabilityZones", []) if az.get("SubnetId"))),
+        security_group_ids=tuple(sorted(lb.get("SecurityGroups", []))),
+        dns_name=lb.get("DNSName", ""),
+        canonical_hosted_zone_id=lb.get("CanonicalHostedZoneId", ""),
+        state=(lb.get("State") or {}).get("Code", ""),
+    )
+
+
+def diff_load_balancer(desired: LoadBalancerDesired, lb_type: str, state: LoadBalancerState) -> list[str]:
     """Pure comparison of desired (and the part's ELB type) with an observed state."""
     changes = []
-    if state.get("type") != lb_type:
+    if state.type != lb_type:
         changes.append("type")
-    if state.get("scheme") != desired.scheme:
+    if state.scheme != desired.scheme:
         changes.append("scheme")
-    if state.get("vpcId") != desired.vpc_id:
+    if state.vpc_id != desired.vpc_id:
         changes.append("vpc_id")
-    if norm_set(state.get("subnetIds")) != norm_set(desired.subnet_ids):
+    if norm_set(state.subnet_ids) != norm_set(desired.subnet_ids):
         changes.append("subnets")
-    if norm_set(state.get("securityGroupIds")) != norm_set(desired.security_group_ids):
+    if norm_set(state.security_group_ids) != norm_set(desired.security_group_ids):
         changes.append("security_groups")
     return changes
 
 
-class LoadBalancer(ReplaceFirstPart[LoadBalancerDesired]):
+def _newest(balancers: list[dict[str, Any]]) -> dict[str, Any]:
+    # Two only during a replacement: the newest is the one being converged.
+    return max(balancers, key=lambda lb: str(lb.get("CreatedTime", "")))
+
+
+class LoadBalancer(Part[LoadBalancerDesired, LoadBalancerState]):
     """An internal load balancer owned by one HybridApi; subclasses set `name`, `lb_type`, `code`."""
 
     lb_type: ClassVar[str]
     code: ClassVar[str]
     replace_on = frozenset({"type", "scheme", "vpc_id"})
+    replacement = Replacement.CREATE_FIRST_RETIRE_LATER
 
     def resource_name(self, ctx: PartContext, desired: LoadBalancerDesired) -> str:
         return elb_name(ctx.owner, self.code, desired.vpc_id, desired.scheme, self.lb_type)
 
-    def find(self, ctx: PartContext, known_id: str | None) -> Observed | None:
-        elbv2 = ctx.client("elbv2")
-        if known_id:
-            lb = self._describe_one(elbv2, LoadBalancerArns=[known_id])
-            if lb is not None and owned_arns(ctx, elbv2, [known_id], self.name):
-                return self._observe(lb)
-        balancers = [
-            lb
-            for page in elbv2.get_paginator("describe_load_balancers").paginate()
-            for lb in page["LoadBalancers"]
-            if lb.get("Type") == self.lb_type
-        ]
-        owned = owned_arns(ctx, elbv2, [lb["LoadBalancerArn"] for lb in balancers], self.name)
-        candidates = [lb for lb in balancers if lb["LoadBalancerArn"] in owned]
-        if not candidates:
-            return None
-        # Two only during a replacement: the newest is the one being converged.
-        return self._observe(max(candidates, key=lambda lb: str(lb.get("CreatedTime", ""))))
-
-    def locate(self, ctx: PartContext, desired: LoadBalancerDesired) -> str | None:
-        lb = self._describe_one(ctx.client("elbv2"), Names=[self.resource_name(ctx, desired)])
-        return lb["LoadBalancerArn"] if lb else None
+    def find(
+        self, ctx: PartContext, desired: LoadBalancerDesired | None, known_id: str | None
+    ) -> Observed[LoadBalancerState] | None:
+        name = self.resource_name(ctx, desired) if desired is not None else None
+        lb = find_elb_resource(ctx, LOAD_BALANCERS, self.name, known_id, name, _newest,
+                               where=lambda lb: lb.get("Type") == self.lb_type)
+        return self._observe(lb) if lb is not None else None
 
     @staticmethod
-    def _describe_one(elbv2: Any, **query: Any) -> dict[str, Any] | None:
-        try:
-            balancers = elbv2.describe_load_balancers(**query)["LoadBalancers"]
-        except ClientError as exc:
-            if is_not_found(exc):
-                return None
-            raise
-        return balancers[0] if balancers else None
-
-    @staticmethod
-    def _observe(lb: dict[str, Any]) -> Observed:
+    def _observe(lb: dict[str, Any]) -> Observed[LoadBalancerState]:
         state = lb_state(lb)
-        code = state["state"]
-        if code in READY_STATES:
-            return Observed(id=state["arn"], state=state)
+        if state.state in READY_STATES:
+            return Observed(id=state.arn, state=state)
         reason = (lb.get("State") or {}).get("Reason", "")
-        waiting = f"load balancer {code}" + (f": {reason}" if reason else "")
-        return Observed(id=state["arn"], state=state, ready=False, waiting_for=waiting)
+        waiting = f"load balancer {state.state}" + (f": {reason}" if reason else "")
+        return Observed(id=state.arn, state=state, ready=False, waiting_for=waiting)
 
-    def _input_error(self, exc: ClientError, code: str) -> InputError:
-        return InputError(_INPUT_ERRORS[code], f"{self.name}: {exc.response['Error'].get('Message', code)}")
+    def _input_error(self, exc: ClientError, code: str) -> Stalled:
+        return Stalled(_INPUT_ERRORS[code], f"{self.name}: {exc.response['Error'].get('Message', code)}")
 
-    def create(self, ctx: PartContext, desired: LoadBalancerDesired) -> Observed:
+    def create(self, ctx: PartContext, desired: LoadBalancerDesired) -> Observed[LoadBalancerState]:
         params: dict[str, Any] = {
             "Name": self.resource_name(ctx, desired),
             "Subnets": list(desired.subnet_ids),
@@ -146,12 +143,12 @@ class LoadBalancer(ReplaceFirstPart[LoadBalancerDesired]):
             raise
         return self._observe(lb)
 
-    def diff(self, desired: LoadBalancerDesired, observed: Observed) -> list[str]:
+    def diff(self, desired: LoadBalancerDesired, observed: Observed[LoadBalancerState]) -> list[str]:
         return diff_load_balancer(desired, self.lb_type, observed.state)
 
     def update(
-        self, ctx: PartContext, desired: LoadBalancerDesired, observed: Observed, changes: list[str]
-    ) -> Observed:
+        self, ctx: PartContext, desired: LoadBalancerDesired, observed: Observed[LoadBalancerState], changes: list[str]
+    ) -> Observed[LoadBalancerState]:
         elbv2 = ctx.client("elbv2")
         try:
             if "subnets" in changes:
@@ -165,10 +162,10 @@ class LoadBalancer(ReplaceFirstPart[LoadBalancerDesired]):
             if code in _INPUT_ERRORS:
                 raise self._input_error(exc, code) from exc
             raise
-        lb = self._describe_one(elbv2, LoadBalancerArns=[observed.id])
+        lb = describe_one(elbv2, LOAD_BALANCERS, LoadBalancerArns=[observed.id])
         return self._observe(lb) if lb is not None else observed
 
-    def delete(self, ctx: PartContext, observed: Observed) -> None:
+    def delete(self, ctx: PartContext, observed: Observed[LoadBalancerState]) -> None:
         try:
             ctx.client("elbv2").delete_load_balancer(LoadBalancerArn=observed.id)
         except ClientError as exc:
@@ -192,4 +189,4 @@ class Nlb(LoadBalancer):
     code = "nlb"
 
 
-__all__ = ["Alb", "LoadBalancer", "LoadBalancerDesired", "Nlb", "diff_load_balancer", "lb_state"]
+__all__ = ["Alb", "LoadBalancer", "LoadBalancerDesired", "LoadBalancerState", "Nlb", "diff_load_balancer", "lb_state"]

@@ -2,8 +2,8 @@
 subnets), and out to the on-prem targets only.
 
 Rules are compared as sets of (protocol, from port, to port, peer) and fixed in place with
-Authorize/Revoke. A VPC change builds a new group in the new VPC (`ReplaceFirstPart`): the old one
-stays attached to the old ALB until that is gone.
+Authorize/Revoke. A VPC change builds a new group in the new VPC first: the old one stays attached
+to the old ALB until that is gone.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from botocore.exceptions import ClientError
 
 from hybrid_gateway.aws.errors import is_not_found
 from hybrid_gateway.aws.tags import PART_TAG, UID_TAG, as_dict
-from hybrid_gateway.parts._elbv2 import ReplaceFirstPart, short_hash
-from hybrid_gateway.parts.base import InputError, Observed, PartContext
+from hybrid_gateway.errors import Stalled
+from hybrid_gateway.parts._elbv2 import short_hash
+from hybrid_gateway.parts.base import Observed, Part, PartContext, Replacement
 
 
 @dataclass(frozen=True, order=True)
@@ -94,32 +95,35 @@ def desired_egress(desired: SecurityGroupDesired) -> set[Rule]:
     return set(desired.egress if desired.egress is not None else ALL_TRAFFIC)
 
 
-def diff_security_group(desired: SecurityGroupDesired, state: dict[str, Any]) -> list[str]:
-    """Pure comparison with an observed state (rules as `[protocol, from, to, peer]` lists)."""
+@dataclass(frozen=True)
+class SecurityGroupState:
+    group_id: str
+    group_name: str = ""
+    vpc_id: str = ""
+    vpc_cidrs: tuple[str, ...] = ()
+    ingress: frozenset[Rule] = frozenset()
+    egress: frozenset[Rule] = frozenset()
+
+
+def diff_security_group(desired: SecurityGroupDesired, state: SecurityGroupState) -> list[str]:
+    """Pure comparison with an observed state."""
     changes = []
-    if state.get("vpcId") != desired.vpc_id:
+    if state.vpc_id != desired.vpc_id:
         changes.append("vpc_id")
-    if _state_rules(state, "ingress") != desired_ingress(desired, state.get("vpcCidrs", [])):
+    if state.ingress != desired_ingress(desired, state.vpc_cidrs):
         changes.append("ingress")
-    if _state_rules(state, "egress") != desired_egress(desired):
+    if state.egress != desired_egress(desired):
         changes.append("egress")
     return changes
 
 
-def _state_rules(state: dict[str, Any], key: str) -> set[Rule]:
-    return {Rule(str(p), int(lo), int(hi), str(peer)) for p, lo, hi, peer in state.get(key, [])}
-
-
-def _rules_state(rules: Iterable[Rule]) -> list[list[Any]]:
-    return [[r.protocol, r.from_port, r.to_port, r.peer] for r in sorted(rules)]
-
-
-class SecurityGroup(ReplaceFirstPart[SecurityGroupDesired]):
+class SecurityGroup(Part[SecurityGroupDesired, SecurityGroupState]):
     """The ALB's security group (status: `albSecurityGroupId`). EC2 filters by tag server-side,
     so finding it by owner tags is one DescribeSecurityGroups call."""
 
     name = "alb-security-group"
     replace_on = frozenset({"vpc_id"})
+    replacement = Replacement.CREATE_FIRST_RETIRE_LATER
 
     def group_name(self, ctx: PartContext) -> str:
         owner = ctx.owner
@@ -139,21 +143,24 @@ class SecurityGroup(ReplaceFirstPart[SecurityGroupDesired]):
                 return []
             raise
 
-    def find(self, ctx: PartContext, known_id: str | None) -> Observed | None:
+    def find(
+        self, ctx: PartContext, desired: SecurityGroupDesired | None, known_id: str | None
+    ) -> Observed[SecurityGroupState] | None:
+        """By id (if ours), else ours in the desired VPC, else any of ours (one filtered call each)."""
         ec2 = ctx.client("ec2")
         if known_id:
             groups = self._describe(ec2, GroupIds=[known_id])
             if groups and ctx.owner.owns(as_dict(groups[0].get("Tags")), self.name):
                 return self._observe(ec2, groups[0])
+        if desired is not None:
+            filters = [*self._owner_filters(ctx), {"Name": "vpc-id", "Values": [desired.vpc_id]}]
+            groups = self._describe(ec2, Filters=filters)
+            if groups:
+                return self._observe(ec2, groups[0])
         groups = self._describe(ec2, Filters=self._owner_filters(ctx))
         if not groups:
             return None
         return self._observe(ec2, sorted(groups, key=lambda g: g["GroupId"])[0])
-
-    def locate(self, ctx: PartContext, desired: SecurityGroupDesired) -> str | None:
-        filters = [*self._owner_filters(ctx), {"Name": "vpc-id", "Values": [desired.vpc_id]}]
-        groups = self._describe(ctx.client("ec2"), Filters=filters)
-        return groups[0]["GroupId"] if groups else None
 
     @staticmethod
     def _vpc_cidrs(ec2: Any, vpc_id: str) -> list[str]:
@@ -161,7 +168,7 @@ class SecurityGroup(ReplaceFirstPart[SecurityGroupDesired]):
             vpc = ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0]
         except ClientError as exc:
             if is_not_found(exc):
-                raise InputError("VpcNotFound", f"VPC {vpc_id} does not exist in this region") from None
+                raise Stalled("VpcNotFound", f"VPC {vpc_id} does not exist in this region") from None
             raise
         cidrs = {
             a["CidrBlock"]
@@ -171,21 +178,19 @@ class SecurityGroup(ReplaceFirstPart[SecurityGroupDesired]):
         cidrs.add(vpc["CidrBlock"])
         return sorted(cidrs)
 
-    def _observe(self, ec2: Any, group: dict[str, Any]) -> Observed:
+    def _observe(self, ec2: Any, group: dict[str, Any]) -> Observed[SecurityGroupState]:
         vpc_id = group.get("VpcId", "")
-        return Observed(
-            id=group["GroupId"],
-            state={
-                "groupId": group["GroupId"],
-                "groupName": group.get("GroupName"),
-                "vpcId": vpc_id,
-                "vpcCidrs": self._vpc_cidrs(ec2, vpc_id) if vpc_id else [],
-                "ingress": _rules_state(rules_from_permissions(group.get("IpPermissions", []))),
-                "egress": _rules_state(rules_from_permissions(group.get("IpPermissionsEgress", []))),
-            },
+        state = SecurityGroupState(
+            group_id=group["GroupId"],
+            group_name=group.get("GroupName", ""),
+            vpc_id=vpc_id,
+            vpc_cidrs=tuple(self._vpc_cidrs(ec2, vpc_id)) if vpc_id else (),
+            ingress=frozenset(rules_from_permissions(group.get("IpPermissions", []))),
+            egress=frozenset(rules_from_permissions(group.get("IpPermissionsEgress", []))),
         )
+        return Observed(id=group["GroupId"], state=state)
 
-    def create(self, ctx: PartContext, desired: SecurityGroupDesired) -> Observed:
+    def create(self, ctx: PartContext, desired: SecurityGroupDesired) -> Observed[SecurityGroupState]:
         ec2 = ctx.client("ec2")
         cidrs = self._vpc_cidrs(ec2, desired.vpc_id)  # also stops a wrong VPC id before any write
         owner = ctx.owner
@@ -200,32 +205,28 @@ class SecurityGroup(ReplaceFirstPart[SecurityGroupDesired]):
                 }
             ],
         )["GroupId"]
-        state = {
-            "vpcId": desired.vpc_id,
-            "vpcCidrs": cidrs,
-            "ingress": [],
-            "egress": _rules_state(ALL_TRAFFIC),
-        }
+        state = SecurityGroupState(group_id, vpc_id=desired.vpc_id, vpc_cidrs=tuple(cidrs), egress=ALL_TRAFFIC)
         self._apply(ec2, group_id, desired, state)
         group = self._describe(ec2, GroupIds=[group_id])
         return self._observe(ec2, group[0]) if group else Observed(id=group_id, state=state)
 
-    def diff(self, desired: SecurityGroupDesired, observed: Observed) -> list[str]:
+    def diff(self, desired: SecurityGroupDesired, observed: Observed[SecurityGroupState]) -> list[str]:
         return diff_security_group(desired, observed.state)
 
     def update(
-        self, ctx: PartContext, desired: SecurityGroupDesired, observed: Observed, changes: list[str]
-    ) -> Observed:
+        self, ctx: PartContext, desired: SecurityGroupDesired, observed: Observed[SecurityGroupState],
+        changes: list[str],
+    ) -> Observed[SecurityGroupState]:
         ec2 = ctx.client("ec2")
         self._apply(ec2, observed.id, desired, observed.state)
         group = self._describe(ec2, GroupIds=[observed.id])
         return self._observe(ec2, group[0]) if group else observed
 
     @staticmethod
-    def _apply(ec2: Any, group_id: str, desired: SecurityGroupDesired, state: dict[str, Any]) -> None:
+    def _apply(ec2: Any, group_id: str, desired: SecurityGroupDesired, state: SecurityGroupState) -> None:
         """Authorize what is missing before revoking what is extra, so traffic never drops."""
-        have_in, want_in = _state_rules(state, "ingress"), desired_ingress(desired, state.get("vpcCidrs", []))
-        have_out, want_out = _state_rules(state, "egress"), desired_egress(desired)
+        have_in, want_in = set(state.ingress), desired_ingress(desired, state.vpc_cidrs)
+        have_out, want_out = set(state.egress), desired_egress(desired)
         if want_in - have_in:
             ec2.authorize_security_group_ingress(
                 GroupId=group_id, IpPermissions=permissions_from_rules(want_in - have_in)
@@ -243,7 +244,7 @@ class SecurityGroup(ReplaceFirstPart[SecurityGroupDesired]):
                 GroupId=group_id, IpPermissions=permissions_from_rules(have_out - want_out)
             )
 
-    def delete(self, ctx: PartContext, observed: Observed) -> None:
+    def delete(self, ctx: PartContext, observed: Observed[SecurityGroupState]) -> None:
         try:
             ctx.client("ec2").delete_security_group(GroupId=observed.id)
         except ClientError as exc:
@@ -256,6 +257,7 @@ __all__ = [
     "Rule",
     "SecurityGroup",
     "SecurityGroupDesired",
+    "SecurityGroupState",
     "diff_security_group",
     "permissions_from_rules",
     "rules_from_permissions",

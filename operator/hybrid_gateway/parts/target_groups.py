@@ -8,7 +8,7 @@ One class serves both (`TargetGroup`); the two subclasses only name the part and
   HTTPS health checks for alb-type groups; they go through the ALB's listener to the backend.
 
 Protocol, port, VPC and target type cannot change in place: a change builds a new target group
-next to the old one (see `ReplaceFirstPart`), because the old one is still behind a listener.
+next to the old one, which goes once the listener has moved off it.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from botocore.exceptions import ClientError
 
 from hybrid_gateway.aws.errors import is_not_found
 from hybrid_gateway.aws.tags import as_list
-from hybrid_gateway.parts._elbv2 import ReplaceFirstPart, elb_name, owned_arns
-from hybrid_gateway.parts.base import Observed, PartContext
+from hybrid_gateway.parts._elbv2 import ElbKind, describe_one, elb_name, find_elb_resource
+from hybrid_gateway.parts.base import Observed, Part, PartContext, Replacement
 
+TARGET_GROUPS = ElbKind("describe_target_groups", "TargetGroups", "TargetGroupArn")
 DRAINING = frozenset({"draining"})  # deregistered targets linger here; they are not "registered"
 
 
@@ -103,33 +104,69 @@ _HC_FIELDS: dict[str, str] = {
 }
 
 
-def observed_health_check(tg: dict[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ObservedHealthCheck:
+    """The health check fields as DescribeTargetGroups answers them (named as in `HealthCheck`)."""
+
+    protocol: str | None = None
+    path: str | None = None
+    port: str | None = None
+    matcher: str | None = None
+    interval_seconds: int | None = None
+    healthy_threshold: int | None = None
+    unhealthy_threshold: int | None = None
+    timeout_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class TargetHealth:
+    id: str
+    port: int
+    state: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class TargetGroupState:
+    arn: str
+    name: str = ""
+    protocol: str | None = None
+    port: int | None = None
+    vpc_id: str | None = None
+    target_type: str | None = None
+    health_check: ObservedHealthCheck = ObservedHealthCheck()
+    load_balancer_arns: tuple[str, ...] = ()
+    targets: tuple[TargetHealth, ...] = ()
+
+    @property
+    def registered(self) -> set[tuple[str, int]]:
+        """Targets that count as registered (draining ones are on their way out)."""
+        return {(t.id, int(t.port)) for t in self.targets if t.state not in DRAINING}
+
+    @property
+    def healthy(self) -> int:
+        return sum(1 for t in self.targets if t.state == "healthy")
+
+    @property
+    def total(self) -> int:
+        return len(self.registered)
+
+
+def observed_health_check(tg: dict[str, Any]) -> ObservedHealthCheck:
     hc = {name: tg.get(key) for name, key in _HC_FIELDS.items()}
-    hc["matcher"] = (tg.get("Matcher") or {}).get("HttpCode")
-    return hc
+    return ObservedHealthCheck(matcher=(tg.get("Matcher") or {}).get("HttpCode"), **hc)
 
 
-def diff_target_group(desired: TargetGroupDesired, state: dict[str, Any]) -> list[str]:
+def diff_target_group(desired: TargetGroupDesired, state: TargetGroupState) -> list[str]:
     """Pure comparison of desired with an observed state (as `TargetGroup.find` builds it)."""
     changes = [
-        name
-        for name, key in (
-            ("protocol", "protocol"),
-            ("port", "port"),
-            ("vpc_id", "vpcId"),
-            ("target_type", "targetType"),
-        )
-        if getattr(desired, name) != state.get(key)
+        name for name in ("protocol", "port", "vpc_id", "target_type") if getattr(desired, name) != getattr(state, name)
     ]
-    hc = state.get("healthCheck", {})
     for name in (*_HC_FIELDS, "matcher"):
         want = getattr(desired.health_check, name)
-        if want is not None and str(want) != str(hc.get(name)):
+        if want is not None and str(want) != str(getattr(state.health_check, name)):
             changes.append(f"health_check.{name}")
-    registered = {
-        (t["id"], int(t["port"])) for t in state.get("targets", []) if t.get("state") not in DRAINING
-    }
-    if registered != {t.key for t in desired.targets}:
+    if state.registered != {t.key for t in desired.targets}:
         changes.append("targets")
     return changes
 
@@ -157,11 +194,17 @@ def _target_param(t: Target) -> dict[str, Any]:
     return param
 
 
-class TargetGroup(ReplaceFirstPart[TargetGroupDesired]):
+def _in_use_then_newest(groups: list[dict[str, Any]]) -> dict[str, Any]:
+    # Two only during a replacement: prefer the one in use, then the newest name.
+    return max(groups, key=lambda tg: (bool(tg.get("LoadBalancerArns")), tg["TargetGroupName"]))
+
+
+class TargetGroup(Part[TargetGroupDesired, TargetGroupState]):
     """A target group owned by one HybridApi; subclasses set `name` and the name `code`."""
 
     code: ClassVar[str]
     replace_on = frozenset({"protocol", "port", "vpc_id", "target_type"})
+    replacement = Replacement.CREATE_FIRST_RETIRE_LATER
 
     def resource_name(self, ctx: PartContext, desired: TargetGroupDesired) -> str:
         return elb_name(
@@ -169,72 +212,40 @@ class TargetGroup(ReplaceFirstPart[TargetGroupDesired]):
         )
 
     # -- find --------------------------------------------------------------------------------
-    def find(self, ctx: PartContext, known_id: str | None) -> Observed | None:
-        elbv2 = ctx.client("elbv2")
-        if known_id:
-            tg = self._describe_one(elbv2, TargetGroupArns=[known_id])
-            if tg is not None and owned_arns(ctx, elbv2, [known_id], self.name):
-                return self._observe(elbv2, tg)
-        # By owner tags: every target group of the region, tags fetched 20 ARNs per call.
-        groups = [
-            tg
-            for page in elbv2.get_paginator("describe_target_groups").paginate()
-            for tg in page["TargetGroups"]
-        ]
-        owned = owned_arns(ctx, elbv2, [tg["TargetGroupArn"] for tg in groups], self.name)
-        candidates = [tg for tg in groups if tg["TargetGroupArn"] in owned]
-        if not candidates:
-            return None
-        # Two only during a replacement: prefer the one in use, then the newest name.
-        candidates.sort(key=lambda tg: (bool(tg.get("LoadBalancerArns")), tg["TargetGroupName"]))
-        return self._observe(elbv2, candidates[-1])
+    def find(
+        self, ctx: PartContext, desired: TargetGroupDesired | None, known_id: str | None
+    ) -> Observed[TargetGroupState] | None:
+        name = self.resource_name(ctx, desired) if desired is not None else None
+        tg = find_elb_resource(ctx, TARGET_GROUPS, self.name, known_id, name, _in_use_then_newest)
+        return self._observe(ctx.client("elbv2"), tg) if tg is not None else None
 
-    def locate(self, ctx: PartContext, desired: TargetGroupDesired) -> str | None:
-        tg = self._describe_one(ctx.client("elbv2"), Names=[self.resource_name(ctx, desired)])
-        return tg["TargetGroupArn"] if tg else None
-
-    @staticmethod
-    def _describe_one(elbv2: Any, **query: Any) -> dict[str, Any] | None:
-        try:
-            groups = elbv2.describe_target_groups(**query)["TargetGroups"]
-        except ClientError as exc:
-            if is_not_found(exc):
-                return None
-            raise
-        return groups[0] if groups else None
-
-    def _observe(self, elbv2: Any, tg: dict[str, Any]) -> Observed:
+    def _observe(self, elbv2: Any, tg: dict[str, Any]) -> Observed[TargetGroupState]:
         arn = tg["TargetGroupArn"]
         health = elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
-        targets = [
-            {
-                "id": h["Target"]["Id"],
-                "port": h["Target"].get("Port"),
-                "state": h.get("TargetHealth", {}).get("State", ""),
-                "reason": h.get("TargetHealth", {}).get("Reason", ""),
-            }
+        targets = tuple(
+            TargetHealth(
+                id=h["Target"]["Id"],
+                port=h["Target"].get("Port"),
+                state=h.get("TargetHealth", {}).get("State", ""),
+                reason=h.get("TargetHealth", {}).get("Reason", ""),
+            )
             for h in health
-        ]
-        live = [t for t in targets if t["state"] not in DRAINING]
-        return Observed(
-            id=arn,
-            state={
-                "arn": arn,
-                "name": tg["TargetGroupName"],
-                "protocol": tg.get("Protocol"),
-                "port": tg.get("Port"),
-                "vpcId": tg.get("VpcId"),
-                "targetType": tg.get("TargetType"),
-                "healthCheck": observed_health_check(tg),
-                "loadBalancerArns": list(tg.get("LoadBalancerArns", [])),
-                "targets": targets,
-                "healthy": sum(1 for t in live if t["state"] == "healthy"),
-                "total": len(live),
-            },
         )
+        state = TargetGroupState(
+            arn=arn,
+            name=tg["TargetGroupName"],
+            protocol=tg.get("Protocol"),
+            port=tg.get("Port"),
+            vpc_id=tg.get("VpcId"),
+            target_type=tg.get("TargetType"),
+            health_check=observed_health_check(tg),
+            load_balancer_arns=tuple(tg.get("LoadBalancerArns", [])),
+            targets=targets,
+        )
+        return Observed(id=arn, state=state)
 
     # -- create / update / delete --------------------------------------------------------------
-    def create(self, ctx: PartContext, desired: TargetGroupDesired) -> Observed:
+    def create(self, ctx: PartContext, desired: TargetGroupDesired) -> Observed[TargetGroupState]:
         elbv2 = ctx.client("elbv2")
         tg = elbv2.create_target_group(
             Name=self.resource_name(ctx, desired),
@@ -252,22 +263,18 @@ class TargetGroup(ReplaceFirstPart[TargetGroupDesired]):
             )
         return self._observe(elbv2, tg)
 
-    def diff(self, desired: TargetGroupDesired, observed: Observed) -> list[str]:
+    def diff(self, desired: TargetGroupDesired, observed: Observed[TargetGroupState]) -> list[str]:
         return diff_target_group(desired, observed.state)
 
     def update(
-        self, ctx: PartContext, desired: TargetGroupDesired, observed: Observed, changes: list[str]
-    ) -> Observed:
+        self, ctx: PartContext, desired: TargetGroupDesired, observed: Observed[TargetGroupState], changes: list[str]
+    ) -> Observed[TargetGroupState]:
         elbv2 = ctx.client("elbv2")
         arn = observed.id
         if any(c.startswith("health_check.") for c in changes):
             elbv2.modify_target_group(TargetGroupArn=arn, **health_check_params(desired.health_check))
         if "targets" in changes:
-            registered = {
-                (t["id"], int(t["port"]))
-                for t in observed.state.get("targets", [])
-                if t["state"] not in DRAINING
-            }
+            registered = observed.state.registered
             wanted = {t.key: t for t in desired.targets}
             add = [_target_param(wanted[k]) for k in sorted(wanted.keys() - registered)]
             remove = [{"Id": i, "Port": p} for i, p in sorted(registered - wanted.keys())]
@@ -275,12 +282,12 @@ class TargetGroup(ReplaceFirstPart[TargetGroupDesired]):
                 elbv2.register_targets(TargetGroupArn=arn, Targets=add)
             if remove:
                 elbv2.deregister_targets(TargetGroupArn=arn, Targets=remove)
-        tg = self._describe_one(elbv2, TargetGroupArns=[arn])
+        tg = describe_one(elbv2, TARGET_GROUPS, TargetGroupArns=[arn])
         if tg is None:  # deleted under our feet: the next pass recreates it
             return observed
         return self._observe(elbv2, tg)
 
-    def delete(self, ctx: PartContext, observed: Observed) -> None:
+    def delete(self, ctx: PartContext, observed: Observed[TargetGroupState]) -> None:
         try:
             ctx.client("elbv2").delete_target_group(TargetGroupArn=observed.id)
         except ClientError as exc:
@@ -313,5 +320,6 @@ __all__ = [
     "Target",
     "TargetGroup",
     "TargetGroupDesired",
+    "TargetGroupState",
     "diff_target_group",
 ]
