@@ -16,7 +16,7 @@ from hybrid_gateway import metrics
 from hybrid_gateway.aws.clients import AwsClients
 from hybrid_gateway.aws.errors import AwsErrorKind, classify, error_code
 from hybrid_gateway.aws.tags import Owner
-from hybrid_gateway.errors import Stalled
+from hybrid_gateway.errors import RetryLater, Stalled
 from hybrid_gateway.kube import Kube, MissingInput
 from hybrid_gateway.parts.base import Outcome
 from hybrid_gateway.status import conditions as cond
@@ -170,6 +170,7 @@ class Reconciler(ABC):
             and cond.is_true(previous.get("conditions"), cond.READY)
         )
         stalled: Condition | None = None
+        retry_after: float | None = None
         result = PassResult()
         try:
             result = self.reconcile(obj)
@@ -179,6 +180,9 @@ class Reconciler(ABC):
             result.info.extend(exc.conditions)
         except MissingInput as exc:
             stalled = Condition(cond.STALLED, True, "MissingInput", f"{exc.what}: create it or fix the reference")
+        except RetryLater as exc:
+            retry_after = exc.delay
+            result.hops.append(Condition(SYNCED, False, exc.reason, exc.message))
         except Exception as exc:
             kind = classify(exc)
             if kind is AwsErrorKind.TERMINAL:
@@ -226,7 +230,7 @@ class Reconciler(ABC):
             self._idle_passes.pop(obj.uid, None)
             return PassReport(events, None)
         if any(h.type == SYNCED and h.status is False for h in result.hops):
-            return PassReport(events, ERROR_REQUEUE_SECONDS)
+            return PassReport(events, retry_after or ERROR_REQUEUE_SECONDS)
         idle = not result.changed and _essence(status) == _essence(previous)
         self._idle_passes[obj.uid] = self._idle_passes.get(obj.uid, 0) + 1 if idle else 0
         return PassReport(events, wait_delay(self._idle_passes[obj.uid]))

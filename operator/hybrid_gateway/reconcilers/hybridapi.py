@@ -8,7 +8,7 @@ every part that does not depend on it goes ahead, so independent waits overlap.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -18,9 +18,10 @@ from hybrid_gateway.aws.errors import error_code
 from hybrid_gateway.errors import Stalled
 from hybrid_gateway.parts import certificate, dns, listeners, load_balancers, rest_api, stage, target_groups
 from hybrid_gateway.parts import security_group as sg
-from hybrid_gateway.parts.base import Observed, Outcome, Part, PartContext, PartError
+from hybrid_gateway.parts.base import Observed, PartContext
 from hybrid_gateway.parts.vpc_link import VpcLinkDesired, VpcLinkPart
 from hybrid_gateway.reconcilers.base import Event, FinalizeResult, KubeObject, PassResult, Reconciler
+from hybrid_gateway.reconcilers.chain import Chain, Found, Step
 from hybrid_gateway.reconcilers.hybridapi_spec import HybridApiSpec, check_subnets
 from hybrid_gateway.reconcilers.inputs import check_name_in_zone
 from hybrid_gateway.reconcilers.mtlsdomain_spec import maps as mtls_domain_maps
@@ -34,29 +35,125 @@ VPC_LINK_READY = "VpcLinkReady"
 API_DEPLOYED = "ApiDeployed"
 
 
-@dataclass
-class Chain:
-    """Runs parts for one pass and remembers their ids (status.resources) and outcomes."""
+@dataclass(frozen=True)
+class Inputs:
+    """What the steps read: the spec, plus what this pass read from Kubernetes (None in finalize,
+    which needs neither the certificate Secret nor the gateway secret)."""
 
-    ctx: PartContext
-    resources: dict[str, Any]
-    outcomes: list[Outcome] = field(default_factory=list)
+    spec: HybridApiSpec
+    certificate_desired: Any = None
+    secret_header: tuple[str, str] | None = None
+    disable_execute_api_endpoint: bool = False
 
-    def ensure(self, part: Part[Any], desired: Any, key: str) -> Observed:
-        outcome = part.ensure(self.ctx, desired, self.resources.get(key))
-        self.outcomes.append(outcome)
-        self.resources[key] = outcome.observed.id
-        superseded = outcome.observed.state.pop("supersedes", None)
-        if superseded:
-            # A replacement now carries the traffic; the resource it replaced can go.
-            part.remove(self.ctx, superseded)
-        return outcome.observed
+    def health_check(self, protocol: str = "HTTPS") -> target_groups.HealthCheck:
+        hc = self.spec.health_check
+        return target_groups.HealthCheck(
+            protocol=protocol, path=hc.path, matcher=hc.matcher, interval_seconds=hc.interval_seconds,
+            healthy_threshold=hc.healthy_threshold, unhealthy_threshold=hc.unhealthy_threshold,
+            timeout_seconds=hc.timeout_seconds,
+        )
 
 
-def hop(type_: str, ready: bool, waiting_for: str, ok: str = "") -> Condition:
-    if ready:
-        return Condition(type_, True, "Ready", ok)
-    return Condition(type_, False, "Waiting", waiting_for)
+def _alias_to_delete(ctx: PartContext, inputs: Inputs, known: dict[str, Any]) -> str | None:
+    """The front-door record to delete, if it is ours. Route 53 records carry no tags: a record of
+    that name we never wrote (the object stalled before any write) is someone else's."""
+    if known.get("dnsRecordName"):
+        return str(known["dnsRecordName"])
+    # No status (a crash before the first status write): ours when it is an alias to our NLB.
+    spec = inputs.spec
+    nlb = load_balancers.Nlb().find(ctx, None, known.get("nlbArn"))
+    if nlb is None:
+        return None
+    record = dns.DnsRecord(spec.hosted_zone_id, "A").find(ctx, None, spec.hostname)
+    if record is not None and dns.norm_alias_dns(record.state.alias_dns_name or "") == dns.norm_alias_dns(
+        nlb.state.dns_name
+    ):
+        return record.id
+    return None
+
+
+def _validation_record_to_delete(ctx: PartContext, inputs: Inputs, known: dict[str, Any]) -> str | None:
+    """The DNS validation record of our requested certificate (from status, else from the
+    certificate found by tags: a crash before the first status write leaves no name in status)."""
+    if known.get("validationRecordName"):
+        return str(known["validationRecordName"])
+    cert = certificate.RequestedCertificate(inputs.spec.hostname).find(ctx, None, known.get("certificateArn"))
+    record = dns.validation_record(cert.state) if cert is not None else None
+    return record.name if record is not None else None
+
+
+def _stage_desired(i: Inputs, f: Found) -> stage.StageDesired:
+    s, api = i.spec, f["restApiId"]
+    return stage.StageDesired(
+        rest_api_id=api.id, stage_name=s.stage_name, api_definition_hash=api.state.api_definition_hash,
+        variables=s.stage_variables, rate_limit=s.throttling.rate_limit, burst_limit=s.throttling.burst_limit,
+        access_log_destination_arn=s.access_log_destination_arn,
+    )
+
+
+# The chain in dependency order (seed 000); finalize walks it backwards. Listeners and the stage go
+# with their load balancer and REST API.
+CHAIN: Chain[Inputs] = Chain(
+    [
+        Step("certificateArn", lambda i, f: i.spec.certificate.part_for(i.spec.hostname),
+             lambda i, f: i.certificate_desired, hop=CERTIFICATE_READY),
+        Step("validationRecordName", lambda i, f: dns.DnsRecord(i.spec.hosted_zone_id, "CNAME"),
+             lambda i, f: dns.validation_record(f["certificateArn"].state), after=("certificateArn",),
+             hop=CERTIFICATE_READY, when=lambda i: i.spec.certificate.request,
+             finalize_id=_validation_record_to_delete),
+        Step("backendTargetGroupArn", lambda i, f: target_groups.BackendTargetGroup(),
+             lambda i, f: target_groups.TargetGroupDesired.backend(
+                 i.spec.vpc_id, [(t.ip, t.port) for t in i.spec.targets], i.health_check(),
+                 port=i.spec.targets[0].port)),
+        Step("albSecurityGroupId", lambda i, f: sg.SecurityGroup(),
+             lambda i, f: sg.SecurityGroupDesired(vpc_id=i.spec.vpc_id)),
+        Step("albArn", lambda i, f: load_balancers.Alb(),
+             lambda i, f: load_balancers.LoadBalancerDesired(
+                 i.spec.vpc_id, i.spec.subnet_ids, (f.id("albSecurityGroupId"), *i.spec.extra_security_group_ids)),
+             after=("albSecurityGroupId",), hop=LOAD_BALANCERS_READY),
+        Step("albListenerArn", lambda i, f: listeners.AlbListener(f.id("albArn")),
+             lambda i, f: listeners.ListenerDesired(
+                 "HTTPS", f.id("backendTargetGroupArn"), f.id("certificateArn"), i.spec.ssl_policy),
+             after=("albArn", "backendTargetGroupArn"), ready=("certificateArn",), hop=LOAD_BALANCERS_READY,
+             removed_with="albArn"),
+        # An ALB can be registered only once it has a listener on the target group's port.
+        Step("albTargetGroupArn", lambda i, f: target_groups.AlbTargetGroup(),
+             lambda i, f: target_groups.TargetGroupDesired.alb(
+                 i.spec.vpc_id, f.id("albArn"), target_groups.HealthCheck(
+                     protocol="HTTPS", path=i.spec.health_check.path, matcher=i.spec.health_check.matcher)),
+             after=("albListenerArn",), hop=LOAD_BALANCERS_READY),
+        Step("nlbArn", lambda i, f: load_balancers.Nlb(),
+             lambda i, f: load_balancers.LoadBalancerDesired(i.spec.vpc_id, i.spec.subnet_ids),
+             hop=LOAD_BALANCERS_READY),
+        Step("nlbListenerArn", lambda i, f: listeners.NlbListener(f.id("nlbArn")),
+             lambda i, f: listeners.ListenerDesired("TCP", f.id("albTargetGroupArn")),
+             after=("nlbArn", "albTargetGroupArn"), hop=LOAD_BALANCERS_READY, removed_with="nlbArn"),
+        # The hostname the certificate covers resolves to the NLB.
+        Step("dnsRecordName", lambda i, f: dns.DnsRecord(i.spec.hosted_zone_id, "A"),
+             lambda i, f: dns.RecordDesired.alias_to(
+                 i.spec.hostname, f["nlbArn"].state.dns_name, f["nlbArn"].state.canonical_hosted_zone_id),
+             after=("nlbArn",), hop=DNS_READY, finalize_id=_alias_to_delete),
+        Step("vpcLinkId", lambda i, f: VpcLinkPart(),
+             lambda i, f: VpcLinkDesired(name=i.spec.api_name, target_arn=f.id("nlbArn")),
+             after=("nlbArn",), hop=VPC_LINK_READY),
+        # HTTP_PROXY integrations over the VPC link to https://<hostname>/..., then deployment and stage.
+        Step("restApiId", lambda i, f: rest_api.RestApiPart(),
+             lambda i, f: rest_api.RestApiDesired(
+                 name=i.spec.api_name, hostname=i.spec.hostname, vpc_link_id=f.id("vpcLinkId"),
+                 routes=tuple(rest_api.Route(r.path, r.methods, r.backend_path) for r in i.spec.routes),
+                 disable_execute_api_endpoint=i.disable_execute_api_endpoint, secret_header=i.secret_header),
+             ready=("vpcLinkId",), hop=API_DEPLOYED),
+        Step("stageName", lambda i, f: stage.StagePart(f.id("restApiId")), _stage_desired,
+             after=("restApiId",), hop=API_DEPLOYED, removed_with="restApiId"),
+    ],
+    ok={
+        CERTIFICATE_READY: "the front-door certificate is ISSUED",
+        LOAD_BALANCERS_READY: "internal ALB (HTTPS) and NLB (TCP 443) are active",
+        DNS_READY: "the front-door hostname resolves to the NLB",
+        VPC_LINK_READY: "the VPC link is AVAILABLE",
+        API_DEPLOYED: "the stage serves the current definition",
+    },
+)
 
 
 class HybridApiReconciler(Reconciler):
@@ -86,131 +183,30 @@ class HybridApiReconciler(Reconciler):
     # ---- the pass -------------------------------------------------------------------------------
     def reconcile(self, obj: KubeObject) -> PassResult:
         spec = HybridApiSpec.parse(obj)
-        try:
-            secret_header = self._secret_header(obj, spec)
-            cert_part, cert_desired = spec.certificate.part(self.runtime.kube, obj.namespace, spec.hostname)
-            ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
-            self._validate(ctx, spec)
-            return self._ensure_chain(obj, spec, ctx, cert_part, cert_desired, secret_header)
-        except PartError as exc:
-            if exc.retryable:
-                raise
-            raise Stalled(exc.reason, exc.message) from None
-
-    def _ensure_chain(
-        self, obj: KubeObject, spec: HybridApiSpec, ctx: PartContext,
-        cert_part: Part[Any], cert_desired: Any, secret_header: tuple[str, str] | None,
-    ) -> PassResult:
-        chain = Chain(ctx, dict(obj.status.get("resources") or {}))
-        hops: list[Condition] = []
-        status: dict[str, Any] = {"frontDoorUrl": f"https://{spec.hostname}"}
-
-        # 1. Front-door certificate (and its DNS validation record when ACM issues it).
-        cert = chain.ensure(cert_part, cert_desired, "certificateArn")
-        record = dns.validation_record(cert.state) if spec.certificate.request else None
-        if record is not None:
-            chain.ensure(dns.DnsRecord(spec.hosted_zone_id, "CNAME"), record, "validationRecordName")
-        hops.append(hop(CERTIFICATE_READY, cert.ready, cert.waiting_for, f"{cert.id} is ISSUED"))
-        status["certificate"] = {"arn": cert.id, "notAfter": cert.state.get("notAfter")}
+        inputs = Inputs(
+            spec,
+            certificate_desired=spec.certificate.desired(self.runtime.kube, obj.namespace, spec.hostname),
+            secret_header=self._secret_header(obj, spec),
+            disable_execute_api_endpoint=self.effective_disable_execute_api(obj, spec),
+        )
+        ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
+        self._validate(ctx, spec)
+        run = CHAIN.ensure(ctx, inputs, dict(obj.status.get("resources") or {}))
+        found = run.found.observed
+        status: dict[str, Any] = {"frontDoorUrl": f"https://{spec.hostname}", "resources": run.resources}
+        cert = found["certificateArn"]
+        status["certificate"] = {"arn": cert.id, "notAfter": cert.state.not_after}
         self._expiry_metric(obj, cert)
-
-        # 2-5. Load balancers: IP target group -> ALB (+SG, HTTPS listener) -> alb target group -> NLB.
-        hc = target_groups.HealthCheck(
-            protocol="HTTPS", path=spec.health_check.path, matcher=spec.health_check.matcher,
-            interval_seconds=spec.health_check.interval_seconds,
-            healthy_threshold=spec.health_check.healthy_threshold,
-            unhealthy_threshold=spec.health_check.unhealthy_threshold,
-            timeout_seconds=spec.health_check.timeout_seconds,
-        )
-        backend_tg = chain.ensure(
-            target_groups.BackendTargetGroup(),
-            target_groups.TargetGroupDesired.backend(spec.vpc_id, [(t.ip, t.port) for t in spec.targets], hc,
-                                                     port=spec.targets[0].port),
-            "backendTargetGroupArn",
-        )
-        group = chain.ensure(sg.SecurityGroup(), sg.SecurityGroupDesired(vpc_id=spec.vpc_id), "albSecurityGroupId")
-        alb = chain.ensure(
-            load_balancers.Alb(),
-            load_balancers.LoadBalancerDesired(spec.vpc_id, spec.subnet_ids,
-                                               (group.id, *spec.extra_security_group_ids)),
-            "albArn",
-        )
-        waiting: list[str] = [o.waiting_for for o in (alb,) if not o.ready]
-        alb_listener = None
-        if cert.ready:
-            alb_listener = chain.ensure(
-                listeners.AlbListener(alb.id),
-                listeners.ListenerDesired("HTTPS", backend_tg.id, cert.id, spec.ssl_policy),
-                "albListenerArn",
-            )
-        else:
-            waiting.append("the ALB listener waits for the certificate")
-        nlb = chain.ensure(load_balancers.Nlb(), load_balancers.LoadBalancerDesired(spec.vpc_id, spec.subnet_ids),
-                           "nlbArn")
-        if not nlb.ready:
-            waiting.append(nlb.waiting_for)
-        nlb_listener = None
-        if alb_listener is not None:
-            # An ALB can be registered only once it has a listener on the target group's port.
-            alb_tg = chain.ensure(
-                target_groups.AlbTargetGroup(),
-                target_groups.TargetGroupDesired.alb(spec.vpc_id, alb.id, target_groups.HealthCheck(
-                    protocol="HTTPS", path=spec.health_check.path, matcher=spec.health_check.matcher)),
-                "albTargetGroupArn",
-            )
-            nlb_listener = chain.ensure(listeners.NlbListener(nlb.id), listeners.ListenerDesired("TCP", alb_tg.id),
-                                        "nlbListenerArn")
-        lbs_ready = alb.ready and nlb.ready and nlb_listener is not None
-        hops.append(hop(LOAD_BALANCERS_READY, lbs_ready, "; ".join(waiting),
-                        "internal ALB (HTTPS) and NLB (TCP 443) are active"))
         # The target group part has just read its targets' health: no second DescribeTargetHealth.
-        status["backendHealth"] = self._backend_health(backend_tg)
-
-        # 6. Route 53 alias: the hostname the certificate covers resolves to the NLB.
-        alias = chain.ensure(
-            dns.DnsRecord(spec.hosted_zone_id, "A"),
-            dns.RecordDesired.alias_to(spec.hostname, nlb.state["dnsName"], nlb.state["canonicalHostedZoneId"]),
-            "dnsRecordName",
-        )
-        hops.append(hop(DNS_READY, True, "", f"{alias.id} -> {nlb.state['dnsName']}"))
-
-        # 7. VPC link to the NLB.
-        link = chain.ensure(VpcLinkPart(), VpcLinkDesired(name=spec.api_name, target_arn=nlb.id), "vpcLinkId")
-        hops.append(hop(VPC_LINK_READY, link.ready, link.waiting_for, f"{link.id} is AVAILABLE"))
-
-        # 8-9. REST API with HTTP_PROXY integrations over the VPC link, then deployment and stage.
-        if link.ready:
-            api = chain.ensure(
-                rest_api.RestApiPart(),
-                rest_api.RestApiDesired(
-                    name=spec.api_name, hostname=spec.hostname, vpc_link_id=link.id,
-                    routes=tuple(rest_api.Route(r.path, r.methods, r.backend_path) for r in spec.routes),
-                    disable_execute_api_endpoint=self.effective_disable_execute_api(obj, spec),
-                    secret_header=secret_header,
-                ),
-                "restApiId",
-            )
-            deployed = chain.ensure(
-                stage.StagePart(api.id),
-                stage.StageDesired(
-                    rest_api_id=api.id, stage_name=spec.stage_name,
-                    api_definition_hash=api.state["api_definition_hash"],
-                    variables=spec.stage_variables, rate_limit=spec.throttling.rate_limit,
-                    burst_limit=spec.throttling.burst_limit,
-                    access_log_destination_arn=spec.access_log_destination_arn,
-                ),
-                "stageName",
-            )
-            chain.resources["deploymentId"] = deployed.state.get("deployment_id")
-            status["invokeUrl"] = deployed.state.get("invoke_url")
-            status["clientCertificateId"] = deployed.state.get("client_certificate_id")
-            hops.append(hop(API_DEPLOYED, True, "", f"stage {spec.stage_name} serves the current definition"))
-        else:
-            hops.append(hop(API_DEPLOYED, False, "the REST API waits for the VPC link"))
-
-        status["resources"] = chain.resources
+        backend = found["backendTargetGroupArn"].state
+        status["backendHealth"] = {"healthy": backend.healthy, "total": backend.total}
+        if "stageName" in found:
+            deployed = found["stageName"].state
+            run.resources["deploymentId"] = deployed.deployment_id
+            status["invokeUrl"] = deployed.invoke_url
+            status["clientCertificateId"] = deployed.client_certificate_id
         info = self._backend_condition(status["backendHealth"])
-        return PassResult(hops=hops, status=status, outcomes=chain.outcomes, info=[info])
+        return PassResult(hops=run.hops, status=status, outcomes=run.outcomes, info=[info])
 
     def effective_disable_execute_api(self, obj: KubeObject, spec: HybridApiSpec) -> bool:
         """This object's own wish, OR'ed with every MtlsDomain that maps it (api.md: one writer).
@@ -231,11 +227,6 @@ class HybridApiReconciler(Reconciler):
 
     # ---- status helpers -------------------------------------------------------------------------
     @staticmethod
-    def _backend_health(target_group: Observed) -> dict[str, int]:
-        """Healthy / registered on-prem targets (draining ones, on their way out, not counted)."""
-        return {"healthy": int(target_group.state.get("healthy", 0)), "total": int(target_group.state.get("total", 0))}
-
-    @staticmethod
     def _backend_condition(health: dict[str, int]) -> Condition:
         healthy, total = health["healthy"], health["total"]
         if total and healthy == total:
@@ -244,8 +235,8 @@ class HybridApiReconciler(Reconciler):
                          f"{healthy}/{total} targets healthy: check the on-prem load balancer and Direct Connect")
 
     @staticmethod
-    def _expiry_metric(obj: KubeObject, cert: Observed) -> None:
-        not_after = cert.state.get("notAfter")
+    def _expiry_metric(obj: KubeObject, cert: Observed[certificate.CertificateState]) -> None:
+        not_after = cert.state.not_after
         if not not_after:
             return
         when = dt.datetime.fromisoformat(str(not_after).replace("Z", "+00:00"))
@@ -256,73 +247,10 @@ class HybridApiReconciler(Reconciler):
 
     # ---- deletion -------------------------------------------------------------------------------
     def finalize(self, obj: KubeObject) -> FinalizeResult:
-        if obj.spec.get("deletionPolicy") == "Retain":
-            return FinalizeResult(True, [Event("Deleted", "deletionPolicy Retain: AWS resources kept")])
         spec = HybridApiSpec.parse(obj)
+        if spec.retain:
+            return FinalizeResult(True, [Event("Deleted", "deletionPolicy Retain: AWS resources kept")])
         ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
-        known = dict(obj.status.get("resources") or {})
-        owned_certificate: Part[Any] | None = None
-        if spec.certificate.secret_name:
-            owned_certificate = certificate.ImportedCertificate(spec.hostname)
-        elif spec.certificate.request:
-            owned_certificate = certificate.RequestedCertificate(spec.hostname)
-        try:
-            alias_name = self._alias_to_delete(ctx, spec, known)
-            validation_name = self._validation_record_to_delete(ctx, spec, known)
-        except ClientError as exc:
-            return FinalizeResult(False, [], f"dns-record: {error_code(exc)}, retrying")
-        # Reverse dependency order; deleting a REST API deletes its stages, a load balancer its listeners.
-        steps: list[tuple[Part[Any], str | None]] = [
-            (rest_api.RestApiPart(), known.get("restApiId")),
-            (VpcLinkPart(), known.get("vpcLinkId")),
-            (dns.DnsRecord(spec.hosted_zone_id, "A"), alias_name),
-            (load_balancers.Nlb(), known.get("nlbArn")),
-            (target_groups.AlbTargetGroup(), known.get("albTargetGroupArn")),
-            (load_balancers.Alb(), known.get("albArn")),
-            (sg.SecurityGroup(), known.get("albSecurityGroupId")),
-            (target_groups.BackendTargetGroup(), known.get("backendTargetGroupArn")),
-        ]
-        if validation_name:
-            steps.append((dns.DnsRecord(spec.hosted_zone_id, "CNAME"), validation_name))
-        if owned_certificate is not None:
-            steps.append((owned_certificate, known.get("certificateArn")))
-        events: list[Event] = []
-        for part, known_id in steps:
-            try:
-                deleted = part.remove(ctx, known_id)
-            except (ClientError, PartError) as exc:
-                # In use by something still being deleted (VPC link -> NLB, ALB ENIs -> SG): try again.
-                code = exc.reason if isinstance(exc, PartError) else error_code(exc)
-                return FinalizeResult(False, events, f"{part.name}: {code}, retrying")
-            if deleted:
-                events.append(Event("Deleted", f"Deleted {part.name} {deleted}"))
-        return FinalizeResult(True, events)
-
-    @staticmethod
-    def _alias_to_delete(ctx: PartContext, spec: HybridApiSpec, known: dict[str, Any]) -> str | None:
-        """The front-door record to delete, if it is ours. Route 53 records carry no tags: a record of
-        that name we never wrote (the object stalled before any write) is someone else's."""
-        if known.get("dnsRecordName"):
-            return str(known["dnsRecordName"])
-        # No status (a crash before the first status write): ours when it is an alias to our NLB.
-        nlb = load_balancers.Nlb().find(ctx, known.get("nlbArn"))
-        if nlb is None:
-            return None
-        record = dns.DnsRecord(spec.hosted_zone_id, "A").find(ctx, spec.hostname)
-        if record is not None and dns.norm_alias_dns(record.state.get("aliasDnsName") or "") == dns.norm_alias_dns(
-            str(nlb.state.get("dnsName") or "")
-        ):
-            return record.id
-        return None
-
-    @staticmethod
-    def _validation_record_to_delete(ctx: PartContext, spec: HybridApiSpec, known: dict[str, Any]) -> str | None:
-        """The DNS validation record of our requested certificate (from status, else from the
-        certificate found by tags: a crash before the first status write leaves no name in status)."""
-        if not spec.certificate.request:
-            return None
-        if known.get("validationRecordName"):
-            return str(known["validationRecordName"])
-        cert = certificate.RequestedCertificate(spec.hostname).find(ctx, known.get("certificateArn"))
-        record = dns.validation_record(cert.state) if cert is not None else None
-        return record.name if record is not None else None
+        teardown = CHAIN.finalize(ctx, Inputs(spec), dict(obj.status.get("resources") or {}))
+        events = [Event("Deleted", f"Deleted {what}") for what in teardown.deleted]
+        return FinalizeResult(teardown.done, events, teardown.waiting_for)

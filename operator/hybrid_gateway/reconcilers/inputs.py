@@ -34,22 +34,32 @@ class CertificateSource:
             request=cert.get("request") is not None,
         )
 
-    def part(self, kube: Kube, namespace: str, hostname: str) -> tuple[Part[Any], Any]:
-        """The certificate part for this source and its desired state (reads the TLS Secret if any)."""
+    def part_for(self, hostname: str) -> Part[Any, Any]:
+        """The certificate part for this source."""
         if self.acm_certificate_arn:
-            return (certificate.ExistingCertificate(hostname),
-                    certificate.ExistingCertificateDesired(self.acm_certificate_arn))
+            return certificate.ExistingCertificate(hostname)
+        if self.secret_name:
+            return certificate.ImportedCertificate(hostname)
+        return certificate.RequestedCertificate(hostname)
+
+    def part(self, kube: Kube, namespace: str, hostname: str) -> tuple[Part[Any, Any], Any]:
+        """The part and its desired state together."""
+        return self.part_for(hostname), self.desired(kube, namespace, hostname)
+
+    def desired(self, kube: Kube, namespace: str, hostname: str) -> Any:
+        """Its desired state (reads and checks the TLS Secret if any)."""
+        if self.acm_certificate_arn:
+            return certificate.ExistingCertificateDesired(self.acm_certificate_arn)
         if self.secret_name:
             data = kube.secret_data(namespace, self.secret_name)
             if "tls.crt" not in data or "tls.key" not in data:
                 raise Stalled("InvalidCertificateSecret",
                               f"Secret {namespace}/{self.secret_name} needs tls.crt and tls.key "
                               "(type kubernetes.io/tls)")
-            desired = certificate.ImportedCertificateDesired.from_pem(
+            return certificate.ImportedCertificateDesired.from_pem(
                 hostname, data["tls.crt"], data["tls.key"], data.get("ca.crt", "")
             )
-            return certificate.ImportedCertificate(hostname), desired
-        return certificate.RequestedCertificate(hostname), certificate.RequestedCertificateDesired(hostname)
+        return certificate.RequestedCertificateDesired(hostname)
 
 
 def check_name_in_zone(

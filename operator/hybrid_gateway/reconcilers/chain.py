@@ -1,0 +1,159 @@
+"""A reconciler's AWS resources as data: steps in dependency order, walked forward to ensure and
+backward to finalize.
+
+Each `Step` says where its id is kept (`status.resources[key]`), which part serves it and what it
+should look like (both built from the pass's inputs and what earlier steps found), which earlier
+steps must exist (`after`) or be ready (`ready`) first, and which hop condition it feeds. A step
+whose requirements are not met this pass is skipped and its hop reported as waiting, while every
+step that does not depend on it goes ahead, so independent waits overlap.
+
+A replacement made first (`Replacement.CREATE_FIRST_RETIRE_LATER`) leaves the old resource behind
+while its dependents still point at it: it is kept in `status.resources["retiring"]` and removed
+by the first pass in which nothing is waiting any more, or by finalize.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from botocore.exceptions import ClientError
+
+from hybrid_gateway.aws.errors import error_code
+from hybrid_gateway.errors import RetryLater
+from hybrid_gateway.parts.base import Observed, Outcome, Part, PartContext
+from hybrid_gateway.status.conditions import Condition
+
+I = TypeVar("I")  # noqa: E741  # what a chain's steps read: the parsed spec and this pass's inputs
+RETIRING = "retiring"  # status.resources key: step key -> ids replaced but not yet removed
+
+
+class Found:
+    """What the steps found so far this pass (by step key); during finalize only the known ids."""
+
+    def __init__(self, known: dict[str, Any]) -> None:
+        self.known = known
+        self.observed: dict[str, Observed[Any]] = {}
+
+    def __getitem__(self, key: str) -> Observed[Any]:
+        return self.observed[key]
+
+    def id(self, key: str) -> str:
+        found = self.observed.get(key)
+        return found.id if found is not None else str(self.known.get(key) or "")
+
+
+@dataclass(frozen=True)
+class Step(Generic[I]):
+    key: str  # status.resources key of its id
+    part: Callable[[I, Found], Part[Any, Any]]
+    # None: nothing to ensure yet (e.g. ACM has not published the validation record)
+    desired: Callable[[I, Found], Any]
+    after: tuple[str, ...] = ()  # steps that must exist first (their ids are used)
+    ready: tuple[str, ...] = ()  # steps that must be ready first
+    hop: str = ""  # the hop condition it feeds
+    when: Callable[[I], bool] = lambda inputs: True  # False: the spec does not ask for this step
+    removed_with: str = ""  # deleted by AWS along with that step's resource: finalize skips it
+    # The id finalize deletes; default: the one status recorded.
+    finalize_id: Callable[[PartContext, I, dict[str, Any]], str | None] | None = None
+
+
+@dataclass
+class ChainRun:
+    """One forward walk: ids for status.resources, outcomes for Events, and the hop conditions."""
+
+    resources: dict[str, Any]
+    found: Found
+    outcomes: list[Outcome[Any]] = field(default_factory=list)
+    hops: list[Condition] = field(default_factory=list)
+
+    @property
+    def waiting(self) -> bool:
+        return any(h.status is not True for h in self.hops)
+
+
+@dataclass
+class Teardown:
+    done: bool
+    deleted: list[str] = field(default_factory=list)  # "part id", in order
+    waiting_for: str = ""
+
+
+class Chain(Generic[I]):
+    def __init__(self, steps: Iterable[Step[I]], ok: dict[str, str]) -> None:
+        self.steps = list(steps)
+        self.ok = ok  # hop -> message when every step feeding it is ready
+        keys = [s.key for s in self.steps]
+        for step in self.steps:
+            unknown = [k for k in (*step.after, *step.ready) if k not in keys[: keys.index(step.key)]]
+            if unknown:
+                raise ValueError(f"step {step.key} requires {unknown}, which do not come before it")
+
+    def keys(self) -> list[str]:
+        return [s.key for s in self.steps]
+
+    def ensure(self, ctx: PartContext, inputs: I, known: dict[str, Any]) -> ChainRun:
+        resources = {k: v for k, v in known.items() if k != RETIRING}
+        retiring: dict[str, list[str]] = {k: list(v) for k, v in (known.get(RETIRING) or {}).items()}
+        run = ChainRun(resources, Found(resources))
+        waiting: dict[str, list[str]] = {}
+        for step in self.steps:
+            if not step.when(inputs):
+                continue
+            blocked = [k for k in step.after if k not in run.found.observed]
+            blocked += [k for k in step.ready if k not in run.found.observed or not run.found[k].ready]
+            if blocked:
+                waiting.setdefault(step.hop, []).append(f"{step.key} waits for {', '.join(dict.fromkeys(blocked))}")
+                continue
+            desired = step.desired(inputs, run.found)
+            if desired is None:
+                continue
+            part = step.part(inputs, run.found)
+            outcome = part.ensure(ctx, desired, resources.get(step.key))
+            run.outcomes.append(outcome)
+            run.found.observed[step.key] = outcome.observed
+            resources[step.key] = outcome.observed.id
+            if outcome.superseded is not None:
+                retiring.setdefault(step.key, []).append(outcome.superseded.id)
+            if not outcome.observed.ready:
+                waiting.setdefault(step.hop, []).append(outcome.observed.waiting_for)
+        for hop in dict.fromkeys(s.hop for s in self.steps if s.hop):
+            reasons = waiting.get(hop)
+            run.hops.append(Condition(hop, True, "Ready", self.ok.get(hop, "")) if not reasons
+                            else Condition(hop, False, "Waiting", "; ".join(reasons)))
+        if not run.waiting:
+            # Every dependent now points at the replacements: what they replaced can go.
+            self._retire(ctx, inputs, run.found, retiring)
+            retiring = {}
+        if retiring:
+            resources[RETIRING] = retiring
+        return run
+
+    def _retire(self, ctx: PartContext, inputs: I, found: Found, retiring: dict[str, list[str]]) -> None:
+        steps = {s.key: s for s in self.steps}
+        for key, ids in retiring.items():
+            part = steps[key].part(inputs, found)
+            for old in ids:
+                part.remove(ctx, old)
+
+    def finalize(self, ctx: PartContext, inputs: I, known: dict[str, Any]) -> Teardown:
+        """Remove every resource in reverse order; a resource still in use by one AWS is deleting
+        (a VPC link's NLB, an ALB's security group) ends this walk to be tried again."""
+        found = Found(known)
+        teardown = Teardown(done=True)
+        retiring = known.get(RETIRING) or {}
+        for step in reversed(self.steps):
+            if not step.when(inputs) or step.removed_with:
+                continue
+            part = step.part(inputs, found)
+            try:
+                ids = [step.finalize_id(ctx, inputs, known) if step.finalize_id else known.get(step.key)]
+                for known_id in [*retiring.get(step.key, []), *ids]:
+                    deleted = part.remove(ctx, known_id)
+                    if deleted:
+                        teardown.deleted.append(f"{part.name} {deleted}")
+            except (ClientError, RetryLater) as exc:
+                code = exc.reason if isinstance(exc, RetryLater) else error_code(exc)
+                return Teardown(False, teardown.deleted, f"{part.name}: {code}, retrying")
+        return teardown
