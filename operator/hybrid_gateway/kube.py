@@ -1,10 +1,14 @@
-"""The operator's own Kubernetes reads and status writes (kopf handles watches and finalizers)."""
+"""The operator's own Kubernetes reads and status writes (kopf handles watches and finalizers).
+
+`KubeApi` is all that reconcilers may do with Kubernetes; `Kube` does it against the API server, and
+unit tests use the one in-memory fake in tests/fakes.py.
+"""
 
 from __future__ import annotations
 
 import base64
 import threading
-from typing import Any
+from typing import Any, Protocol
 
 import kubernetes
 from kubernetes.client.exceptions import ApiException
@@ -40,6 +44,26 @@ def _without_none(value: Any) -> Any:
     if isinstance(value, list):
         return [_without_none(v) for v in value if v is not None]
     return value
+
+
+class KubeApi(Protocol):
+    """What reconcilers read and write in Kubernetes."""
+
+    def secret_value(self, namespace: str, name: str, key: str) -> str: ...
+    def secret_data(self, namespace: str, name: str) -> dict[str, str]: ...
+    def configmap_value(self, namespace: str, name: str, key: str) -> str: ...
+    def get_object(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None: ...
+    def list_objects(self, plural: str, namespace: str) -> list[dict[str, Any]]: ...
+    def patch_status(self, plural: str, namespace: str, name: str, status: dict[str, Any]) -> None: ...
+    def patch_status_fields(self, plural: str, namespace: str, name: str, patch: dict[str, Any]) -> None: ...
+    def data_key(self, kind: str, namespace: str, name: str, key: str) -> str | None: ...
+    def upsert_data_key(
+        self, kind: str, namespace: str, name: str, key: str, value: str, *,
+        owner_reference: dict[str, Any] | None = None, labels: dict[str, str] | None = None,
+        annotations: dict[str, str] | None = None,
+    ) -> str | None: ...
+    def remove_data_key(self, kind: str, namespace: str, name: str, key: str) -> bool: ...
+    def remove_owner_reference(self, kind: str, namespace: str, name: str, owner_uid: str) -> bool: ...
 
 
 class Kube:

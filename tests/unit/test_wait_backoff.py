@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.fakes import FakeKube
+
 from hybrid_gateway.reconcilers.base import (
     MAX_WAIT_REQUEUE_SECONDS,
     WAIT_REQUEUE_SECONDS,
@@ -15,14 +17,6 @@ from hybrid_gateway.reconcilers.base import (
     wait_delay,
 )
 from hybrid_gateway.status.conditions import Condition
-
-
-class FakeKube:
-    def __init__(self) -> None:
-        self.status: dict[str, Any] = {}
-
-    def patch_status(self, plural: str, namespace: str, name: str, status: dict[str, Any]) -> None:
-        self.status = status
 
 
 class Waiting(Reconciler):
@@ -53,11 +47,16 @@ def test_wait_delay_is_quick_first_then_doubles_to_a_cap() -> None:
 
 def test_unchanged_waiting_passes_back_off_and_progress_resets() -> None:
     kube = FakeKube()
+    kube.add_object("hybridapis", _body({}))
     rec = Waiting(Runtime(aws=None, kube=kube))  # type: ignore[arg-type]
+
+    def status() -> dict[str, Any]:
+        return kube.status("hybridapis", "n", "x")
+
     delays = []
     for _ in range(6):
-        delays.append(rec.run_pass(_body(kube.status)).requeue_after)
+        delays.append(rec.run_pass(_body(status())).requeue_after)
     assert delays[0] == WAIT_REQUEUE_SECONDS  # the first pass writes new status: progress
     assert delays[-1] is not None and delays[-1] > WAIT_REQUEUE_SECONDS
     rec.message = "listener waits for the certificate"  # something moved on
-    assert rec.run_pass(_body(kube.status)).requeue_after == WAIT_REQUEUE_SECONDS
+    assert rec.run_pass(_body(status())).requeue_after == WAIT_REQUEUE_SECONDS

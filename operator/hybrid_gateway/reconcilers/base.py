@@ -17,7 +17,7 @@ from hybrid_gateway.aws.clients import AwsClients
 from hybrid_gateway.aws.errors import AwsErrorKind, classify, error_code
 from hybrid_gateway.aws.tags import Owner
 from hybrid_gateway.errors import RetryLater, Stalled
-from hybrid_gateway.kube import Kube, MissingInput
+from hybrid_gateway.kube import KubeApi, MissingInput
 from hybrid_gateway.parts.base import Outcome
 from hybrid_gateway.status import conditions as cond
 from hybrid_gateway.status.conditions import Condition
@@ -51,7 +51,7 @@ class Runtime:
     """Clients shared by every reconciler, built once at startup."""
 
     aws: AwsClients
-    kube: Kube
+    kube: KubeApi
 
 
 @dataclass

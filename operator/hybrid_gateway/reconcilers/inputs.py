@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 
 from hybrid_gateway.aws.errors import AwsErrorKind, classify
 from hybrid_gateway.errors import Stalled
-from hybrid_gateway.kube import Kube
+from hybrid_gateway.kube import KubeApi
 from hybrid_gateway.parts import certificate
 from hybrid_gateway.parts.base import Part, PartContext
 
@@ -42,11 +42,11 @@ class CertificateSource:
             return certificate.ImportedCertificate(hostname)
         return certificate.RequestedCertificate(hostname)
 
-    def part(self, kube: Kube, namespace: str, hostname: str) -> tuple[Part[Any, Any], Any]:
+    def part(self, kube: KubeApi, namespace: str, hostname: str) -> tuple[Part[Any, Any], Any]:
         """The part and its desired state together."""
         return self.part_for(hostname), self.desired(kube, namespace, hostname)
 
-    def desired(self, kube: Kube, namespace: str, hostname: str) -> Any:
+    def desired(self, kube: KubeApi, namespace: str, hostname: str) -> Any:
         """Its desired state (reads and checks the TLS Secret if any)."""
         if self.acm_certificate_arn:
             return certificate.ExistingCertificateDesired(self.acm_certificate_arn)
