@@ -102,6 +102,14 @@ class FakeKube:
     def patch_status(self, plural: str, namespace: str, name: str, status: dict[str, Any]) -> None:
         self._patch(plural, namespace, name, without_none(status), "patch_status")
 
+    def annotate(self, plural: str, namespace: str, name: str, annotations: dict[str, str]) -> bool:
+        obj = self.objects.get((plural, namespace, name))
+        if obj is None:
+            return False
+        obj["metadata"].setdefault("annotations", {}).update(annotations)
+        self.writes.append(f"annotate {plural}/{name}")
+        return True
+
     def patch_status_fields(self, plural: str, namespace: str, name: str, patch: dict[str, Any]) -> None:
         if patch:
             self._patch(plural, namespace, name, patch, "patch_status_fields")

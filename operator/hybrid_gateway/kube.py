@@ -55,6 +55,7 @@ class KubeApi(Protocol):
     def get_object(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None: ...
     def list_objects(self, plural: str, namespace: str) -> list[dict[str, Any]]: ...
     def patch_status(self, plural: str, namespace: str, name: str, status: dict[str, Any]) -> None: ...
+    def annotate(self, plural: str, namespace: str, name: str, annotations: dict[str, str]) -> bool: ...
     def patch_status_fields(self, plural: str, namespace: str, name: str, patch: dict[str, Any]) -> None: ...
     def data_key(self, kind: str, namespace: str, name: str, key: str) -> str | None: ...
     def upsert_data_key(
@@ -131,6 +132,17 @@ class Kube:
         except ApiException as exc:
             if exc.status != 404:  # deleted meanwhile: nothing to report on
                 raise
+
+    def annotate(self, plural: str, namespace: str, name: str, annotations: dict[str, str]) -> bool:
+        """Merge `annotations` into a custom object's metadata; False when it does not exist."""
+        body = {"metadata": {"annotations": annotations}}
+        try:
+            self.custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, plural, name, body)
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
 
     # ---- one key of a Secret or ConfigMap that the operator publishes (backend trust bundle) ----
     def _read_data_object(self, kind: str, namespace: str, name: str) -> Any | None:
