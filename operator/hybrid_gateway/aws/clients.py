@@ -12,12 +12,21 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import boto3
 from botocore.config import Config
 
 from hybrid_gateway import __version__, metrics
+
+if TYPE_CHECKING:  # boto3-stubs: every call on a client is checked against the service's model
+    from mypy_boto3_acm import ACMClient
+    from mypy_boto3_apigateway import APIGatewayClient
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
+    from mypy_boto3_route53 import Route53Client
+    from mypy_boto3_s3 import S3Client
 
 # Requests per second per service and region. AWS's published defaults are the ceiling;
 # we stay well below so that other tools in the same account keep their share.
@@ -127,3 +136,27 @@ class AwsClients:
         events.register("before-send", before_send)
         events.register("after-call", after_call)
         events.register("after-call-error", after_call_error)
+
+
+@dataclass
+class RegionalClients:
+    """The clients of one region, typed per service (what parts reach AWS through)."""
+
+    aws: AwsClients
+    region: str
+
+    @overload
+    def client(self, service: Literal["acm"]) -> ACMClient: ...
+    @overload
+    def client(self, service: Literal["apigateway"]) -> APIGatewayClient: ...
+    @overload
+    def client(self, service: Literal["ec2"]) -> EC2Client: ...
+    @overload
+    def client(self, service: Literal["elbv2"]) -> ElasticLoadBalancingv2Client: ...
+    @overload
+    def client(self, service: Literal["route53"]) -> Route53Client: ...
+    @overload
+    def client(self, service: Literal["s3"]) -> S3Client: ...
+
+    def client(self, service: str) -> Any:
+        return self.aws.client(service, self.region)

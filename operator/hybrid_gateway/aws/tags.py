@@ -5,7 +5,9 @@ A restarted operator finds its resources by these tags and adopts them instead o
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import NotRequired, TypedDict
 
 OWNER_TAG = "hybridgateway.io/owner"
 UID_TAG = "hybridgateway.io/uid"
@@ -35,10 +37,17 @@ class Owner:
         return tags.get(UID_TAG) == self.uid and tags.get(PART_TAG) == part
 
 
-def as_dict(tag_list: list[dict[str, str]] | None) -> dict[str, str]:
+class Tag(TypedDict):
+    """One tag as ELB, EC2 and ACM spell it (the shape boto3-stubs gives their TagTypeDef)."""
+
+    Key: str
+    Value: NotRequired[str]
+
+
+def as_dict(tag_list: Iterable[Mapping[str, str]] | None) -> dict[str, str]:
     """[{'Key': k, 'Value': v}] (ELB, EC2, ACM style) -> {k: v}."""
     return {t["Key"]: t.get("Value", "") for t in tag_list or []}
 
 
-def as_list(tags: dict[str, str]) -> list[dict[str, str]]:
+def as_list(tags: dict[str, str]) -> list[Tag]:
     return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]

@@ -119,9 +119,8 @@ def find_elb_resource(
         item = describe_one(elbv2, kind, Names=[name])
         if item is not None:
             return item
-    everything = [
-        i for page in elbv2.get_paginator(kind.operation).paginate() for i in page[kind.items] if where(i)
-    ]
+    paginator: Any = elbv2.get_paginator(kind.operation)  # type: ignore[call-overload]  # one of two
+    everything = [i for page in paginator.paginate() for i in page[kind.items] if where(i)]
     owned = owned_arns(ctx, elbv2, [i[kind.arn_key] for i in everything], part)
     candidates = [i for i in everything if i[kind.arn_key] in owned]
     return pick(candidates) if candidates else None

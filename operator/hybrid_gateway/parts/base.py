@@ -20,9 +20,9 @@ import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
-from hybrid_gateway.aws.clients import AwsClients
+from hybrid_gateway.aws.clients import RegionalClients
 from hybrid_gateway.aws.tags import Owner
 from hybrid_gateway.errors import Stalled
 
@@ -70,15 +70,10 @@ class Observed(Generic[S]):
 
 
 @dataclass
-class PartContext:
-    """Everything a part needs to talk to AWS on behalf of one owner."""
+class PartContext(RegionalClients):
+    """Everything a part needs to talk to AWS (`client(service)`, typed) on behalf of one owner."""
 
-    aws: AwsClients
-    region: str
     owner: Owner
-
-    def client(self, service: str) -> Any:
-        return self.aws.client(service, self.region)
 
 
 @dataclass

@@ -18,10 +18,10 @@ hostname, and reading the tags of only those.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from botocore.exceptions import ClientError
 from cryptography import x509
@@ -34,8 +34,11 @@ from hybrid_gateway.errors import Stalled
 from hybrid_gateway.parts._elbv2 import short_hash
 from hybrid_gateway.parts.base import Observed, Ownership, Part, PartContext, Replacement
 
+if TYPE_CHECKING:
+    from mypy_boto3_acm.literals import KeyAlgorithmType
+
 ISSUED = "ISSUED"
-ALL_KEY_TYPES = [
+ALL_KEY_TYPES: list[KeyAlgorithmType] = [
     "RSA_1024",
     "RSA_2048",
     "RSA_3072",
@@ -191,7 +194,7 @@ def _pem_blocks(text: str) -> list[str]:
 @dataclass(frozen=True)
 class RequestedCertificateDesired:
     domain_name: str
-    key_algorithm: str = "RSA_2048"
+    key_algorithm: KeyAlgorithmType = "RSA_2048"
 
 
 # -- observed state -------------------------------------------------------------------------------
@@ -350,11 +353,11 @@ class _OwnedCertificate(Part[C, CertificateState]):
         tags = as_dict(acm.list_tags_for_certificate(CertificateArn=arn).get("Tags"))
         return ctx.owner.owns(tags, self.name)
 
-    def _candidates(self, ctx: PartContext) -> list[dict[str, Any]]:
+    def _candidates(self, ctx: PartContext) -> list[Mapping[str, Any]]:
         """Owned certificate summaries for our hostname and type, newest first."""
         acm = ctx.client("acm")
         pages = acm.get_paginator("list_certificates").paginate(Includes={"keyTypes": ALL_KEY_TYPES})
-        summaries: list[dict[str, Any]] = []
+        summaries: list[Mapping[str, Any]] = []
         for page in pages:
             for summary in page.get("CertificateSummaryList", []):
                 names = [summary.get("DomainName", ""), *summary.get("SubjectAlternativeNameSummaries", [])]
@@ -380,7 +383,7 @@ class _OwnedCertificate(Part[C, CertificateState]):
                 return self._observe(acm, cert)
         return None
 
-    def _matches(self, summary: dict[str, Any], desired: C) -> bool:
+    def _matches(self, summary: Mapping[str, Any], desired: C) -> bool:
         return bool(summary.get("KeyAlgorithm", desired.key_algorithm) == desired.key_algorithm)
 
     def _observe(self, acm: Any, cert: dict[str, Any]) -> Observed[CertificateState]:
@@ -469,7 +472,7 @@ class RequestedCertificate(_OwnedCertificate[RequestedCertificateDesired]):
     cert_type = "AMAZON_ISSUED"
     replace_on = frozenset({"domain_name", "key_algorithm"})
 
-    def _matches(self, summary: dict[str, Any], desired: RequestedCertificateDesired) -> bool:
+    def _matches(self, summary: Mapping[str, Any], desired: RequestedCertificateDesired) -> bool:
         return super()._matches(summary, desired) and (
             str(summary.get("DomainName", "")).lower() == desired.domain_name.lower()
         )

@@ -11,6 +11,7 @@ change the case of an alias target or prefix it with `dualstack.`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,9 @@ from hybrid_gateway.aws.errors import error_code
 from hybrid_gateway.parts.base import Observed, Part, PartContext, Replacement
 
 if TYPE_CHECKING:
+    from mypy_boto3_route53.literals import ChangeActionType, RRTypeType
+    from mypy_boto3_route53.type_defs import ResourceRecordSetTypeDef
+
     from hybrid_gateway.parts.certificate import CertificateState
 
 
@@ -77,7 +81,7 @@ class RecordState:
     evaluate_target_health: bool | None = None
 
 
-def record_state(rrset: dict[str, Any], zone_id: str) -> RecordState:
+def record_state(rrset: Mapping[str, Any], zone_id: str) -> RecordState:
     alias = rrset.get("AliasTarget")
     return RecordState(
         hosted_zone_id=zone_id,
@@ -128,7 +132,7 @@ class DnsRecord(Part[RecordDesired, RecordState]):
     replace_on = frozenset({"name"})
     replacement = Replacement.CREATE_FIRST
 
-    def __init__(self, hosted_zone_id: str, record_type: str) -> None:
+    def __init__(self, hosted_zone_id: str, record_type: RRTypeType) -> None:
         self.hosted_zone_id = norm_zone_id(hosted_zone_id)
         self.record_type = record_type
 
@@ -160,10 +164,10 @@ class DnsRecord(Part[RecordDesired, RecordState]):
                 return Observed(id=name, state=record_state(rrset, self.hosted_zone_id))
         return None
 
-    def _rrset(self, desired: RecordDesired) -> dict[str, Any]:
+    def _rrset(self, desired: RecordDesired) -> ResourceRecordSetTypeDef:
         # No trailing dot and lower case: Route 53 accepts both, and moto's DELETE matching and
         # ListResourceRecordSets ordering only work on names written this way.
-        rrset: dict[str, Any] = {"Name": norm_name(desired.name), "Type": self.record_type}
+        rrset: ResourceRecordSetTypeDef = {"Name": norm_name(desired.name), "Type": self.record_type}
         if desired.alias is not None:
             rrset["AliasTarget"] = {
                 "DNSName": desired.alias.dns_name,
@@ -175,7 +179,7 @@ class DnsRecord(Part[RecordDesired, RecordState]):
             rrset["ResourceRecords"] = [{"Value": v} for v in desired.values]
         return rrset
 
-    def _change(self, ctx: PartContext, action: str, rrset: dict[str, Any]) -> None:
+    def _change(self, ctx: PartContext, action: ChangeActionType, rrset: ResourceRecordSetTypeDef) -> None:
         ctx.client("route53").change_resource_record_sets(
             HostedZoneId=self.hosted_zone_id,
             ChangeBatch={
@@ -201,15 +205,16 @@ class DnsRecord(Part[RecordDesired, RecordState]):
     def delete(self, ctx: PartContext, observed: Observed[RecordState]) -> None:
         """DELETE must repeat the record exactly, so it is rebuilt from what `find` saw."""
         state = observed.state
-        rrset: dict[str, Any] = {"Name": state.name, "Type": state.type}
+        rrset: ResourceRecordSetTypeDef = {"Name": state.name, "Type": self.record_type}
         if state.alias_dns_name is not None:
             rrset["AliasTarget"] = {
                 "DNSName": state.alias_dns_name,
-                "HostedZoneId": state.alias_hosted_zone_id,
+                "HostedZoneId": state.alias_hosted_zone_id or "",
                 "EvaluateTargetHealth": bool(state.evaluate_target_health),
             }
         else:
-            rrset["TTL"] = state.ttl
+            if state.ttl is not None:
+                rrset["TTL"] = state.ttl
             rrset["ResourceRecords"] = [{"Value": v} for v in state.values]
         try:
             self._change(ctx, "DELETE", rrset)

@@ -9,6 +9,7 @@ itself is replaced, the old listener goes with it and a new one is created on th
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +41,7 @@ class ListenerDesired:
         return cls("TCP", target_group_arn)
 
 
-def _forward_target(actions: list[dict[str, Any]]) -> str | None:
+def _forward_target(actions: Iterable[Mapping[str, Any]]) -> str | None:
     """The target group of a single forward default action (either of its two shapes)."""
     for action in actions:
         if action.get("Type") != "forward":
@@ -65,7 +66,7 @@ class ListenerState:
     default_action_count: int = 1
 
 
-def listener_state(listener: dict[str, Any]) -> ListenerState:
+def listener_state(listener: Mapping[str, Any]) -> ListenerState:
     # DescribeListeners lists only the default certificate here (extra SNI ones need another call).
     certificates = [c["CertificateArn"] for c in listener.get("Certificates") or []]
     return ListenerState(

@@ -9,6 +9,7 @@ VPC cannot: a new load balancer is built next to the old one, which goes once no
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -56,7 +57,7 @@ class LoadBalancerState:
     state: str = ""
 
 
-def lb_state(lb: dict[str, Any]) -> LoadBalancerState:
+def lb_state(lb: Mapping[str, Any]) -> LoadBalancerState:
     return LoadBalancerState(
         arn=lb["LoadBalancerArn"],
         name=lb.get("LoadBalancerName", ""),
@@ -112,7 +113,7 @@ class LoadBalancer(Part[LoadBalancerDesired, LoadBalancerState]):
         return self._observe(lb) if lb is not None else None
 
     @staticmethod
-    def _observe(lb: dict[str, Any]) -> Observed[LoadBalancerState]:
+    def _observe(lb: Mapping[str, Any]) -> Observed[LoadBalancerState]:
         state = lb_state(lb)
         if state.state in READY_STATES:
             return Observed(id=state.arn, state=state)

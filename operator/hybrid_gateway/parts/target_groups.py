@@ -13,9 +13,9 @@ next to the old one, which goes once the listener has moved off it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from botocore.exceptions import ClientError
 
@@ -23,6 +23,10 @@ from hybrid_gateway.aws.errors import is_not_found
 from hybrid_gateway.aws.tags import as_list
 from hybrid_gateway.parts._elbv2 import ElbKind, describe_one, elb_name, find_elb_resource
 from hybrid_gateway.parts.base import Observed, Part, PartContext, Replacement
+
+if TYPE_CHECKING:
+    from mypy_boto3_elbv2.literals import ProtocolEnumType, TargetTypeEnumType
+    from mypy_boto3_elbv2.type_defs import TargetDescriptionTypeDef
 
 TARGET_GROUPS = ElbKind("describe_target_groups", "TargetGroups", "TargetGroupArn")
 DRAINING = frozenset({"draining"})  # deregistered targets linger here; they are not "registered"
@@ -32,7 +36,7 @@ DRAINING = frozenset({"draining"})  # deregistered targets linger here; they are
 class HealthCheck:
     """The health check fields we manage. `timeout_seconds=None` leaves AWS's default alone."""
 
-    protocol: str = "HTTPS"
+    protocol: ProtocolEnumType = "HTTPS"
     path: str = "/"
     port: str = "traffic-port"
     matcher: str = "200-399"
@@ -59,9 +63,9 @@ class Target:
 @dataclass(frozen=True)
 class TargetGroupDesired:
     vpc_id: str
-    protocol: str
+    protocol: ProtocolEnumType
     port: int
-    target_type: str
+    target_type: TargetTypeEnumType
     health_check: HealthCheck
     targets: frozenset[Target] = field(default_factory=frozenset)
 
@@ -152,7 +156,7 @@ class TargetGroupState:
         return len(self.registered)
 
 
-def observed_health_check(tg: dict[str, Any]) -> ObservedHealthCheck:
+def observed_health_check(tg: Mapping[str, Any]) -> ObservedHealthCheck:
     hc = {name: tg.get(key) for name, key in _HC_FIELDS.items()}
     return ObservedHealthCheck(matcher=(tg.get("Matcher") or {}).get("HttpCode"), **hc)
 
@@ -187,8 +191,8 @@ def health_check_params(hc: HealthCheck) -> dict[str, Any]:
     return params
 
 
-def _target_param(t: Target) -> dict[str, Any]:
-    param: dict[str, Any] = {"Id": t.id, "Port": t.port}
+def _target_param(t: Target) -> TargetDescriptionTypeDef:
+    param: TargetDescriptionTypeDef = {"Id": t.id, "Port": t.port}
     if t.availability_zone:
         param["AvailabilityZone"] = t.availability_zone
     return param
@@ -219,7 +223,7 @@ class TargetGroup(Part[TargetGroupDesired, TargetGroupState]):
         tg = find_elb_resource(ctx, TARGET_GROUPS, self.name, known_id, name, _in_use_then_newest)
         return self._observe(ctx.client("elbv2"), tg) if tg is not None else None
 
-    def _observe(self, elbv2: Any, tg: dict[str, Any]) -> Observed[TargetGroupState]:
+    def _observe(self, elbv2: Any, tg: Mapping[str, Any]) -> Observed[TargetGroupState]:
         arn = tg["TargetGroupArn"]
         health = elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
         targets = tuple(
@@ -277,7 +281,9 @@ class TargetGroup(Part[TargetGroupDesired, TargetGroupState]):
             registered = observed.state.registered
             wanted = {t.key: t for t in desired.targets}
             add = [_target_param(wanted[k]) for k in sorted(wanted.keys() - registered)]
-            remove = [{"Id": i, "Port": p} for i, p in sorted(registered - wanted.keys())]
+            remove: list[TargetDescriptionTypeDef] = [
+                {"Id": i, "Port": p} for i, p in sorted(registered - wanted.keys())
+            ]
             if add:
                 elbv2.register_targets(TargetGroupArn=arn, Targets=add)
             if remove:

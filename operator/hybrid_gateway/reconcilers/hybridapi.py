@@ -45,10 +45,10 @@ class Inputs:
     secret_header: tuple[str, str] | None = None
     disable_execute_api_endpoint: bool = False
 
-    def health_check(self, protocol: str = "HTTPS") -> target_groups.HealthCheck:
+    def health_check(self) -> target_groups.HealthCheck:
         hc = self.spec.health_check
         return target_groups.HealthCheck(
-            protocol=protocol, path=hc.path, matcher=hc.matcher, interval_seconds=hc.interval_seconds,
+            protocol="HTTPS", path=hc.path, matcher=hc.matcher, interval_seconds=hc.interval_seconds,
             healthy_threshold=hc.healthy_threshold, unhealthy_threshold=hc.unhealthy_threshold,
             timeout_seconds=hc.timeout_seconds,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,7 +113,7 @@ class HybridApiSpec:
         )
 
 
-def check_subnets(subnets: list[dict[str, Any]], wanted: tuple[str, ...], vpc_id: str) -> None:
+def check_subnets(subnets: Sequence[Mapping[str, Any]], wanted: tuple[str, ...], vpc_id: str) -> None:
     """Subnets must exist, be in the VPC, and span two or more Availability Zones (ALB and NLB need it)."""
     found = {s["SubnetId"]: s for s in subnets}
     missing = [s for s in wanted if s not in found]
