@@ -12,7 +12,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import boto3
@@ -22,12 +22,13 @@ from botocore.exceptions import ClientError
 
 from hybrid_gateway.aws import AwsClients
 from hybrid_gateway.aws.tags import Owner
+from hybrid_gateway.errors import RetryLater, Stalled
 from hybrid_gateway.parts import rest_api as rest_api_mod
-from hybrid_gateway.parts._apigateway import DependencyInUse, PartFailed, patch_op, pointer
+from hybrid_gateway.parts._apigateway import patch_op, pointer
 from hybrid_gateway.parts.base import Observed, PartContext
-from hybrid_gateway.parts.rest_api import RestApiDesired, RestApiPart, Route
-from hybrid_gateway.parts.stage import DEFAULT_ACCESS_LOG_FORMAT, StageDesired, StagePart, stage_patch
-from hybrid_gateway.parts.vpc_link import VpcLinkDesired, VpcLinkPart
+from hybrid_gateway.parts.rest_api import RestApiDesired, RestApiPart, RestApiState, Route
+from hybrid_gateway.parts.stage import DEFAULT_ACCESS_LOG_FORMAT, StageDesired, StagePart, StageState, stage_patch
+from hybrid_gateway.parts.vpc_link import VpcLinkDesired, VpcLinkPart, VpcLinkState
 from hybrid_gateway.parts.vpc_link import diff as vpc_link_diff
 
 REGION = "ap-northeast-1"
@@ -95,9 +96,10 @@ def test_patch_op_rejects_unknown_ops_and_missing_values() -> None:
 # --- VPC link diff ---------------------------------------------------------------------------------------
 
 
-def _link_observed(**state: Any) -> Observed:
-    base = {"name": "orders", "description": "", "target_arns": [NLB_ARN], "status": "AVAILABLE"}
-    return Observed(id="vl1", state={**base, **state})
+def _link_observed(**state: Any) -> Observed[VpcLinkState]:
+    base = {"name": "orders", "description": "", "target_arns": (NLB_ARN,), "status": "AVAILABLE",
+            "status_message": ""}
+    return Observed(id="vl1", state=VpcLinkState(**{**base, **state}))
 
 
 @pytest.mark.parametrize(
@@ -106,7 +108,7 @@ def _link_observed(**state: Any) -> Observed:
         ("in sync", _link_observed(), []),
         ("renamed out of band", _link_observed(name="other"), ["name"]),
         ("description drift", _link_observed(description="x"), ["description"]),
-        ("another NLB needs a new link", _link_observed(target_arns=["arn:other"]), ["targetArns"]),
+        ("another NLB needs a new link", _link_observed(target_arns=("arn:other",)), ["targetArns"]),
         ("status is not compared", _link_observed(status="PENDING"), []),
     ],
 )
@@ -115,20 +117,24 @@ def test_vpc_link_diff(reason: str, observed: Observed, expected: list[str]) -> 
     assert VpcLinkPart.replace_on == {"targetArns"}
 
 
-def test_vpc_link_failed_raises_part_failed_and_pending_is_not_ready() -> None:
+def test_vpc_link_failed_is_stalled_unless_replaced_and_pending_is_not_ready() -> None:
     class Stub(VpcLinkPart):
         status = "FAILED"
 
-        def find(self, ctx: PartContext, known_id: str | None) -> Observed | None:
+        def find(self, ctx: PartContext, desired: Any, known_id: str | None) -> Observed[VpcLinkState] | None:
             obs = _link_observed(status=self.status, status_message="NLB not found")
             obs.ready = self.status == "AVAILABLE"
             obs.waiting_for = "" if obs.ready else f"VPC link {self.status}"
             return obs
 
     ctx = PartContext(aws=AwsClients(), region=REGION, owner=Owner("HybridApi", "ns", "n", "u"))
-    with pytest.raises(PartFailed) as failed:
+    with pytest.raises(Stalled) as failed:
         Stub().ensure(ctx, VpcLinkDesired(name="orders", target_arn=NLB_ARN), "vl1")
     assert failed.value.reason == "VpcLinkFailed" and "NLB not found" in failed.value.message
+    # Pointing the spec at another NLB replaces the failed link instead.
+    other = VpcLinkDesired(name="orders", target_arn="arn:other")
+    failed_link = _link_observed(status="FAILED")
+    assert Stub().refuse(ctx, other, failed_link, vpc_link_diff(other, failed_link)) is None
     Stub.status = "PENDING"
     outcome = Stub().ensure(ctx, VpcLinkDesired(name="orders", target_arn=NLB_ARN), "vl1")
     assert outcome.action is None and not outcome.observed.ready
@@ -155,27 +161,30 @@ def _api_desired(**changes: Any) -> RestApiDesired:
     return replace(base, **changes)
 
 
-def _api_observed(desired: RestApiDesired) -> Observed:
+def _api_observed(desired: RestApiDesired) -> Observed[RestApiState]:
     """What AWS would show for `desired`, built without AWS (same shape as `rest_api.observe`)."""
     methods = {key: spec.view() for key, spec in rest_api_mod.desired_methods(desired).items()}
     resources = {path: f"r{i}" for i, path in enumerate(sorted(rest_api_mod.desired_resource_paths(desired)))}
     return Observed(
         id="api1",
-        state={
-            "name": desired.name,
-            "endpoint_types": ["REGIONAL"],
-            "disable_execute_api_endpoint": desired.disable_execute_api_endpoint,
-            "resources": resources,
-            "methods": methods,
-        },
+        state=RestApiState(
+            name=desired.name,
+            endpoint_types=("REGIONAL",),
+            disable_execute_api_endpoint=desired.disable_execute_api_endpoint,
+            root_resource_id=resources["/"],
+            resources=resources,
+            methods=methods,
+            api_definition_hash="",
+        ),
     )
 
 
-def _mutate(fn: Callable[[dict[str, Any]], None]) -> Observed:
+def _mutate(fn: Callable[[dict[str, Any]], None]) -> Observed[RestApiState]:
+    """The in-sync observed state with `fn` applied to (a deep copy of) its fields."""
     observed = _api_observed(_api_desired())
-    state = copy.deepcopy(observed.state)
+    state = asdict(observed.state)
     fn(state)
-    return Observed(id=observed.id, state=state)
+    return Observed(id=observed.id, state=RestApiState(**state))
 
 
 def _set(path: list[str], value: Any) -> Callable[[dict[str, Any]], None]:
@@ -306,7 +315,7 @@ REST_API_CASES = [
         ["disableExecuteApiEndpoint"],
     ),
     ("renamed out of band", _api_desired(), _mutate(_set(["name"], "x")), ["name"]),
-    ("made EDGE out of band", _api_desired(), _mutate(_set(["endpoint_types"], ["EDGE"])), ["endpoint type"]),
+    ("made EDGE out of band", _api_desired(), _mutate(_set(["endpoint_types"], ("EDGE",))), ["endpoint type"]),
 ]
 
 
@@ -339,7 +348,7 @@ def test_integration_uri_and_parameters_are_built_from_routes() -> None:
 
 def test_integration_patch_for_rotation_and_rename_of_the_secret_header() -> None:
     observed = _api_observed(_api_desired())
-    have = observed.state["methods"]["GET /orders"]["integration"]
+    have = observed.state.methods["GET /orders"]["integration"]
     rotated = rest_api_mod.desired_methods(_api_desired(secret_header=("X-Gateway-Secret", NEW_SECRET)))
     assert rest_api_mod.integration_patch(rotated["GET /orders"], have, {"secret"}) == [
         {
@@ -414,8 +423,8 @@ def test_secret_is_not_in_repr_or_observed_state() -> None:
             },
         ],
     )
-    assert SECRET not in json.dumps(observed.state)
-    assert observed.state["methods"]["ANY /{proxy+}"]["integration"]["staticParameters"][
+    assert SECRET not in json.dumps(asdict(observed.state))
+    assert observed.state.methods["ANY /{proxy+}"]["integration"]["staticParameters"][
         "integration.request.header.X-Gateway-Secret"
     ].startswith("sha256:")
 
@@ -444,8 +453,12 @@ def _stage_desired(**changes: Any) -> StageDesired:
     return replace(base, **changes)
 
 
-def _stage_observed(**state: Any) -> Observed:
+def _stage_observed(**state: Any) -> Observed[StageState]:
     base = {
+        "rest_api_id": "api1",
+        "stage_name": "prod",
+        "deployment_id": "d1",
+        "invoke_url": "https://api1.execute-api.ap-northeast-1.amazonaws.com/prod",
         "deployed_hash": "h1",
         "variables": {"env": "prod"},
         "rate_limit": 100.0,
@@ -454,7 +467,7 @@ def _stage_observed(**state: Any) -> Observed:
         "access_log_format": "",
         "client_certificate_id": "",
     }
-    return Observed(id="prod", state={**base, **state})
+    return Observed(id="prod", state=StageState(**{**base, **state}))
 
 
 STAGE_CASES = [
@@ -758,11 +771,11 @@ def test_vpc_link_delete_refused_while_in_use_is_retryable(ctx: PartContext) -> 
     original = client.delete_vpc_link
     client.delete_vpc_link = refuse
     try:
-        with pytest.raises(DependencyInUse) as err:
-            VpcLinkPart().delete(ctx, Observed(id="abc"))
+        with pytest.raises(RetryLater) as err:
+            VpcLinkPart().delete(ctx, Observed(id="abc", state=None))
     finally:
         client.delete_vpc_link = original
-    assert err.value.retryable and "referenced" in err.value.message
+    assert err.value.reason == "DependencyInUse" and "referenced" in err.value.message
 
 
 def test_rest_api_lifecycle(aws: Aws, ctx: PartContext, rec: Recorder, raw: Any, vpc_link_id: str) -> None:
@@ -792,7 +805,7 @@ def test_rest_api_lifecycle(aws: Aws, ctx: PartContext, rec: Recorder, raw: Any,
     again = part.ensure(ctx, desired, api_id)
     assert again.action is None and rec.writes() == []
     assert [c for c, _ in rec.calls] == ["GetRestApi", "GetResources"]  # bounded reads
-    first_hash = again.observed.state["api_definition_hash"]
+    first_hash = again.observed.state.api_definition_hash
 
     adopted = part.ensure(ctx, desired, None)
     assert adopted.action is None and adopted.observed.id == api_id
@@ -803,7 +816,7 @@ def test_rest_api_lifecycle(aws: Aws, ctx: PartContext, rec: Recorder, raw: Any,
     assert added.action == "Updated" and added.observed.id == api_id
     assert added.changes == ["route GET /health missing"]
     assert rec.writes() == ["CreateResource", "PutMethod", "PutIntegration"]
-    assert added.observed.state["api_definition_hash"] != first_hash
+    assert added.observed.state.api_definition_hash != first_hash
 
     rec.clear()
     toggled = part.ensure(ctx, replace(with_health, disable_execute_api_endpoint=True), api_id)
@@ -811,8 +824,8 @@ def test_rest_api_lifecycle(aws: Aws, ctx: PartContext, rec: Recorder, raw: Any,
     assert [p["patchOperations"] for n, p in rec.calls if n == "UpdateRestApi"] == [
         [{"op": "replace", "path": "/disableExecuteApiEndpoint", "value": "true"}]
     ]
-    assert toggled.observed.state["disable_execute_api_endpoint"] is True
-    assert toggled.observed.state["api_definition_hash"] != added.observed.state["api_definition_hash"]
+    assert toggled.observed.state.disable_execute_api_endpoint is True
+    assert toggled.observed.state.api_definition_hash != added.observed.state.api_definition_hash
 
     rec.clear()
     without = replace(with_health, disable_execute_api_endpoint=True, routes=desired.routes)
@@ -836,7 +849,7 @@ def test_rest_api_enable_execute_endpoint_again(aws: Aws, ctx: PartContext, rec:
     rec.clear()
     enabled = part.ensure(ctx, replace(desired, disable_execute_api_endpoint=False), api_id)
     assert enabled.changes == ["disableExecuteApiEndpoint"] and rec.writes() == ["UpdateRestApi"]
-    assert enabled.observed.state["disable_execute_api_endpoint"] is False
+    assert enabled.observed.state.disable_execute_api_endpoint is False
     part.remove(ctx, api_id)
 
 
@@ -881,7 +894,7 @@ def test_stage_lifecycle(aws: Aws, ctx: PartContext, rec: Recorder, raw: Any, vp
     desired = StageDesired(
         rest_api_id=api.id,
         stage_name="prod",
-        api_definition_hash=api.state["api_definition_hash"],
+        api_definition_hash=api.state.api_definition_hash,
         variables={"env": "prod"},
         rate_limit=100.0,
         burst_limit=200,
@@ -892,9 +905,9 @@ def test_stage_lifecycle(aws: Aws, ctx: PartContext, rec: Recorder, raw: Any, vp
     assert created.action == "Created" and created.observed.id == "prod"
     assert rec.writes() == ["CreateDeployment", "CreateStage", "UpdateStage"]
     state = created.observed.state
-    assert state["invoke_url"] == f"https://{api.id}.execute-api.{REGION}.amazonaws.com/prod"
-    assert state["rate_limit"] == 100.0 and state["burst_limit"] == 200 and state["variables"] == {"env": "prod"}
-    first_deployment = state["deployment_id"]
+    assert state.invoke_url == f"https://{api.id}.execute-api.{REGION}.amazonaws.com/prod"
+    assert state.rate_limit == 100.0 and state.burst_limit == 200 and state.variables == {"env": "prod"}
+    first_deployment = state.deployment_id
     assert (
         desired.api_definition_hash
         in raw.get_deployment(restApiId=api.id, deploymentId=first_deployment)["description"]
@@ -910,16 +923,16 @@ def test_stage_lifecycle(aws: Aws, ctx: PartContext, rec: Recorder, raw: Any, vp
     outcome = part.ensure(ctx, tuned, "prod")
     assert outcome.action == "Updated" and outcome.changes == ["variable tier", "throttling rateLimit"]
     assert rec.writes() == ["UpdateStage"]  # no redeploy: the API did not change
-    assert outcome.observed.state["deployment_id"] == first_deployment
+    assert outcome.observed.state.deployment_id == first_deployment
     assert part.ensure(ctx, tuned, "prod").action is None
 
     # The API changed: a new deployment and a switch of the stage, nothing else.
     new_api = api_part.ensure(ctx, replace(api_desired, routes=(*ROUTES, Route("/health", ("GET",)))), api.id)
     rec.clear()
-    redeploy = replace(tuned, api_definition_hash=new_api.observed.state["api_definition_hash"])
+    redeploy = replace(tuned, api_definition_hash=new_api.observed.state.api_definition_hash)
     outcome = part.ensure(ctx, redeploy, "prod")
     assert outcome.changes == ["deployment"] and rec.writes() == ["CreateDeployment", "UpdateStage"]
-    assert outcome.observed.state["deployment_id"] != first_deployment
+    assert outcome.observed.state.deployment_id != first_deployment
     assert part.ensure(ctx, redeploy, "prod").action is None
 
     # A client certificate set by the ClientCertRotation is neither reported as drift nor touched.
@@ -936,7 +949,7 @@ def test_stage_lifecycle(aws: Aws, ctx: PartContext, rec: Recorder, raw: Any, vp
     kept = part.ensure(ctx, redeploy, "prod")
     assert kept.action is None and rec.writes() == []
     if aws.emulator:
-        assert kept.observed.state["client_certificate_id"] == cert_id
+        assert kept.observed.state.client_certificate_id == cert_id
     logged = part.ensure(
         ctx, replace(redeploy, access_log_destination_arn="arn:aws:logs:ap-northeast-1:1:log-group:x"), "prod"
     )
@@ -967,7 +980,7 @@ def test_the_secret_never_shows(aws: Aws, ctx: PartContext, caplog: pytest.LogCa
             part.ensure(ctx, replace(desired, secret_header=("X-Gateway-Secret", NEW_SECRET)), created.observed.id)
         )
     for outcome in outcomes:
-        text = json.dumps(outcome.observed.state) + outcome.message + repr(outcome)
+        text = json.dumps(asdict(outcome.observed.state)) + outcome.message + repr(outcome)
         assert SECRET not in text and NEW_SECRET not in text
     assert caplog.records, "the part logs what it changes"
     for record in caplog.records:

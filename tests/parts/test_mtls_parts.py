@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import boto3
@@ -17,9 +17,9 @@ from tests.mtls_certs import make_ca, server_certificate
 
 from hybrid_gateway.aws import AwsClients
 from hybrid_gateway.aws.tags import Owner
+from hybrid_gateway.errors import Stalled
 from hybrid_gateway.parts import base_path_mapping as bpm
 from hybrid_gateway.parts import dns
-from hybrid_gateway.parts._elbv2 import InputError
 from hybrid_gateway.parts.base import Observed, PartContext
 from hybrid_gateway.parts.certificate import (
     ImportedCertificate,
@@ -29,15 +29,18 @@ from hybrid_gateway.parts.certificate import (
 from hybrid_gateway.parts.domain_name import (
     DomainNameDesired,
     DomainNamePart,
+    DomainNameState,
     OwnershipCertificate,
     domain_patch,
 )
 from hybrid_gateway.parts.domain_name import diff as domain_diff
 from hybrid_gateway.parts.truststore_object import (
     BucketDesired,
+    BucketState,
     TruststoreBucket,
     TruststoreObject,
     TruststoreObjectDesired,
+    TruststoreObjectState,
     diff_bucket,
     diff_object,
 )
@@ -54,56 +57,66 @@ def owner(name: str = "partner-api") -> Owner:
 
 
 @pytest.mark.parametrize(
-    ("state", "expected"),
+    ("versioning", "region", "expected"),
     [
-        ({"versioning": "Enabled", "region": REGION}, []),
-        ({"versioning": "Suspended", "region": REGION}, ["versioning"]),
-        ({"versioning": "", "region": REGION}, ["versioning"]),
-        ({"versioning": "Enabled", "region": "us-east-1"}, ["region"]),
+        ("Enabled", REGION, []),
+        ("Suspended", REGION, ["versioning"]),
+        ("", REGION, ["versioning"]),
+        ("Enabled", "us-east-1", ["region"]),
     ],
 )
-def test_bucket_diff(state: dict[str, Any], expected: list[str]) -> None:
-    assert diff_bucket(BucketDesired("b", REGION), state) == expected
+def test_bucket_diff(versioning: str, region: str, expected: list[str]) -> None:
+    assert diff_bucket(BucketDesired("b", REGION), BucketState("b", versioning, region)) == expected
 
 
 def test_object_diff_uses_sha256_metadata_then_the_etag() -> None:
     desired = TruststoreObjectDesired("b", "k", "PEM", hashlib.sha256(b"PEM").hexdigest())
-    assert diff_object(desired, {"sha256": desired.sha256, "etag": "whatever"}) == []
-    assert diff_object(desired, {"sha256": "other", "etag": desired.md5}) == ["content"]
-    assert diff_object(desired, {"sha256": "", "etag": desired.md5}) == []  # written by someone else, same bytes
-    assert diff_object(desired, {"sha256": "", "etag": "other"}) == ["content"]
+
+    def state(sha256: str, etag: str) -> TruststoreObjectState:
+        return TruststoreObjectState("b", "k", "v1", sha256, etag)
+
+    assert diff_object(desired, state(desired.sha256, "whatever")) == []
+    assert diff_object(desired, state("other", desired.md5)) == ["content"]
+    assert diff_object(desired, state("", desired.md5)) == []  # written by someone else, same bytes
+    assert diff_object(desired, state("", "other")) == ["content"]
 
 
 DOMAIN = DomainNameDesired("api.example.com", "arn:cert", "s3://b/k", "v2", "arn:own", "TLS_1_2")
-DOMAIN_STATE = {
-    "endpointTypes": ["REGIONAL"],
-    "securityPolicy": "TLS_1_2",
-    "regionalCertificateArn": "arn:cert",
-    "ownershipVerificationCertificateArn": "arn:own",
-    "truststoreUri": "s3://b/k",
-    "truststoreVersion": "v2",
-}
+DOMAIN_STATE = DomainNameState(
+    domain_name="api.example.com",
+    regional_domain_name="d-1.execute-api.ap-northeast-1.amazonaws.com",
+    regional_hosted_zone_id="Z1YSHQZHG15GKL",
+    regional_certificate_arn="arn:cert",
+    ownership_verification_certificate_arn="arn:own",
+    security_policy="TLS_1_2",
+    endpoint_types=("REGIONAL",),
+    truststore_uri="s3://b/k",
+    truststore_version="v2",
+    truststore_warnings=(),
+    status="AVAILABLE",
+    status_message="",
+)
 
 
 @pytest.mark.parametrize(
     ("change", "expected", "ops"),
     [
         ({}, [], []),
-        ({"truststoreVersion": "v1"}, ["truststoreVersion"], [
+        ({"truststore_version": "v1"}, ["truststoreVersion"], [
             {"op": "replace", "path": "/mutualTlsAuthentication/truststoreUri", "value": "s3://b/k"},
             {"op": "replace", "path": "/mutualTlsAuthentication/truststoreVersion", "value": "v2"},
         ]),
-        ({"securityPolicy": "TLS_1_0"}, ["securityPolicy"],
+        ({"security_policy": "TLS_1_0"}, ["securityPolicy"],
          [{"op": "replace", "path": "/securityPolicy", "value": "TLS_1_2"}]),
-        ({"regionalCertificateArn": "arn:old"}, ["regionalCertificateArn"],
+        ({"regional_certificate_arn": "arn:old"}, ["regionalCertificateArn"],
          [{"op": "replace", "path": "/regionalCertificateArn", "value": "arn:cert"}]),
-        ({"ownershipVerificationCertificateArn": None}, ["ownershipVerificationCertificateArn"],
+        ({"ownership_verification_certificate_arn": None}, ["ownershipVerificationCertificateArn"],
          [{"op": "replace", "path": "/ownershipVerificationCertificateArn", "value": "arn:own"}]),
-        ({"endpointTypes": ["EDGE"]}, ["endpointType"], []),
+        ({"endpoint_types": ("EDGE",)}, ["endpointType"], []),
     ],
 )
 def test_domain_diff_and_patch(change: dict[str, Any], expected: list[str], ops: list[dict[str, str]]) -> None:
-    changes = domain_diff(DOMAIN, {**DOMAIN_STATE, **change})
+    changes = domain_diff(DOMAIN, replace(DOMAIN_STATE, **change))
     assert changes == expected
     assert domain_patch(DOMAIN, changes) == ops
     assert DomainNamePart.replace_on == {"endpointType"}
@@ -122,11 +135,11 @@ def test_base_path_plan_root_retarget_remove_and_keep() -> None:
         {"": bpm.MappingTarget("a1", "prod"), "orders": bpm.MappingTarget("a2", "prod")},
         keep=frozenset({"pending"}),
     )
-    state = {"mappings": {
-        "orders": {"restApiId": "a9", "stage": "prod"},
-        "old": {"restApiId": "a3", "stage": "prod"},
-        "pending": {"restApiId": "a4", "stage": "prod"},
-    }}
+    state = bpm.MappingsState({
+        "orders": bpm.MappingTarget("a9", "prod"),
+        "old": bpm.MappingTarget("a3", "prod"),
+        "pending": bpm.MappingTarget("a4", "prod"),
+    })
     assert [(c.kind, c.base_path) for c in bpm.plan(desired, state)] == [
         ("add", ""), ("retarget", "orders"), ("remove", "old")
     ]
@@ -211,7 +224,7 @@ def test_bucket_created_versioned_private_and_tagged_then_left_alone(ctx: PartCo
 def test_bucket_inputs_that_cannot_work(ctx: PartContext, rec: Recorder, raw: dict[str, Any]) -> None:
     part = TruststoreBucket()
     missing = bucket_name()
-    with pytest.raises(InputError) as caught:
+    with pytest.raises(Stalled) as caught:
         part.ensure(ctx, BucketDesired(missing, REGION, create=False), missing)
     assert caught.value.reason == "TruststoreBucketNotFound" and "createBucket" in caught.value.message
 
@@ -219,7 +232,7 @@ def test_bucket_inputs_that_cannot_work(ctx: PartContext, rec: Recorder, raw: di
     raw["s3"].create_bucket(Bucket=users, CreateBucketConfiguration={"LocationConstraint": REGION})
     rec.clear()
     for create in (False, True):
-        with pytest.raises(InputError) as caught:
+        with pytest.raises(Stalled) as caught:
             part.ensure(ctx, BucketDesired(users, REGION, create=create), users)
         assert caught.value.reason == "TruststoreBucketNotVersioned"
         assert f"put-bucket-versioning --bucket {users}" in caught.value.message
@@ -231,7 +244,7 @@ def test_bucket_inputs_that_cannot_work(ctx: PartContext, rec: Recorder, raw: di
     elsewhere = bucket_name()
     boto3.client("s3", region_name="eu-west-1", endpoint_url=raw["s3"].meta.endpoint_url).create_bucket(
         Bucket=elsewhere, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-    with pytest.raises(InputError) as caught:
+    with pytest.raises(Stalled) as caught:
         part.ensure(ctx, BucketDesired(elsewhere, REGION, create=True), elsewhere)
     assert caught.value.reason == "TruststoreBucketInOtherRegion" and "eu-west-1" in caught.value.message
 
@@ -249,18 +262,18 @@ def test_truststore_object_written_only_when_its_content_changes(ctx: PartContex
     rec.clear()
     first = part.ensure(ctx, desired(pem_a), None)
     assert first.action == "Created" and rec.writes() == ["PutObject"]
-    v1 = first.observed.state["versionId"]
+    v1 = first.observed.state.version_id
     head = raw["s3"].head_object(Bucket=name, Key="api.example.com/truststore.pem")
     assert head["VersionId"] == v1 and head["Metadata"]["sha256"] == desired(pem_a).sha256
 
     rec.clear()
     same = part.ensure(ctx, desired(pem_a), None)
-    assert same.action is None and rec.writes() == [] and same.observed.state["versionId"] == v1
+    assert same.action is None and rec.writes() == [] and same.observed.state.version_id == v1
 
     rec.clear()
     changed = part.ensure(ctx, desired(pem_a + pem_b), None)
     assert changed.action == "Updated" and rec.writes() == ["PutObject"]
-    v2 = changed.observed.state["versionId"]
+    v2 = changed.observed.state.version_id
     assert v2 != v1
     versions = raw["s3"].list_object_versions(Bucket=name)["Versions"]
     assert sorted(v["VersionId"] for v in versions) == sorted([v1, v2])
@@ -303,7 +316,7 @@ def truststore_version(ctx: PartContext) -> tuple[str, list[str]]:
     versions = []
     for pem in (make_ca("A").pem, make_ca("B").pem):
         desired = TruststoreObjectDesired(name, "t.pem", pem, hashlib.sha256(pem.encode()).hexdigest())
-        versions.append(TruststoreObject().ensure(ctx, desired, None).observed.state["versionId"])
+        versions.append(TruststoreObject().ensure(ctx, desired, None).observed.state.version_id)
     return f"s3://{name}/t.pem", versions
 
 
@@ -315,7 +328,7 @@ def test_domain_name_with_imported_certificate_and_ownership_verification(
     imported = ImportedCertificate(domain).ensure(
         ctx, ImportedCertificateDesired.from_pem(domain, cert_pem, key_pem), None
     ).observed
-    assert imported.state["type"] == "IMPORTED"
+    assert imported.state.type == "IMPORTED"
     ownership = _issued_ownership_certificate(ctx, zone_id, domain)
     uri, (v1, v2) = truststore_version
     part = DomainNamePart()
@@ -330,7 +343,7 @@ def test_domain_name_with_imported_certificate_and_ownership_verification(
     got = raw["apigateway"].get_domain_name(domainName=domain)
     assert got["ownershipVerificationCertificateArn"] == ownership
     assert got["mutualTlsAuthentication"]["truststoreVersion"] == v1
-    assert created.observed.state["regionalHostedZoneId"] == "Z1YSHQZHG15GKL"  # API Gateway's, not CloudFront's
+    assert created.observed.state.regional_hosted_zone_id == "Z1YSHQZHG15GKL"  # API Gateway's, not CloudFront's
 
     rec.clear()
     assert part.ensure(ctx, desired, domain).action is None and rec.writes() == []
@@ -340,17 +353,17 @@ def test_domain_name_with_imported_certificate_and_ownership_verification(
     moved = part.ensure(ctx, DomainNameDesired(domain, imported.id, uri, v2, ownership), domain)
     assert moved.action == "Updated" and moved.changes == ["truststoreVersion"] and rec.writes() == ["UpdateDomainName"]
     assert raw["apigateway"].get_domain_name(domainName=domain)["mutualTlsAuthentication"]["truststoreVersion"] == v2
-    assert moved.observed.state["regionalDomainName"] == created.observed.state["regionalDomainName"]
+    assert moved.observed.state.regional_domain_name == created.observed.state.regional_domain_name
 
     # Someone else's domain of the same name is never adopted nor deleted.
     stranger = PartContext(ctx.aws, REGION, owner("stranger"))
-    with pytest.raises(InputError) as caught:
+    with pytest.raises(Stalled) as caught:
         part.ensure(stranger, desired, domain)
-    assert caught.value.reason == "DomainNameInUse"
+    assert caught.value.reason == "DomainNameInUse" and "choose another spec.domainName" in caught.value.message
     assert part.remove(stranger, domain) is None
 
     assert part.remove(ctx, domain) == domain
-    assert part.find(ctx, domain) is None
+    assert part.find(ctx, None, domain) is None
 
 
 def test_base_path_mappings(ctx: PartContext, rec: Recorder, raw: dict[str, Any], zone_id: str,

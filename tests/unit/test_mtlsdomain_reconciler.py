@@ -12,6 +12,7 @@ from tests.mtls_certs import make_ca
 
 from hybrid_gateway.errors import Stalled
 from hybrid_gateway.parts.base import Observed
+from hybrid_gateway.parts.certificate import CertificateState
 from hybrid_gateway.reconcilers.base import KubeObject, Runtime
 from hybrid_gateway.reconcilers.hybridapi import HybridApiReconciler
 from hybrid_gateway.reconcilers.hybridapi_spec import HybridApiSpec
@@ -138,7 +139,7 @@ def test_expiry_gauges_for_the_domain_certificate_and_each_truststore_ca() -> No
     store = assemble([Source("Secret/a/ca.crt", in_ten.pem + later.pem)])
     not_after = (now + timedelta(days=90)).isoformat()
     arn = "arn:aws:acm:ap-northeast-1:1:certificate/x"
-    reconciler._domain_expiry_metric(obj, Observed(arn, {"notAfter": not_after}))
+    reconciler._domain_expiry_metric(obj, Observed(arn, CertificateState(arn, not_after=not_after)))
     reconciler._truststore_metrics(obj, store)
 
     base = {"kind": "MtlsDomain", "namespace": "team-a", "name": "partner-api"}

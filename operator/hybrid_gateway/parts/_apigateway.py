@@ -10,39 +10,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from hybrid_gateway.aws.errors import error_code, is_not_found
 from hybrid_gateway.aws.tags import Owner
-from hybrid_gateway.parts import base
+from hybrid_gateway.errors import RetryLater
 
 PatchOperation = dict[str, str]
-
-
-class PartError(base.PartError):
-    """An API Gateway resource cannot converge; names the part and resource in the message.
-
-    Messages are built from ids and AWS status text only, never from desired values (which may hold
-    secrets).
-    """
-
-    def __init__(self, part: str, resource_id: str, reason: str, message: str) -> None:
-        super().__init__(reason, message)
-        self.args = (f"{part} {resource_id}: {message}",)
-        self.part = part
-        self.resource_id = resource_id
-
-
-class PartFailed(PartError):
-    """AWS put the resource in a failed state: report Stalled until the user changes something."""
-
-
-class DependencyInUse(PartError):
-    """AWS refused a delete because something still references the resource: retry later."""
-
-    retryable: ClassVar[bool] = True
 
 
 def patch_value(value: Any) -> str:
@@ -105,10 +81,12 @@ def get_or_none(call: Any, **kwargs: Any) -> dict[str, Any] | None:
 
 
 def delete_ignoring_not_found(call: Any, part: str, resource_id: str, **kwargs: Any) -> None:
-    """Delete; not-found is success, and AWS's "still referenced" answer becomes `DependencyInUse`.
+    """Delete; not-found is success, and AWS's "still referenced" answer becomes
+    `RetryLater("DependencyInUse")`: the reference goes away once its holder is deleted or moved.
 
     API Gateway answers BadRequestException when a delete is blocked by a reference (a VPC link
-    still used by integrations or deployed stages, a stage with base path mappings).
+    still used by integrations or deployed stages, a stage with base path mappings). The message
+    names the part and resource and AWS's reason (ids and AWS text only, never desired values).
     """
     try:
         call(**kwargs)
@@ -117,7 +95,7 @@ def delete_ignoring_not_found(call: Any, part: str, resource_id: str, **kwargs: 
             return
         if error_code(exc) in ("BadRequestException", "ConflictException"):
             text = str(exc.response.get("Error", {}).get("Message", "")) or error_code(exc)
-            raise DependencyInUse(part, resource_id, "DependencyInUse", text) from exc
+            raise RetryLater("DependencyInUse", f"{part} {resource_id}: {text}") from exc
         raise
 
 

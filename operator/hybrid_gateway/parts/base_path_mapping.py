@@ -8,16 +8,20 @@ part handles its routes.
 API Gateway names the root mapping ``(none)``; the spec (and this part's desired state) writes it as
 ``""``. A mapping whose target is not known yet (the HybridApi has no REST API yet) is listed in
 `keep`: whatever exists at that base path is left alone until the target is known.
+
+The part's id is the domain name. A domain without mappings holds nothing to find, so `find` returns
+None (and `ensure` creates the set) unless `known_id` says the set was ours already: then an empty
+set is one whose mappings are all missing (drift, put back by an update).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from hybrid_gateway.parts._apigateway import PatchOperation, delete_ignoring_not_found, get_or_none, patch_op
-from hybrid_gateway.parts.base import Observed, Part, PartContext
+from hybrid_gateway.parts.base import Observed, Ownership, Part, PartContext
 
 ROOT = "(none)"  # what API Gateway calls the empty base path
 
@@ -47,12 +51,17 @@ def label(base_path: str) -> str:
     return f"/{base_path}" if base_path else "/ (root)"
 
 
-def observe(domain_name: str, items: list[dict[str, Any]]) -> Observed:
+@dataclass(frozen=True)
+class MappingsState:
+    mappings: dict[str, MappingTarget]  # base path ("" = root) -> where it points now
+
+
+def observe(domain_name: str, items: list[dict[str, Any]]) -> Observed[MappingsState]:
     mappings = {
-        from_api(m.get("basePath")): {"restApiId": str(m.get("restApiId", "")), "stage": str(m.get("stage") or "")}
+        from_api(m.get("basePath")): MappingTarget(str(m.get("restApiId", "")), str(m.get("stage") or ""))
         for m in items
     }
-    return Observed(id=domain_name, state={"mappings": mappings})
+    return Observed(id=domain_name, state=MappingsState(mappings))
 
 
 @dataclass(frozen=True)
@@ -62,16 +71,16 @@ class Change:
     base_path: str
 
 
-def plan(desired: MappingsDesired, state: dict[str, Any]) -> list[Change]:
-    have: dict[str, dict[str, str]] = state.get("mappings", {})
+def plan(desired: MappingsDesired, state: MappingsState) -> list[Change]:
+    have = state.mappings
     changes = []
     for base_path, target in sorted(desired.mappings.items()):
         current = have.get(base_path)
         if current is None:
             changes.append(Change(f"mapping {label(base_path)} missing", "add", base_path))
-        elif (current["restApiId"], current["stage"]) != (target.rest_api_id, target.stage):
+        elif current != target:
             changes.append(Change(
-                f"mapping {label(base_path)} -> {current['restApiId']}/{current['stage'] or '*'}",
+                f"mapping {label(base_path)} -> {current.rest_api_id}/{current.stage or '*'}",
                 "retarget", base_path,
             ))
     for base_path in sorted(set(have) - set(desired.mappings) - desired.keep):
@@ -79,7 +88,7 @@ def plan(desired: MappingsDesired, state: dict[str, Any]) -> list[Change]:
     return changes
 
 
-def diff(desired: MappingsDesired, observed: Observed) -> list[str]:
+def diff(desired: MappingsDesired, observed: Observed[MappingsState]) -> list[str]:
     return [c.text for c in plan(desired, observed.state)]
 
 
@@ -90,19 +99,24 @@ def retarget_patch(target: MappingTarget) -> list[PatchOperation]:
     ]
 
 
-class BasePathMappings(Part[MappingsDesired]):
-    """Every base path mapping of one domain name (id: the domain name)."""
+class BasePathMappings(Part[MappingsDesired, MappingsState]):
+    """Every base path mapping of one domain name (id: the domain name). All of them are ours: only
+    the MtlsDomain that owns the domain writes its mappings."""
 
     name = "base-path-mappings"
+    ownership: ClassVar[Ownership] = Ownership.OWNED
 
-    def find(self, ctx: PartContext, known_id: str | None) -> Observed | None:
-        if not known_id:
+    def find(
+        self, ctx: PartContext, desired: MappingsDesired | None, known_id: str | None
+    ) -> Observed[MappingsState] | None:
+        domain = desired.domain_name if desired is not None else known_id
+        if not domain:
             return None
         client = ctx.client("apigateway")
         items: list[dict[str, Any]] = []
         position: str | None = None
         while True:
-            kwargs: dict[str, Any] = {"domainName": known_id, "limit": 500}
+            kwargs: dict[str, Any] = {"domainName": domain, "limit": 500}
             if position:
                 kwargs["position"] = position
             page = get_or_none(client.get_base_path_mappings, **kwargs)
@@ -112,19 +126,23 @@ class BasePathMappings(Part[MappingsDesired]):
             position = page.get("position")
             if not position:
                 break
-        return observe(known_id, items)
+        if not items and not known_id:
+            return None  # nothing made yet
+        return observe(domain, items)
 
-    def create(self, ctx: PartContext, desired: MappingsDesired) -> Observed:
+    def create(self, ctx: PartContext, desired: MappingsDesired) -> Observed[MappingsState]:
         empty = observe(desired.domain_name, [])
         return self.update(ctx, desired, empty, diff(desired, empty))
 
-    def diff(self, desired: MappingsDesired, observed: Observed) -> list[str]:
+    def diff(self, desired: MappingsDesired, observed: Observed[MappingsState]) -> list[str]:
         return diff(desired, observed)
 
-    def update(self, ctx: PartContext, desired: MappingsDesired, observed: Observed, changes: list[str]) -> Observed:
+    def update(
+        self, ctx: PartContext, desired: MappingsDesired, observed: Observed[MappingsState], changes: list[str]
+    ) -> Observed[MappingsState]:
         client = ctx.client("apigateway")
         wanted = set(changes)
-        mappings: dict[str, dict[str, str]] = dict(observed.state.get("mappings", {}))
+        mappings = dict(observed.state.mappings)
         # Removals first: a base path freed by one change can be taken by another.
         todo = sorted((c for c in plan(desired, observed.state) if c.text in wanted), key=lambda c: c.kind != "remove")
         for change in todo:
@@ -148,23 +166,18 @@ class BasePathMappings(Part[MappingsDesired]):
                     domainName=desired.domain_name, basePath=to_api(change.base_path),
                     patchOperations=retarget_patch(target),
                 )
-            mappings[change.base_path] = {"restApiId": target.rest_api_id, "stage": target.stage}
-        return Observed(id=desired.domain_name, state={"mappings": mappings})
+            mappings[change.base_path] = target
+        return Observed(id=desired.domain_name, state=MappingsState(mappings))
 
-    def delete(self, ctx: PartContext, observed: Observed) -> None:
+    def delete(self, ctx: PartContext, observed: Observed[MappingsState]) -> bool:
+        """Every mapping of the domain; False when it has none."""
         client = ctx.client("apigateway")
-        for base_path in sorted(observed.state.get("mappings", {})):
+        for base_path in sorted(observed.state.mappings):
             delete_ignoring_not_found(
                 client.delete_base_path_mapping, self.name, observed.id,
                 domainName=observed.id, basePath=to_api(base_path),
             )
-
-    def remove(self, ctx: PartContext, known_id: str | None) -> str | None:
-        observed = self.find(ctx, known_id)
-        if observed is None or not observed.state.get("mappings"):
-            return None
-        self.delete(ctx, observed)
-        return observed.id
+        return bool(observed.state.mappings)
 
 
 __all__ = [
@@ -172,6 +185,7 @@ __all__ = [
     "BasePathMappings",
     "MappingTarget",
     "MappingsDesired",
+    "MappingsState",
     "diff",
     "from_api",
     "plan",

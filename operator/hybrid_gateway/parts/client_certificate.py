@@ -9,6 +9,10 @@ A stage's ``clientCertificateId`` is written only by the ClientCertRotation that
 (api.md, "Who writes what"). AWS applies it with UpdateStage alone: stage settings are
 configuration, not part of the deployment snapshot, so no redeployment is made (a new deployment
 would also be the HybridApi's to make).
+
+This is a module of functions, not a `Part`: a rotation holds up to three certificates at once, each
+generated (never configured, so there is nothing to diff or update: a certificate is replaced, not
+changed) and found by owner tags as a set; and the stage field belongs to the stage part's resource.
 """
 
 from __future__ import annotations
@@ -16,13 +20,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from hybrid_gateway.aws.errors import is_not_found
+from hybrid_gateway.errors import Stalled
 from hybrid_gateway.parts._apigateway import (
-    PartError,
     get_or_none,
     items,
     owned,
@@ -33,7 +37,6 @@ from hybrid_gateway.parts._apigateway import (
 from hybrid_gateway.parts.base import PartContext
 
 PART = "client-certificate"
-STAGE_PART = "stage"
 
 
 # ---- client certificates ----------------------------------------------------------------------
@@ -118,18 +121,12 @@ def delete(ctx: PartContext, cert_id: str) -> bool:
 # ---- the stage field --------------------------------------------------------------------------
 
 
-class StageMissing(PartError):
-    """The stage does not exist (yet): its HybridApi makes it."""
-
-    retryable: ClassVar[bool] = True
-
-
-def stage_certificate(ctx: PartContext, rest_api_id: str, stage_name: str) -> str:
-    """The id the stage presents ("" for none). Raises StageMissing when there is no such stage."""
+def stage_certificate(ctx: PartContext, rest_api_id: str, stage_name: str) -> str | None:
+    """The id the stage presents ("" for none); None when there is no such stage (yet: its HybridApi
+    makes it)."""
     stage = get_or_none(ctx.client("apigateway").get_stage, restApiId=rest_api_id, stageName=stage_name)
     if stage is None:
-        raise StageMissing(STAGE_PART, f"{rest_api_id}/{stage_name}", "StageNotFound",
-                           f"REST API {rest_api_id} has no stage {stage_name}")
+        return None
     return str(stage.get("clientCertificateId") or "")
 
 
@@ -143,10 +140,6 @@ def set_stage_certificate(ctx: PartContext, rest_api_id: str, stage_name: str, c
 
 
 # ---- test-invoke through a certificate ----------------------------------------------------------
-
-
-class RouteNotFound(PartError):
-    """The verification path matches no resource and method of the REST API: the spec must change."""
 
 
 _PARAM = re.compile(r"^\{[^{}+]+\}$")
@@ -204,13 +197,14 @@ class InvokeResult:
 def invoke_with_certificate(
     ctx: PartContext, rest_api_id: str, path: str, method: str, cert_id: str
 ) -> tuple[InvokeResult, str]:
-    """TestInvokeMethod on the route `method path` with `cert_id`; returns the answer and the route used."""
+    """TestInvokeMethod on the route `method path` with `cert_id`; returns the answer and the route used.
+    Stalled when the path matches no method of the REST API (the spec must change)."""
     client = ctx.client("apigateway")
     resources = list(items(client, "get_resources", restApiId=rest_api_id, limit=500))
     route = resolve_route(resources, path, method)
     if route is None:
-        raise RouteNotFound(
-            "verification", rest_api_id, "VerificationRouteNotFound",
+        raise Stalled(
+            "VerificationRouteNotFound",
             f"spec.verification: {method} {path} matches no method of REST API {rest_api_id}; "
             "use a path and method of one of the HybridApi's routes",
         )

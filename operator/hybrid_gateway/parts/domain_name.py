@@ -7,8 +7,9 @@ public ACM certificate that proves ownership of the name. Everything but the end
 changed in place with UpdateDomainName patch operations, so the domain's regional target (what the
 alias record points at) never changes.
 
-A domain name is unique per account and Region, so the name is the id; the owner tags decide
-whether an existing name is ours (adopt it) or someone else's (an input error: never touched).
+A domain name is unique per account and Region, so the name is the id (`find` looks up the name the
+desired state gives); the owner tags decide whether an existing name is ours (adopt it) or someone
+else's (`owned` False: refused with Stalled `DomainNameInUse`, never changed nor deleted).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from hybrid_gateway.errors import Stalled
 from hybrid_gateway.parts._apigateway import (
     PatchOperation,
     delete_ignoring_not_found,
@@ -24,8 +26,7 @@ from hybrid_gateway.parts._apigateway import (
     owner_tags,
     patch_op,
 )
-from hybrid_gateway.parts._elbv2 import InputError
-from hybrid_gateway.parts.base import Observed, Outcome, Part, PartContext
+from hybrid_gateway.parts.base import Observed, Ownership, Part, PartContext, Replacement
 from hybrid_gateway.parts.certificate import RequestedCertificate
 
 AVAILABLE = "AVAILABLE"
@@ -43,47 +44,62 @@ class DomainNameDesired:
     security_policy: str = "TLS_1_2"
 
 
-def observe(domain: dict[str, Any], owner_matches: bool) -> Observed:
+@dataclass(frozen=True)
+class DomainNameState:
+    domain_name: str
+    regional_domain_name: str  # what the alias record points at
+    regional_hosted_zone_id: str
+    regional_certificate_arn: str
+    ownership_verification_certificate_arn: str | None
+    security_policy: str
+    endpoint_types: tuple[str, ...]
+    truststore_uri: str
+    truststore_version: str
+    truststore_warnings: tuple[str, ...]
+    status: str
+    status_message: str
+
+
+def observe(domain: dict[str, Any], owner_matches: bool) -> Observed[DomainNameState]:
     mtls = domain.get("mutualTlsAuthentication") or {}
     status = str(domain.get("domainNameStatus") or AVAILABLE)
-    state = {
-        "domainName": domain["domainName"],
-        "regionalDomainName": domain.get("regionalDomainName") or "",
-        "regionalHostedZoneId": domain.get("regionalHostedZoneId") or "",
-        "regionalCertificateArn": domain.get("regionalCertificateArn") or "",
-        "ownershipVerificationCertificateArn": domain.get("ownershipVerificationCertificateArn") or None,
-        "securityPolicy": domain.get("securityPolicy") or "",
-        "endpointTypes": list((domain.get("endpointConfiguration") or {}).get("types") or []),
-        "truststoreUri": mtls.get("truststoreUri") or "",
-        "truststoreVersion": mtls.get("truststoreVersion") or "",
-        "truststoreWarnings": list(mtls.get("truststoreWarnings") or []),
-        "status": status,
-        "statusMessage": domain.get("domainNameStatusMessage") or "",
-        "owned": owner_matches,
-    }
     name = str(domain["domainName"])
+    state = DomainNameState(
+        domain_name=name,
+        regional_domain_name=str(domain.get("regionalDomainName") or ""),
+        regional_hosted_zone_id=str(domain.get("regionalHostedZoneId") or ""),
+        regional_certificate_arn=str(domain.get("regionalCertificateArn") or ""),
+        ownership_verification_certificate_arn=domain.get("ownershipVerificationCertificateArn") or None,
+        security_policy=str(domain.get("securityPolicy") or ""),
+        endpoint_types=tuple((domain.get("endpointConfiguration") or {}).get("types") or ()),
+        truststore_uri=str(mtls.get("truststoreUri") or ""),
+        truststore_version=str(mtls.get("truststoreVersion") or ""),
+        truststore_warnings=tuple(mtls.get("truststoreWarnings") or ()),
+        status=status,
+        status_message=str(domain.get("domainNameStatusMessage") or ""),
+    )
     if status == AVAILABLE:
-        return Observed(id=name, state=state)
+        return Observed(id=name, state=state, owned=owner_matches)
     waiting = f"domain name {name} is {status}"
-    if state["statusMessage"]:
-        waiting += f" ({state['statusMessage']})"
-    return Observed(id=name, state=state, ready=False, waiting_for=waiting)
+    if state.status_message:
+        waiting += f" ({state.status_message})"
+    return Observed(id=name, state=state, ready=False, waiting_for=waiting, owned=owner_matches)
 
 
-def diff(desired: DomainNameDesired, state: dict[str, Any]) -> list[str]:
+def diff(desired: DomainNameDesired, state: DomainNameState) -> list[str]:
     """Pure comparison; names are what Events and the drift record show."""
     changes = []
-    if state.get("endpointTypes") != ["REGIONAL"]:
+    if tuple(state.endpoint_types) != ("REGIONAL",):
         changes.append("endpointType")
-    if state.get("securityPolicy") != desired.security_policy:
+    if state.security_policy != desired.security_policy:
         changes.append("securityPolicy")
-    if state.get("regionalCertificateArn") != desired.regional_certificate_arn:
+    if state.regional_certificate_arn != desired.regional_certificate_arn:
         changes.append("regionalCertificateArn")
-    if (state.get("ownershipVerificationCertificateArn") or None) != desired.ownership_verification_certificate_arn:
+    if (state.ownership_verification_certificate_arn or None) != desired.ownership_verification_certificate_arn:
         changes.append("ownershipVerificationCertificateArn")
-    if state.get("truststoreUri") != desired.truststore_uri:
+    if state.truststore_uri != desired.truststore_uri:
         changes.append("truststoreUri")
-    if state.get("truststoreVersion") != desired.truststore_version:
+    if state.truststore_version != desired.truststore_version:
         changes.append("truststoreVersion")
     return changes
 
@@ -108,35 +124,44 @@ def domain_patch(desired: DomainNameDesired, changes: list[str]) -> list[PatchOp
     return ops
 
 
-class DomainNamePart(Part[DomainNameDesired]):
+class DomainNamePart(Part[DomainNameDesired, DomainNameState]):
     """One regional custom domain name (id: the name)."""
 
     name = "domain-name"
+    ownership: ClassVar[Ownership] = Ownership.OWNED
+    # A new endpoint type needs a new domain; nothing can map to the old one meanwhile.
     replace_on: ClassVar[frozenset[str]] = frozenset({"endpointType"})
+    replacement: ClassVar[Replacement] = Replacement.DELETE_FIRST
 
-    def find(self, ctx: PartContext, known_id: str | None) -> Observed | None:
-        if not known_id:
+    def find(
+        self, ctx: PartContext, desired: DomainNameDesired | None, known_id: str | None
+    ) -> Observed[DomainNameState] | None:
+        """The domain of the desired name (else `known_id`); `owned` says whether our tags are on it."""
+        name = desired.domain_name if desired is not None else known_id
+        if not name:
             return None
-        domain = get_or_none(ctx.client("apigateway").get_domain_name, domainName=known_id)
+        domain = get_or_none(ctx.client("apigateway").get_domain_name, domainName=name)
         if domain is None:
             return None
         return observe(domain, owned(ctx.owner, domain.get("tags"), self.name))
 
-    def check(self, ctx: PartContext, domain_name: str) -> Observed | None:
-        """Read only: the domain name if it exists, `InputError` when it exists and is not ours."""
-        observed = self.find(ctx, domain_name)
-        if observed is not None and not observed.state["owned"]:
-            raise InputError(
+    def refuse(
+        self,
+        ctx: PartContext,
+        desired: DomainNameDesired,
+        observed: Observed[DomainNameState] | None,
+        changes: list[str],
+    ) -> Stalled | None:
+        """Someone else's domain of the same name: never adopted, changed nor deleted."""
+        if observed is not None and not observed.owned:
+            return Stalled(
                 "DomainNameInUse",
-                f"API Gateway domain name {domain_name} already exists in {ctx.region} and is not "
+                f"API Gateway domain name {observed.id} already exists in {ctx.region} and is not "
                 "owned by this MtlsDomain: delete it or choose another spec.domainName",
             )
-        return observed
+        return None
 
-    def ensure(self, ctx: PartContext, desired: DomainNameDesired, known_id: str | None) -> Outcome:
-        return self.converge(ctx, desired, self.check(ctx, desired.domain_name))
-
-    def create(self, ctx: PartContext, desired: DomainNameDesired) -> Observed:
+    def create(self, ctx: PartContext, desired: DomainNameDesired) -> Observed[DomainNameState]:
         params: dict[str, Any] = {
             "domainName": desired.domain_name,
             "regionalCertificateArn": desired.regional_certificate_arn,
@@ -153,29 +178,26 @@ class DomainNamePart(Part[DomainNameDesired]):
         domain = ctx.client("apigateway").create_domain_name(**params)
         return observe(domain, True)
 
-    def diff(self, desired: DomainNameDesired, observed: Observed) -> list[str]:
+    def diff(self, desired: DomainNameDesired, observed: Observed[DomainNameState]) -> list[str]:
         return diff(desired, observed.state)
 
     def update(
-        self, ctx: PartContext, desired: DomainNameDesired, observed: Observed, changes: list[str]
-    ) -> Observed:
+        self,
+        ctx: PartContext,
+        desired: DomainNameDesired,
+        observed: Observed[DomainNameState],
+        changes: list[str],
+    ) -> Observed[DomainNameState]:
         ops = domain_patch(desired, changes)
         if not ops:
             return observed
         domain = ctx.client("apigateway").update_domain_name(domainName=observed.id, patchOperations=ops)
         return observe(domain, True)
 
-    def delete(self, ctx: PartContext, observed: Observed) -> None:
+    def delete(self, ctx: PartContext, observed: Observed[DomainNameState]) -> None:
         delete_ignoring_not_found(
             ctx.client("apigateway").delete_domain_name, self.name, observed.id, domainName=observed.id
         )
-
-    def remove(self, ctx: PartContext, known_id: str | None) -> str | None:
-        observed = self.find(ctx, known_id)
-        if observed is None or not observed.state["owned"]:
-            return None  # someone else's domain of the same name: never ours to delete
-        self.delete(ctx, observed)
-        return observed.id
 
 
 class OwnershipCertificate(RequestedCertificate):
@@ -187,4 +209,12 @@ class OwnershipCertificate(RequestedCertificate):
     name = "ownership-certificate"
 
 
-__all__ = ["DomainNameDesired", "DomainNamePart", "OwnershipCertificate", "diff", "domain_patch", "observe"]
+__all__ = [
+    "DomainNameDesired",
+    "DomainNamePart",
+    "DomainNameState",
+    "OwnershipCertificate",
+    "diff",
+    "domain_patch",
+    "observe",
+]

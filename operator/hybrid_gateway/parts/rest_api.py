@@ -233,7 +233,19 @@ def _observed_view(method: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def observe(api: dict[str, Any], resources: list[dict[str, Any]]) -> Observed:
+@dataclass(frozen=True)
+class RestApiState:
+    name: str
+    endpoint_types: tuple[str, ...]
+    disable_execute_api_endpoint: bool
+    root_resource_id: str
+    resources: dict[str, str]  # path -> resource id
+    methods: dict[str, dict[str, Any]]  # "GET /orders" -> the comparable view (static values hashed)
+    # What a deployment snapshots: when this changes the stage needs a new deployment.
+    api_definition_hash: str
+
+
+def observe(api: dict[str, Any], resources: list[dict[str, Any]]) -> Observed[RestApiState]:
     """RestApi + its resources (methods embedded) -> Observed with a stable definition hash."""
     paths: dict[str, str] = {}
     methods: dict[str, dict[str, Any]] = {}
@@ -243,16 +255,15 @@ def observe(api: dict[str, Any], resources: list[dict[str, Any]]) -> Observed:
         for http_method, method in (resource.get("resourceMethods") or {}).items():
             methods[route_key(http_method, path)] = _observed_view(method or {})
     disabled = bool(api.get("disableExecuteApiEndpoint", False))
-    state = {
-        "name": api.get("name", ""),
-        "endpoint_types": list((api.get("endpointConfiguration") or {}).get("types") or []),
-        "disable_execute_api_endpoint": disabled,
-        "root_resource_id": api.get("rootResourceId") or paths.get("/", ""),
-        "resources": paths,
-        "methods": methods,
-        # What a deployment snapshots: when this changes the stage needs a new deployment.
-        "api_definition_hash": stable_hash({"methods": methods, "disableExecuteApiEndpoint": disabled}),
-    }
+    state = RestApiState(
+        name=str(api.get("name", "")),
+        endpoint_types=tuple((api.get("endpointConfiguration") or {}).get("types") or ()),
+        disable_execute_api_endpoint=disabled,
+        root_resource_id=str(api.get("rootResourceId") or paths.get("/", "")),
+        resources=paths,
+        methods=methods,
+        api_definition_hash=stable_hash({"methods": methods, "disableExecuteApiEndpoint": disabled}),
+    )
     return Observed(id=str(api["id"]), state=state)
 
 
@@ -270,18 +281,18 @@ class Change:
     field: str = ""  # for api / patch_integration: which field
 
 
-def plan(desired: RestApiDesired, observed: Observed) -> list[Change]:
+def plan(desired: RestApiDesired, observed: Observed[RestApiState]) -> list[Change]:
     state = observed.state
     changes: list[Change] = []
-    if state.get("name") != desired.name:
+    if state.name != desired.name:
         changes.append(Change("name", "api", field="name"))
-    if state.get("endpoint_types") != ["REGIONAL"]:
+    if tuple(state.endpoint_types) != ("REGIONAL",):
         changes.append(Change("endpoint type", "api", field="endpointType"))
-    if bool(state.get("disable_execute_api_endpoint")) != desired.disable_execute_api_endpoint:
+    if state.disable_execute_api_endpoint != desired.disable_execute_api_endpoint:
         changes.append(Change("disableExecuteApiEndpoint", "api", field="disableExecuteApiEndpoint"))
 
     want = desired_methods(desired)
-    have: dict[str, dict[str, Any]] = state.get("methods", {})
+    have = state.methods
     for key, spec in want.items():
         if key not in have:
             changes.append(Change(f"route {key} missing", "add_route", key))
@@ -297,7 +308,7 @@ def plan(desired: RestApiDesired, observed: Observed) -> list[Change]:
         changes.append(Change(f"route {key} not in spec", "remove_route", key))
 
     wanted_paths = desired_resource_paths(desired)
-    for path in sorted(set(state.get("resources", {})) - wanted_paths):
+    for path in sorted(set(state.resources) - wanted_paths):
         changes.append(Change(f"resource {path} not in spec", "remove_resource", path))
     return changes
 
@@ -325,7 +336,7 @@ def _integration_changes(key: str, want: dict[str, Any], have: dict[str, Any] | 
     return found
 
 
-def diff(desired: RestApiDesired, observed: Observed) -> list[str]:
+def diff(desired: RestApiDesired, observed: Observed[RestApiState]) -> list[str]:
     return [change.text for change in plan(desired, observed)]
 
 
@@ -387,10 +398,13 @@ def _redacted(secret: str | None) -> Iterator[None]:
         raise ClientError(response, exc.operation_name) from None  # type: ignore[arg-type]
 
 
-class RestApiPart(Part[RestApiDesired]):
+class RestApiPart(Part[RestApiDesired, RestApiState]):
     name = "rest-api"
 
-    def find(self, ctx: PartContext, known_id: str | None) -> Observed | None:
+    def find(
+        self, ctx: PartContext, desired: RestApiDesired | None, known_id: str | None
+    ) -> Observed[RestApiState] | None:
+        """By id, else by owner tags (REST API names are not unique)."""
         client = ctx.client("apigateway")
         api = get_or_none(client.get_rest_api, restApiId=known_id) if known_id else None
         if api is None:
@@ -406,7 +420,7 @@ class RestApiPart(Part[RestApiDesired]):
         resources = list(items(client, "get_resources", restApiId=api["id"], embed=["methods"], limit=500))
         return observe(api, resources)
 
-    def create(self, ctx: PartContext, desired: RestApiDesired) -> Observed:
+    def create(self, ctx: PartContext, desired: RestApiDesired) -> Observed[RestApiState]:
         api = ctx.client("apigateway").create_rest_api(
             name=desired.name,
             description=desired.description,
@@ -417,23 +431,23 @@ class RestApiPart(Part[RestApiDesired]):
         root = str(api.get("rootResourceId") or "")
         empty = observe(api, [{"id": root, "path": "/"}] if root else [])
         if not root:
-            empty = self.find(ctx, str(api["id"])) or empty
+            empty = self.find(ctx, desired, str(api["id"])) or empty
         self._apply(ctx, desired, empty, plan(desired, empty))
-        return self.find(ctx, str(api["id"])) or empty
+        return self.find(ctx, desired, str(api["id"])) or empty
 
-    def diff(self, desired: RestApiDesired, observed: Observed) -> list[str]:
+    def diff(self, desired: RestApiDesired, observed: Observed[RestApiState]) -> list[str]:
         return diff(desired, observed)
 
     def update(
-        self, ctx: PartContext, desired: RestApiDesired, observed: Observed, changes: list[str]
-    ) -> Observed:
+        self, ctx: PartContext, desired: RestApiDesired, observed: Observed[RestApiState], changes: list[str]
+    ) -> Observed[RestApiState]:
         wanted = set(changes)
         todo = [c for c in plan(desired, observed) if c.text in wanted]
         log.info("updating REST API %s: %s", observed.id, ", ".join(c.text for c in todo))
         self._apply(ctx, desired, observed, todo)
-        return self.find(ctx, observed.id) or observed
+        return self.find(ctx, desired, observed.id) or observed
 
-    def delete(self, ctx: PartContext, observed: Observed) -> None:
+    def delete(self, ctx: PartContext, observed: Observed[RestApiState]) -> None:
         delete_ignoring_not_found(
             ctx.client("apigateway").delete_rest_api, self.name, observed.id, restApiId=observed.id
         )
@@ -441,17 +455,17 @@ class RestApiPart(Part[RestApiDesired]):
     # --- applying a plan ---
 
     def _apply(
-        self, ctx: PartContext, desired: RestApiDesired, observed: Observed, todo: list[Change]
+        self, ctx: PartContext, desired: RestApiDesired, observed: Observed[RestApiState], todo: list[Change]
     ) -> None:
         """Make the writes `todo` names, in an order AWS accepts, each at most once."""
         client = ctx.client("apigateway")
         api_id = observed.id
         secret = desired.secret_header[1] if desired.secret_header else None
         specs = desired_methods(desired)
-        have_methods: dict[str, dict[str, Any]] = observed.state.get("methods", {})
-        resources: dict[str, str] = dict(observed.state.get("resources", {}))
+        have_methods = observed.state.methods
+        resources = dict(observed.state.resources)
 
-        current_types = list(observed.state.get("endpoint_types") or ["EDGE"])
+        current_types = list(observed.state.endpoint_types or ["EDGE"])
         api_ops = [_api_patch(c.field, desired, current_types) for c in todo if c.kind == "api"]
         if api_ops:
             client.update_rest_api(restApiId=api_id, patchOperations=api_ops)

@@ -24,7 +24,7 @@ from hybrid_gateway.parts._apigateway import (
     owner_tags,
     patch_op,
 )
-from hybrid_gateway.parts.base import Observed, Part, PartContext
+from hybrid_gateway.parts.base import Observed, Part, PartContext, Replacement
 
 DEPLOYMENT_PREFIX = "hybrid-gateway api-definition "
 ALL_METHODS = ("*", "*")  # the stage-wide method settings key "*/*"
@@ -74,59 +74,74 @@ def deployed_hash(description: str | None) -> str:
     return text[len(DEPLOYMENT_PREFIX) :] if text.startswith(DEPLOYMENT_PREFIX) else ""
 
 
+@dataclass(frozen=True)
+class StageState:
+    rest_api_id: str
+    stage_name: str
+    deployment_id: str
+    deployed_hash: str  # the definition hash its deployment was made for ("" when not made by us)
+    invoke_url: str
+    client_certificate_id: str  # the ClientCertRotation's: reported only
+    variables: dict[str, str]
+    rate_limit: float | None
+    burst_limit: int | None
+    access_log_destination_arn: str
+    access_log_format: str
+
+
 def observe(
     rest_api_id: str, region: str, stage: dict[str, Any], deployment: dict[str, Any] | None
-) -> Observed:
+) -> Observed[StageState]:
     settings = (stage.get("methodSettings") or {}).get("/".join(ALL_METHODS)) or {}
     logs = stage.get("accessLogSettings") or {}
     name = str(stage["stageName"])
-    state = {
-        "rest_api_id": rest_api_id,
-        "stage_name": name,
-        "deployment_id": stage.get("deploymentId") or "",
-        "deployed_hash": deployed_hash((deployment or {}).get("description")),
-        "invoke_url": invoke_url(rest_api_id, region, name),
-        "client_certificate_id": stage.get("clientCertificateId") or "",  # not ours: reported only
-        "variables": dict(stage.get("variables") or {}),
-        "rate_limit": settings.get("throttlingRateLimit"),
-        "burst_limit": settings.get("throttlingBurstLimit"),
-        "access_log_destination_arn": logs.get("destinationArn") or "",
-        "access_log_format": logs.get("format") or "",
-    }
+    state = StageState(
+        rest_api_id=rest_api_id,
+        stage_name=name,
+        deployment_id=str(stage.get("deploymentId") or ""),
+        deployed_hash=deployed_hash((deployment or {}).get("description")),
+        invoke_url=invoke_url(rest_api_id, region, name),
+        client_certificate_id=str(stage.get("clientCertificateId") or ""),
+        variables=dict(stage.get("variables") or {}),
+        rate_limit=settings.get("throttlingRateLimit"),
+        burst_limit=settings.get("throttlingBurstLimit"),
+        access_log_destination_arn=str(logs.get("destinationArn") or ""),
+        access_log_format=str(logs.get("format") or ""),
+    )
     return Observed(id=name, state=state)
 
 
-def diff(desired: StageDesired, observed: Observed) -> list[str]:
+def diff(desired: StageDesired, observed: Observed[StageState]) -> list[str]:
     """What differs; `clientCertificateId` is deliberately not compared (another resource owns it)."""
     state = observed.state
     changes = []
     if observed.id != desired.stage_name:
         changes.append("stage name")
-    if state.get("deployed_hash") != desired.api_definition_hash:
+    if state.deployed_hash != desired.api_definition_hash:
         changes.append("deployment")
-    have_vars: dict[str, str] = state.get("variables", {})
+    have_vars = state.variables
     for key in sorted(set(have_vars) | set(desired.variables)):
         if have_vars.get(key) != desired.variables.get(key):
             changes.append(f"variable {key}")
-    if desired.rate_limit is not None and _float(state.get("rate_limit")) != float(desired.rate_limit):
+    if desired.rate_limit is not None and _float(state.rate_limit) != float(desired.rate_limit):
         changes.append("throttling rateLimit")
-    if desired.burst_limit is not None and _int(state.get("burst_limit")) != int(desired.burst_limit):
+    if desired.burst_limit is not None and _int(state.burst_limit) != int(desired.burst_limit):
         changes.append("throttling burstLimit")
     want_arn = desired.access_log_destination_arn or ""
-    have_arn = state.get("access_log_destination_arn") or ""
-    if want_arn != have_arn or (want_arn and state.get("access_log_format") != desired.access_log_format):
+    have_arn = state.access_log_destination_arn
+    if want_arn != have_arn or (want_arn and state.access_log_format != desired.access_log_format):
         changes.append("access log settings")
     return changes
 
 
 def stage_patch(
-    desired: StageDesired, observed_state: Mapping[str, Any], changes: list[str], deployment_id: str | None
+    desired: StageDesired, observed_state: StageState, changes: list[str], deployment_id: str | None
 ) -> list[PatchOperation]:
     """The UpdateStage operations for `changes` (pure); `deployment_id` is the new deployment, if any."""
     ops: list[PatchOperation] = []
     if deployment_id:
         ops.append(patch_op("replace", "deploymentId", value=deployment_id))
-    have_vars: Mapping[str, str] = observed_state.get("variables", {})
+    have_vars = observed_state.variables
     for change in changes:
         if change.startswith("variable "):
             key = change[len("variable ") :]
@@ -163,17 +178,21 @@ def _int(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-class StagePart(Part[StageDesired]):
+class StagePart(Part[StageDesired, StageState]):
     """The stage of one REST API; its observed id is the stage name."""
 
     name = "stage"
     replace_on: ClassVar[frozenset[str]] = frozenset({"stage name"})
+    replacement: ClassVar[Replacement] = Replacement.DELETE_FIRST
 
     def __init__(self, rest_api_id: str) -> None:
-        # A stage only exists inside its REST API, and `find` is given no desired state.
+        # A stage only exists inside its REST API, and `remove` is given only the stage name.
         self.rest_api_id = rest_api_id
 
-    def find(self, ctx: PartContext, known_id: str | None) -> Observed | None:
+    def find(
+        self, ctx: PartContext, desired: StageDesired | None, known_id: str | None
+    ) -> Observed[StageState] | None:
+        """By name (`known_id`), else by owner tags among the API's stages."""
         client = ctx.client("apigateway")
         stage = None
         if known_id:
@@ -193,7 +212,7 @@ class StagePart(Part[StageDesired]):
             )
         return observe(self.rest_api_id, ctx.region, stage, deployment)
 
-    def create(self, ctx: PartContext, desired: StageDesired) -> Observed:
+    def create(self, ctx: PartContext, desired: StageDesired) -> Observed[StageState]:
         self._check(desired)
         client = ctx.client("apigateway")
         deployment = self._deploy(client, desired)
@@ -216,12 +235,12 @@ class StagePart(Part[StageDesired]):
             created = observe(self.rest_api_id, ctx.region, stage, deployment)
         return created
 
-    def diff(self, desired: StageDesired, observed: Observed) -> list[str]:
+    def diff(self, desired: StageDesired, observed: Observed[StageState]) -> list[str]:
         return diff(desired, observed)
 
     def update(
-        self, ctx: PartContext, desired: StageDesired, observed: Observed, changes: list[str]
-    ) -> Observed:
+        self, ctx: PartContext, desired: StageDesired, observed: Observed[StageState], changes: list[str]
+    ) -> Observed[StageState]:
         self._check(desired)
         client = ctx.client("apigateway")
         deployment = self._deploy(client, desired) if "deployment" in changes else None
@@ -230,10 +249,10 @@ class StagePart(Part[StageDesired]):
             return observed
         stage = client.update_stage(restApiId=self.rest_api_id, stageName=observed.id, patchOperations=ops)
         if deployment is None:
-            deployment = {"description": deployment_description(str(observed.state.get("deployed_hash", "")))}
+            deployment = {"description": deployment_description(observed.state.deployed_hash)}
         return observe(self.rest_api_id, ctx.region, stage, deployment)
 
-    def delete(self, ctx: PartContext, observed: Observed) -> None:
+    def delete(self, ctx: PartContext, observed: Observed[StageState]) -> None:
         delete_ignoring_not_found(
             ctx.client("apigateway").delete_stage,
             self.name,

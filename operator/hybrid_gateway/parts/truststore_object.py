@@ -3,8 +3,8 @@
 API Gateway reads the truststore from ``s3://bucket/key`` at the version the domain name pins
 (``truststoreVersion``), so the bucket must keep versions: a new upload then never changes what a
 domain uses until the domain is moved to the new version, and an older version stays available to
-go back to. A bucket without versioning is an input error (Stalled), unless the operator created
-it, in which case versioning is put back (drift).
+go back to. A bucket without versioning is refused (Stalled), unless the operator created it, in
+which case versioning is put back (drift).
 
 The object is written only when its content changes: the sha256 of the bundle is stored as user
 metadata (``x-amz-meta-sha256``) and compared by a HeadObject; an object written by someone else
@@ -12,22 +12,24 @@ without that metadata is compared by its ETag (the MD5 of a single-part upload).
 unchanged truststore makes no write, and a changed one makes exactly one new version.
 
 Buckets cannot be found by tags without listing the account's buckets, and the spec names the
-bucket anyway: the bucket name and the object URI are the ids. A bucket the operator created
-carries the owner tags; only such a bucket is ever deleted, and only when it is empty.
+bucket anyway: the bucket name and the object URI the desired state gives are the ids. Both parts
+are `Ownership.SHARED`: the user may bring the bucket (and someone else may have written the key),
+so either is used as found, but deleted only when ours: a bucket the operator created carries the
+owner tags (and is deleted only when empty), an object it wrote carries its uid in the metadata.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
 
 from hybrid_gateway.aws.errors import error_code, is_not_found
 from hybrid_gateway.aws.tags import as_dict, as_list
-from hybrid_gateway.parts._elbv2 import InputError
-from hybrid_gateway.parts.base import Observed, Outcome, Part, PartContext
+from hybrid_gateway.errors import Stalled
+from hybrid_gateway.parts.base import Observed, Ownership, Part, PartContext
 
 ENABLED = "Enabled"
 CONTENT_TYPE = "application/x-pem-file"
@@ -57,92 +59,89 @@ class BucketDesired:
     create: bool = False  # spec.truststore.createBucket
 
 
-def diff_bucket(desired: BucketDesired, state: dict[str, Any]) -> list[str]:
-    """Pure. A bucket in another Region cannot be fixed in place (it is reported, not replaced)."""
+@dataclass(frozen=True)
+class BucketState:
+    name: str
+    versioning: str  # "Enabled", "Suspended" or "" (never enabled)
+    region: str
+
+
+def diff_bucket(desired: BucketDesired, state: BucketState) -> list[str]:
+    """Pure. A bucket in another Region cannot be fixed in place (it is refused, not replaced)."""
     changes = []
-    if state.get("region") and state["region"] != desired.region:
+    if state.region and state.region != desired.region:
         changes.append("region")
-    if state.get("versioning") != ENABLED:
+    if state.versioning != ENABLED:
         changes.append("versioning")
     return changes
 
 
-class TruststoreBucket(Part[BucketDesired]):
+class TruststoreBucket(Part[BucketDesired, BucketState]):
     """The S3 bucket of the truststore (id: the bucket name)."""
 
     name = "truststore-bucket"
+    ownership: ClassVar[Ownership] = Ownership.SHARED
 
-    def find(self, ctx: PartContext, known_id: str | None) -> Observed | None:
-        if not known_id:
+    def find(
+        self, ctx: PartContext, desired: BucketDesired | None, known_id: str | None
+    ) -> Observed[BucketState] | None:
+        name = desired.name if desired is not None else known_id
+        if not name:
             return None
         s3 = ctx.client("s3")
         try:
-            head = s3.head_bucket(Bucket=known_id)
+            head = s3.head_bucket(Bucket=name)
         except ClientError as exc:
             if is_not_found(exc):
                 return None
             if error_code(exc) in ("403", "AccessDenied"):
-                raise InputError(
+                raise Stalled(
                     "TruststoreBucketForbidden",
-                    f"S3 bucket {known_id} exists but the operator may not use it (another account's "
+                    f"S3 bucket {name} exists but the operator may not use it (another account's "
                     "bucket, or the IAM policy lacks it): choose another spec.truststore.bucket",
                 ) from None
             raise
-        versioning = s3.get_bucket_versioning(Bucket=known_id).get("Status") or ""
+        versioning = s3.get_bucket_versioning(Bucket=name).get("Status") or ""
         region = head.get("BucketRegion") or head["ResponseMetadata"]["HTTPHeaders"].get("x-amz-bucket-region", "")
         try:
-            tags = as_dict(s3.get_bucket_tagging(Bucket=known_id).get("TagSet"))
+            tags = as_dict(s3.get_bucket_tagging(Bucket=name).get("TagSet"))
         except ClientError as exc:
             if not _missing(exc):
                 raise
             tags = {}
-        state = {
-            "name": known_id,
-            "versioning": versioning,
-            "region": region,
-            "owned": ctx.owner.owns(tags, self.name),
-        }
-        return Observed(id=known_id, state=state)
+        state = BucketState(name=name, versioning=versioning, region=region)
+        return Observed(id=name, state=state, owned=ctx.owner.owns(tags, self.name))
 
-    def check(self, ctx: PartContext, desired: BucketDesired) -> Observed | None:
-        """Read only: the bucket (None when it is to be created), or `InputError` when it cannot be
-        used as it is and is not ours to fix (missing without createBucket, other Region, unversioned)."""
-        observed = self.find(ctx, desired.name)
+    def refuse(
+        self, ctx: PartContext, desired: BucketDesired, observed: Observed[BucketState] | None, changes: list[str]
+    ) -> Stalled | None:
+        """A bucket that cannot be used as it is and is not ours to fix: missing without createBucket,
+        in another Region, or without versioning."""
         if observed is None:
-            if not desired.create:
-                raise InputError(
-                    "TruststoreBucketNotFound",
-                    f"S3 bucket {desired.name} does not exist: create it with versioning enabled, or set "
-                    "spec.truststore.createBucket: true",
-                )
-            return None
-        changes = self.diff(desired, observed)
+            if desired.create:
+                return None
+            return Stalled(
+                "TruststoreBucketNotFound",
+                f"S3 bucket {desired.name} does not exist: create it with versioning enabled, or set "
+                "spec.truststore.createBucket: true",
+            )
         if "region" in changes:
-            raise InputError(
+            return Stalled(
                 "TruststoreBucketInOtherRegion",
-                f"S3 bucket {desired.name} is in {observed.state['region']}, not {desired.region}: "
+                f"S3 bucket {desired.name} is in {observed.state.region}, not {desired.region}: "
                 "use a bucket in the domain's Region",
             )
-        if changes and not observed.state.get("owned"):
-            status = observed.state.get("versioning") or "never enabled"
-            raise InputError(
+        if changes and not observed.owned:
+            status = observed.state.versioning or "never enabled"
+            return Stalled(
                 "TruststoreBucketNotVersioned",
                 f"S3 bucket {desired.name} has versioning {status}: the truststore needs a versioned bucket "
                 f"(aws s3api put-bucket-versioning --bucket {desired.name} "
                 "--versioning-configuration Status=Enabled)",
             )
-        return observed
+        return None
 
-    def ensure(self, ctx: PartContext, desired: BucketDesired, known_id: str | None) -> Outcome:
-        observed = self.check(ctx, desired)
-        if observed is None:
-            return Outcome(self.name, self.create(ctx, desired), "Created")
-        changes = self.diff(desired, observed)
-        if not changes:
-            return Outcome(self.name, observed)
-        return Outcome(self.name, self.update(ctx, desired, observed, changes), "Updated", changes)
-
-    def create(self, ctx: PartContext, desired: BucketDesired) -> Observed:
+    def create(self, ctx: PartContext, desired: BucketDesired) -> Observed[BucketState]:
         s3 = ctx.client("s3")
         params: dict[str, Any] = {"Bucket": desired.name}
         if desired.region != "us-east-1":
@@ -151,7 +150,7 @@ class TruststoreBucket(Part[BucketDesired]):
             s3.create_bucket(**params)
         except ClientError as exc:
             if error_code(exc) == "BucketAlreadyExists":
-                raise InputError(
+                raise Stalled(
                     "TruststoreBucketNameTaken",
                     f"S3 bucket name {desired.name} is taken by another account: choose another "
                     "spec.truststore.bucket",
@@ -169,35 +168,26 @@ class TruststoreBucket(Part[BucketDesired]):
             },
         )
         s3.put_bucket_versioning(Bucket=desired.name, VersioningConfiguration={"Status": ENABLED})
-        return Observed(
-            id=desired.name,
-            state={"name": desired.name, "versioning": ENABLED, "region": desired.region, "owned": True},
-        )
+        return Observed(id=desired.name, state=BucketState(desired.name, ENABLED, desired.region))
 
-    def diff(self, desired: BucketDesired, observed: Observed) -> list[str]:
+    def diff(self, desired: BucketDesired, observed: Observed[BucketState]) -> list[str]:
         return diff_bucket(desired, observed.state)
 
-    def update(self, ctx: PartContext, desired: BucketDesired, observed: Observed, changes: list[str]) -> Observed:
+    def update(
+        self, ctx: PartContext, desired: BucketDesired, observed: Observed[BucketState], changes: list[str]
+    ) -> Observed[BucketState]:
         ctx.client("s3").put_bucket_versioning(Bucket=observed.id, VersioningConfiguration={"Status": ENABLED})
-        return Observed(id=observed.id, state={**observed.state, "versioning": ENABLED})
+        return replace(observed, state=replace(observed.state, versioning=ENABLED))
 
-    def delete(self, ctx: PartContext, observed: Observed) -> None:
-        ctx.client("s3").delete_bucket(Bucket=observed.id)
-
-    def remove(self, ctx: PartContext, known_id: str | None) -> str | None:
-        """Delete the bucket only if we created it and nothing else is in it (it may be shared)."""
-        observed = self.find(ctx, known_id)
-        if observed is None or not observed.state.get("owned"):
-            return None
+    def delete(self, ctx: PartContext, observed: Observed[BucketState]) -> bool:
+        """Only an empty bucket (it may hold other objects: shared); False when it was kept or gone."""
         try:
-            self.delete(ctx, observed)
+            ctx.client("s3").delete_bucket(Bucket=observed.id)
         except ClientError as exc:
-            if error_code(exc) == "BucketNotEmpty":
-                return None
-            if is_not_found(exc):
-                return None
+            if error_code(exc) == "BucketNotEmpty" or is_not_found(exc):
+                return False
             raise
-        return observed.id
+        return True
 
 
 # -- the object ---------------------------------------------------------------------------------------
@@ -217,22 +207,36 @@ class TruststoreObjectDesired:
         return hashlib.md5(self.pem.encode(), usedforsecurity=False).hexdigest()
 
 
-def diff_object(desired: TruststoreObjectDesired, state: dict[str, Any]) -> list[str]:
+@dataclass(frozen=True)
+class TruststoreObjectState:
+    bucket: str
+    key: str
+    version_id: str  # what the domain name pins
+    sha256: str  # our metadata ("" when someone else wrote the object)
+    etag: str
+
+
+def diff_object(desired: TruststoreObjectDesired, state: TruststoreObjectState) -> list[str]:
     """Pure: the stored sha256 metadata decides; without it, the ETag (MD5 of a single-part upload)."""
-    if state.get("sha256"):
-        return [] if state["sha256"] == desired.sha256 else ["content"]
-    return [] if state.get("etag") == desired.md5 else ["content"]
+    if state.sha256:
+        return [] if state.sha256 == desired.sha256 else ["content"]
+    return [] if state.etag == desired.md5 else ["content"]
 
 
-class TruststoreObject(Part[TruststoreObjectDesired]):
-    """The PEM bundle at ``s3://bucket/key`` (id: that URI); `state["versionId"]` is its version."""
+class TruststoreObject(Part[TruststoreObjectDesired, TruststoreObjectState]):
+    """The PEM bundle at ``s3://bucket/key`` (id: that URI); `state.version_id` is its version."""
 
     name = "truststore"
+    # Written whoever wrote the key before; deleted only when the current version is ours.
+    ownership: ClassVar[Ownership] = Ownership.SHARED
 
-    def find(self, ctx: PartContext, known_id: str | None) -> Observed | None:
-        if not known_id:
+    def find(
+        self, ctx: PartContext, desired: TruststoreObjectDesired | None, known_id: str | None
+    ) -> Observed[TruststoreObjectState] | None:
+        uri = desired.uri if desired is not None else known_id
+        if not uri:
             return None
-        bucket, key = parse_uri(known_id)
+        bucket, key = parse_uri(uri)
         try:
             head = ctx.client("s3").head_object(Bucket=bucket, Key=key)
         except ClientError as exc:
@@ -240,20 +244,16 @@ class TruststoreObject(Part[TruststoreObjectDesired]):
                 return None
             raise
         metadata = {k.lower(): v for k, v in (head.get("Metadata") or {}).items()}
-        state = {
-            "bucket": bucket,
-            "key": key,
-            "versionId": head.get("VersionId") or "",
-            "sha256": metadata.get(SHA256_METADATA, ""),
-            "etag": str(head.get("ETag", "")).strip('"'),
-            "owned": metadata.get(UID_METADATA) == ctx.owner.uid,
-        }
-        return Observed(id=known_id, state=state)
+        state = TruststoreObjectState(
+            bucket=bucket,
+            key=key,
+            version_id=head.get("VersionId") or "",
+            sha256=metadata.get(SHA256_METADATA, ""),
+            etag=str(head.get("ETag", "")).strip('"'),
+        )
+        return Observed(id=uri, state=state, owned=metadata.get(UID_METADATA) == ctx.owner.uid)
 
-    def ensure(self, ctx: PartContext, desired: TruststoreObjectDesired, known_id: str | None) -> Outcome:
-        return super().ensure(ctx, desired, desired.uri)
-
-    def _put(self, ctx: PartContext, desired: TruststoreObjectDesired) -> Observed:
+    def _put(self, ctx: PartContext, desired: TruststoreObjectDesired) -> Observed[TruststoreObjectState]:
         answer = ctx.client("s3").put_object(
             Bucket=desired.bucket,
             Key=desired.key,
@@ -263,37 +263,39 @@ class TruststoreObject(Part[TruststoreObjectDesired]):
         )
         version = answer.get("VersionId") or ""
         if not version or version == "null":
-            raise InputError(
+            raise Stalled(
                 "TruststoreBucketNotVersioned",
                 f"S3 bucket {desired.bucket} did not version {desired.key}: enable versioning on the bucket",
             )
-        state = {
-            "bucket": desired.bucket,
-            "key": desired.key,
-            "versionId": version,
-            "sha256": desired.sha256,
-            "etag": str(answer.get("ETag", "")).strip('"'),
-            "owned": True,
-        }
+        state = TruststoreObjectState(
+            bucket=desired.bucket,
+            key=desired.key,
+            version_id=version,
+            sha256=desired.sha256,
+            etag=str(answer.get("ETag", "")).strip('"'),
+        )
         return Observed(id=desired.uri, state=state)
 
-    def create(self, ctx: PartContext, desired: TruststoreObjectDesired) -> Observed:
+    def create(self, ctx: PartContext, desired: TruststoreObjectDesired) -> Observed[TruststoreObjectState]:
         return self._put(ctx, desired)
 
-    def diff(self, desired: TruststoreObjectDesired, observed: Observed) -> list[str]:
+    def diff(self, desired: TruststoreObjectDesired, observed: Observed[TruststoreObjectState]) -> list[str]:
         return diff_object(desired, observed.state)
 
     def update(
-        self, ctx: PartContext, desired: TruststoreObjectDesired, observed: Observed, changes: list[str]
-    ) -> Observed:
+        self,
+        ctx: PartContext,
+        desired: TruststoreObjectDesired,
+        observed: Observed[TruststoreObjectState],
+        changes: list[str],
+    ) -> Observed[TruststoreObjectState]:
         return self._put(ctx, desired)
 
-    def delete(self, ctx: PartContext, observed: Observed) -> None:
-        """Every version (and delete marker) of the key, but only when the current one is ours."""
-        if not observed.state.get("owned"):
-            return
+    def delete(self, ctx: PartContext, observed: Observed[TruststoreObjectState]) -> None:
+        """Every version (and delete marker) of the key (`remove` calls it only when the current one
+        is ours)."""
         s3 = ctx.client("s3")
-        bucket, key = observed.state["bucket"], observed.state["key"]
+        bucket, key = observed.state.bucket, observed.state.key
         for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=key):
             doomed = [
                 {"Key": v["Key"], "VersionId": v["VersionId"]}
@@ -307,19 +309,14 @@ class TruststoreObject(Part[TruststoreObjectDesired]):
                     if not is_not_found(exc):
                         raise
 
-    def remove(self, ctx: PartContext, known_id: str | None) -> str | None:
-        observed = self.find(ctx, known_id)
-        if observed is None or not observed.state.get("owned"):
-            return None
-        self.delete(ctx, observed)
-        return observed.id
-
 
 __all__ = [
     "BucketDesired",
+    "BucketState",
     "TruststoreBucket",
     "TruststoreObject",
     "TruststoreObjectDesired",
+    "TruststoreObjectState",
     "diff_bucket",
     "diff_object",
     "parse_uri",

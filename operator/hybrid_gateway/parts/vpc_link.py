@@ -1,9 +1,11 @@
 """The API Gateway VPC link (REST kind) that lets the REST API reach the internal NLB.
 
 A REST VPC link targets exactly one NLB and AWS refuses to change it ("Target arns are not allowed to
-be changed/added"), so a different NLB means a new link (`replace_on`). Only name and description can
-be patched. AWS also refuses to delete a link that integrations or deployed stages still use; that
-answer becomes `DependencyInUse` (retry), and the reconciler deletes the REST API first.
+be changed/added"), so a different NLB means a new link (`replace_on`, deleted first). Only name and
+description can be patched. AWS also refuses to delete a link that integrations or deployed stages
+still use; that answer is `RetryLater("DependencyInUse")`, and the reconciler deletes the REST API
+first. A FAILED link (wrong or unhealthy NLB) is refused (Stalled) unless the spec now points at
+another NLB, which replaces it.
 """
 
 from __future__ import annotations
@@ -11,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from hybrid_gateway.errors import Stalled
 from hybrid_gateway.parts._apigateway import (
-    PartFailed,
     delete_ignoring_not_found,
     get_or_none,
     items,
@@ -20,7 +22,7 @@ from hybrid_gateway.parts._apigateway import (
     owner_tags,
     patch_op,
 )
-from hybrid_gateway.parts.base import Observed, Outcome, Part, PartContext
+from hybrid_gateway.parts.base import Observed, Part, PartContext, Replacement
 
 PENDING = "PENDING"
 AVAILABLE = "AVAILABLE"
@@ -35,16 +37,25 @@ class VpcLinkDesired:
     description: str = ""
 
 
-def observe(link: dict[str, Any]) -> Observed:
+@dataclass(frozen=True)
+class VpcLinkState:
+    name: str
+    description: str
+    target_arns: tuple[str, ...]
+    status: str
+    status_message: str
+
+
+def observe(link: dict[str, Any]) -> Observed[VpcLinkState]:
     """AWS's VpcLink -> Observed; not ready until AVAILABLE."""
     status = str(link.get("status", ""))
-    state = {
-        "name": link.get("name", ""),
-        "description": link.get("description", "") or "",
-        "target_arns": list(link.get("targetArns") or []),
-        "status": status,
-        "status_message": link.get("statusMessage", "") or "",
-    }
+    state = VpcLinkState(
+        name=str(link.get("name", "")),
+        description=str(link.get("description", "") or ""),
+        target_arns=tuple(link.get("targetArns") or ()),
+        status=status,
+        status_message=str(link.get("statusMessage", "") or ""),
+    )
     ready = status == AVAILABLE
     return Observed(
         id=str(link["id"]),
@@ -54,24 +65,28 @@ def observe(link: dict[str, Any]) -> Observed:
     )
 
 
-def diff(desired: VpcLinkDesired, observed: Observed) -> list[str]:
+def diff(desired: VpcLinkDesired, observed: Observed[VpcLinkState]) -> list[str]:
     """Fields that differ: ``name``, ``description``, ``targetArns`` (the last needs a new link)."""
     state = observed.state
     changes = []
-    if state.get("target_arns") != [desired.target_arn]:
+    if state.target_arns != (desired.target_arn,):
         changes.append("targetArns")
-    if state.get("name") != desired.name:
+    if state.name != desired.name:
         changes.append("name")
-    if (state.get("description") or "") != desired.description:
+    if state.description != desired.description:
         changes.append("description")
     return changes
 
 
-class VpcLinkPart(Part[VpcLinkDesired]):
+class VpcLinkPart(Part[VpcLinkDesired, VpcLinkState]):
     name = "vpc-link"
     replace_on: ClassVar[frozenset[str]] = frozenset({"targetArns"})
+    replacement: ClassVar[Replacement] = Replacement.DELETE_FIRST  # the REST API moves to the new one
 
-    def find(self, ctx: PartContext, known_id: str | None) -> Observed | None:
+    def find(
+        self, ctx: PartContext, desired: VpcLinkDesired | None, known_id: str | None
+    ) -> Observed[VpcLinkState] | None:
+        """By id, else by owner tags (link names are not unique)."""
         client = ctx.client("apigateway")
         if known_id:
             link = get_or_none(client.get_vpc_link, vpcLinkId=known_id)
@@ -87,7 +102,19 @@ class VpcLinkPart(Part[VpcLinkDesired]):
             return None
         return observe(sorted(candidates, key=lambda link: str(link["id"]))[0])
 
-    def create(self, ctx: PartContext, desired: VpcLinkDesired) -> Observed:
+    def refuse(
+        self, ctx: PartContext, desired: VpcLinkDesired, observed: Observed[VpcLinkState] | None, changes: list[str]
+    ) -> Stalled | None:
+        """A FAILED link, unless the changes replace it (the spec points at another NLB)."""
+        if observed is not None and observed.state.status == FAILED and not self.replace_on.intersection(changes):
+            return Stalled(
+                "VpcLinkFailed",
+                f"VPC link {observed.id} is FAILED: {observed.state.status_message or 'no message'}; "
+                "check that the NLB is internal, active and in this account and region",
+            )
+        return super().refuse(ctx, desired, observed, changes)
+
+    def create(self, ctx: PartContext, desired: VpcLinkDesired) -> Observed[VpcLinkState]:
         link = ctx.client("apigateway").create_vpc_link(
             name=desired.name,
             description=desired.description,
@@ -96,12 +123,12 @@ class VpcLinkPart(Part[VpcLinkDesired]):
         )
         return observe(link)
 
-    def diff(self, desired: VpcLinkDesired, observed: Observed) -> list[str]:
+    def diff(self, desired: VpcLinkDesired, observed: Observed[VpcLinkState]) -> list[str]:
         return diff(desired, observed)
 
     def update(
-        self, ctx: PartContext, desired: VpcLinkDesired, observed: Observed, changes: list[str]
-    ) -> Observed:
+        self, ctx: PartContext, desired: VpcLinkDesired, observed: Observed[VpcLinkState], changes: list[str]
+    ) -> Observed[VpcLinkState]:
         ops = []
         if "name" in changes:
             ops.append(patch_op("replace", "name", value=desired.name))
@@ -112,24 +139,7 @@ class VpcLinkPart(Part[VpcLinkDesired]):
         link = ctx.client("apigateway").update_vpc_link(vpcLinkId=observed.id, patchOperations=ops)
         return observe(link)
 
-    def delete(self, ctx: PartContext, observed: Observed) -> None:
+    def delete(self, ctx: PartContext, observed: Observed[VpcLinkState]) -> None:
         delete_ignoring_not_found(
             ctx.client("apigateway").delete_vpc_link, self.name, observed.id, vpcLinkId=observed.id
         )
-
-    def ensure(self, ctx: PartContext, desired: VpcLinkDesired, known_id: str | None) -> Outcome:
-        """As `Part.ensure`, then a FAILED link (wrong or unhealthy NLB) raises `PartFailed`.
-
-        The check runs after the diff so that pointing the spec at another NLB replaces a failed link.
-        """
-        outcome = super().ensure(ctx, desired, known_id)
-        state = outcome.observed.state
-        if state.get("status") == FAILED:
-            raise PartFailed(
-                self.name,
-                outcome.observed.id,
-                "VpcLinkFailed",
-                f"VPC link {outcome.observed.id} is FAILED: {state.get('status_message') or 'no message'}; "
-                "check that the NLB is internal, active and in this account and region",
-            )
-        return outcome

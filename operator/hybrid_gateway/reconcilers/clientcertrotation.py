@@ -33,10 +33,9 @@ from botocore.exceptions import ClientError
 from hybrid_gateway import GROUP, VERSION, metrics
 from hybrid_gateway.aws.errors import error_code
 from hybrid_gateway.aws.tags import MANAGED_BY, MANAGED_BY_TAG, OWNER_TAG
-from hybrid_gateway.errors import Stalled
+from hybrid_gateway.errors import PassError, Stalled
 from hybrid_gateway.parts import client_certificate as cc
 from hybrid_gateway.parts import trust_bundle as tb
-from hybrid_gateway.parts._apigateway import PartError
 from hybrid_gateway.parts.base import Observed, Outcome, PartContext
 from hybrid_gateway.parts.client_certificate import ClientCert
 from hybrid_gateway.reconcilers.base import Event, FinalizeResult, KubeObject, PassResult, Reconciler
@@ -213,19 +212,14 @@ class ClientCertRotationReconciler(Reconciler):
         stored = dict((fresh or obj.body).get("status") or {})
         self._check_claims(obj, spec)
         ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
-        try:
-            targets, waiting_for = self._targets(obj, spec, ctx)
-            if waiting_for:
-                hop = Condition(STAGES_USING_CURRENT, False, "WaitingForStages", waiting_for)
-                return PassResult(hops=[hop], status={"stages": [t.status() for t in targets]})
-            state = State.from_status(stored)
-            run = Run(obj, spec, ctx, self.now(), state, targets, cc.owned_certificates(ctx))
-            self._converge(run)
-            self._step(run)
-        except PartError as exc:
-            if exc.retryable:
-                raise
-            raise Stalled(exc.reason, exc.message) from None
+        targets, waiting_for = self._targets(obj, spec, ctx)
+        if waiting_for:
+            hop = Condition(STAGES_USING_CURRENT, False, "WaitingForStages", waiting_for)
+            return PassResult(hops=[hop], status={"stages": [t.status() for t in targets]})
+        state = State.from_status(stored)
+        run = Run(obj, spec, ctx, self.now(), state, targets, cc.owned_certificates(ctx))
+        self._converge(run)
+        self._step(run)
         status = self._status(run)
         patch = merge_patch(stored, status)
         if _has_null(patch):
@@ -264,13 +258,12 @@ class ClientCertRotationReconciler(Reconciler):
             if not rest_api_id:
                 waiting.append(why)
                 continue
-            try:
-                cert_id = cc.stage_certificate(ctx, rest_api_id, ref.stage)
-            except cc.StageMissing:
+            cert_id = cc.stage_certificate(ctx, rest_api_id, ref.stage)
+            if cert_id is None:
                 their_stage = str((((api.get("spec") or {}).get("api") or {}).get("stage") or {}).get("name") or "prod")
                 if their_stage != ref.stage:
                     raise Stalled("StageNotFound", f"spec.stages: HybridApi {ref.hybrid_api} has no stage "
-                                  f"{ref.stage} (its stage is {their_stage})") from None
+                                  f"{ref.stage} (its stage is {their_stage})")
                 waiting.append(f"stage {ref.stage} of HybridApi {ref.hybrid_api} does not exist yet")
                 continue
             targets.append(Target(ref, rest_api_id, cert_id))
@@ -321,7 +314,7 @@ class ClientCertRotationReconciler(Reconciler):
                     run.events.append(Event("Updated", f"Switched {what} to client certificate {want}"))
                 else:
                     run.outcomes.append(Outcome(
-                        "stage", Observed(f"{target.rest_api_id}/{target.ref.stage}"), "Updated",
+                        "stage", Observed(f"{target.rest_api_id}/{target.ref.stage}", None), "Updated",
                         [f"clientCertificateId {target.certificate_id or '(none)'} -> {want}"],
                     ))
                 target.certificate_id = want
@@ -350,8 +343,8 @@ class ClientCertRotationReconciler(Reconciler):
         where = [spec.trust.describe(obj.namespace)]
         s3_written = False
         if spec.trust.s3_bucket and spec.trust.s3_key:
-            s3 = tb.S3Object(spec.trust.s3_bucket, spec.trust.s3_key)
-            s3_written = s3.ensure(run.ctx, bundle)
+            s3 = tb.TrustBundleDesired(spec.trust.s3_bucket, spec.trust.s3_key, bundle)
+            s3_written = tb.TrustBundleObject().ensure(run.ctx, s3, None).action is not None
             where.append(s3.uri)
         run.state.trust_sha = tb.digest(bundle)
         names = ", ".join(c.id for c in present)
@@ -364,7 +357,7 @@ class ClientCertRotationReconciler(Reconciler):
         if step:
             run.events.append(Event(action, message))
         else:
-            run.outcomes.append(Outcome("trust-bundle", Observed(where[0]), action, [f"certificates {names}"]))
+            run.outcomes.append(Outcome(tb.PART, Observed(where[0], None), action, [f"certificates {names}"]))
 
     # ---- one step per pass ------------------------------------------------------------------------
     def _step(self, run: Run) -> None:
@@ -400,7 +393,7 @@ class ClientCertRotationReconciler(Reconciler):
         in_use = {t.certificate_id for t in run.targets}
         for cert_id in list(run.certs):
             if cert_id != state.current_id and cert_id not in in_use and cc.delete(run.ctx, cert_id):
-                run.outcomes.append(Outcome(cc.PART, Observed(cert_id), "Deleted", ["not in use"]))
+                run.outcomes.append(Outcome(cc.PART, Observed(cert_id, None), "Deleted", ["not in use"]))
                 del run.certs[cert_id]
         current = run.certs[state.current_id]
         if spec.rotate_requested_at and spec.rotate_requested_at != state.last_handled:
@@ -632,10 +625,7 @@ class ClientCertRotationReconciler(Reconciler):
                 rest_api_id = str((((api or {}).get("status") or {}).get("resources") or {}).get("restApiId") or "")
                 if not rest_api_id:
                     continue
-                try:
-                    using = cc.stage_certificate(ctx, rest_api_id, ref.stage)
-                except cc.StageMissing:
-                    continue
+                using = cc.stage_certificate(ctx, rest_api_id, ref.stage)
                 if using and using in ours:
                     cc.set_stage_certificate(ctx, rest_api_id, ref.stage, "")
                     events.append(Event("Updated", f"Cleared client certificate {using} from stage {ref.label}"))
@@ -643,11 +633,11 @@ class ClientCertRotationReconciler(Reconciler):
                 if cc.delete(ctx, cert_id):
                     events.append(Event("Deleted", f"Deleted client certificate {cert_id}"))
             if trust.s3_bucket and trust.s3_key:
-                s3 = tb.S3Object(trust.s3_bucket, trust.s3_key)
-                if s3.delete(ctx):
-                    events.append(Event("Deleted", f"Deleted trust bundle {s3.uri}"))
-        except (ClientError, PartError) as exc:
-            code = exc.reason if isinstance(exc, PartError) else error_code(exc)
+                deleted = tb.TrustBundleObject().remove(ctx, tb.s3_uri(trust.s3_bucket, trust.s3_key))
+                if deleted:
+                    events.append(Event("Deleted", f"Deleted trust bundle {deleted}"))
+        except (ClientError, PassError) as exc:
+            code = exc.reason if isinstance(exc, PassError) else error_code(exc)
             return FinalizeResult(False, events, f"{code or type(exc).__name__}, retrying")
         if kube.remove_data_key(trust.kind, obj.namespace, trust.name, trust.key):
             events.append(Event("Deleted", f"Removed the trust bundle from {trust.describe(obj.namespace)}"))

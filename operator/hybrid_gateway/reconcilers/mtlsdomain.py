@@ -28,19 +28,20 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
-from hybrid_gateway import GROUP, VERSION, metrics
+from hybrid_gateway import metrics
 from hybrid_gateway.aws.errors import error_code
+from hybrid_gateway.errors import PassError, Stalled
 from hybrid_gateway.kube import MissingInput
 from hybrid_gateway.parts import certificate, dns
-from hybrid_gateway.parts._apigateway import PartError, get_or_none
-from hybrid_gateway.parts._elbv2 import InputError
+from hybrid_gateway.parts._apigateway import get_or_none
 from hybrid_gateway.parts.base import Observed, Outcome, Part, PartContext
 from hybrid_gateway.parts.base_path_mapping import BasePathMappings, MappingsDesired, MappingTarget, label
-from hybrid_gateway.parts.domain_name import DomainNameDesired, DomainNamePart, OwnershipCertificate
+from hybrid_gateway.parts.certificate import CertificateState
+from hybrid_gateway.parts.domain_name import DomainNameDesired, DomainNamePart, DomainNameState, OwnershipCertificate
 from hybrid_gateway.parts.truststore_object import (
     BucketDesired,
     TruststoreBucket,
@@ -54,7 +55,6 @@ from hybrid_gateway.reconcilers.base import (
     KubeObject,
     PassResult,
     Reconciler,
-    Stalled,
 )
 from hybrid_gateway.reconcilers.inputs import check_name_in_zone
 from hybrid_gateway.reconcilers.mtlsdomain_spec import MtlsDomainSpec
@@ -74,6 +74,8 @@ DNS_READY = "DnsReady"
 NUDGE_REPEAT_SECONDS = 10.0
 ISSUED_BY_ACM = "AMAZON_ISSUED"
 
+D = TypeVar("D")
+
 
 def hop(type_: str, ready: bool, waiting_for: str, ok: str = "", reason: str = "Waiting") -> Condition:
     if ready:
@@ -86,12 +88,24 @@ class Pass:
     """The parts ensured in one pass and their outcomes (for Events and the drift record)."""
 
     ctx: PartContext
-    outcomes: list[Outcome] = field(default_factory=list)
+    outcomes: list[Outcome[Any]] = field(default_factory=list)
 
-    def ensure(self, part: Part[Any], desired: Any, known_id: str | None) -> Observed:
+    def ensure(self, part: Part[Any, Any], desired: Any, known_id: str | None) -> Observed[Any]:
+        return self.outcome(part, desired, known_id).observed
+
+    def outcome(self, part: Part[Any, Any], desired: Any, known_id: str | None) -> Outcome[Any]:
         outcome = part.ensure(self.ctx, desired, known_id)
         self.outcomes.append(outcome)
-        return outcome.observed
+        return outcome
+
+
+def refuse_early(ctx: PartContext, part: Part[D, Any], desired: D) -> None:
+    """Raise now the Stalled that `part.ensure(desired)` would raise before its first write (its
+    `find` and `refuse`, nothing written): so that a pass that cannot work writes nothing at all."""
+    found = part.find(ctx, desired, None)
+    refusal = part.refuse(ctx, desired, found, part.diff(desired, found) if found is not None else [])
+    if refusal is not None:
+        raise refusal
 
 
 @dataclass
@@ -143,22 +157,25 @@ class MtlsDomainReconciler(Reconciler):
         check_name_in_zone(ctx, spec.domain_name, spec.hosted_zone_id, name_field="spec.domainName",
                            zone_field="spec.hostedZoneId", reason="DomainOutsideHostedZone")
         if spec.ownership_arn:
-            given = certificate.ExistingCertificate(spec.domain_name).find(ctx, spec.ownership_arn)
+            given = certificate.ExistingCertificate(spec.domain_name).find(
+                ctx, certificate.ExistingCertificateDesired(spec.ownership_arn), None)
             if given is None:
                 raise Stalled("OwnershipCertificateNotFound",
                               f"spec.ownershipVerificationCertificateArn {spec.ownership_arn} does not exist in "
                               f"{spec.region}: give a public ACM certificate for {spec.domain_name}, or leave it "
                               "empty to have one requested")
-            if given.state.get("type") != ISSUED_BY_ACM:
+            if given.state.type != ISSUED_BY_ACM:
                 raise Stalled(
                     "OwnershipCertificateNotPublic",
-                    f"spec.ownershipVerificationCertificateArn {spec.ownership_arn} is a {given.state.get('type')} "
+                    f"spec.ownershipVerificationCertificateArn {spec.ownership_arn} is a {given.state.type} "
                     "certificate: API Gateway needs a public certificate issued by ACM for the domain name",
                 )
             certificate.check_covers(spec.domain_name, given.state)
-        # Both raise InputError (-> Stalled) for a bucket or a domain name we cannot use, before any write.
-        TruststoreBucket().check(ctx, BucketDesired(spec.bucket, spec.region, spec.create_bucket))
-        DomainNamePart().check(ctx, spec.domain_name)
+        # A bucket or a domain name we cannot use stalls the pass before any write.
+        refuse_early(ctx, TruststoreBucket(), BucketDesired(spec.bucket, spec.region, spec.create_bucket))
+        # Only the name matters to the domain's refuse(): certificate and version are not known yet.
+        refuse_early(ctx, DomainNamePart(), DomainNameDesired(spec.domain_name, "", spec.truststore_uri, "",
+                                                              security_policy=spec.security_policy))
 
     def _mapping_plan(self, obj: KubeObject, spec: MtlsDomainSpec) -> MappingPlan:
         plan = MappingPlan()
@@ -197,23 +214,16 @@ class MtlsDomainReconciler(Reconciler):
     # ---- the pass -------------------------------------------------------------------------------
     def reconcile(self, obj: KubeObject) -> PassResult:
         spec = MtlsDomainSpec.parse(obj)
-        try:
-            store = self._truststore(obj, spec)
-            cert_part, cert_desired = spec.certificate.part(self.runtime.kube, obj.namespace, spec.domain_name)
-            ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
-            self._validate(ctx, spec)
-            plan = self._mapping_plan(obj, spec)
-            return self._ensure_all(obj, spec, ctx, store, cert_part, cert_desired, plan)
-        except InputError as exc:
-            raise Stalled(exc.reason, exc.message) from None
-        except PartError as exc:
-            if exc.retryable:
-                raise
-            raise Stalled(exc.reason, exc.message) from None
+        store = self._truststore(obj, spec)
+        cert_part, cert_desired = spec.certificate.part(self.runtime.kube, obj.namespace, spec.domain_name)
+        ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
+        self._validate(ctx, spec)
+        plan = self._mapping_plan(obj, spec)
+        return self._ensure_all(obj, spec, ctx, store, cert_part, cert_desired, plan)
 
     def _ensure_all(
         self, obj: KubeObject, spec: MtlsDomainSpec, ctx: PartContext, store: Truststore,
-        cert_part: Part[Any], cert_desired: Any, plan: MappingPlan,
+        cert_part: Part[Any, Any], cert_desired: Any, plan: MappingPlan,
     ) -> PassResult:
         run = Pass(ctx)
         previous = obj.status
@@ -225,16 +235,17 @@ class MtlsDomainReconciler(Reconciler):
         # 1. Regional certificate (+ its validation record when ACM issues it). First, so that a wrong
         #    ARN is reported before anything is written.
         known_cert = (previous.get("certificate") or {}).get("arn")
-        cert = run.ensure(cert_part, cert_desired, known_cert)
-        superseded = [cert.state.pop("supersedes")] if cert.state.get("supersedes") else []
+        made = run.outcome(cert_part, cert_desired, known_cert)
+        cert: Observed[CertificateState] = made.observed
+        superseded = [made.superseded.id] if made.superseded is not None else []
         if spec.certificate.request:
             self._validation_record(run, spec, cert)
-        status["certificate"] = {"arn": cert.id, "notAfter": cert.state.get("notAfter")}
+        status["certificate"] = {"arn": cert.id, "notAfter": cert.state.not_after}
         waiting_certs = [] if cert.ready else [cert.waiting_for]
 
         # ... and the ownership-verification certificate for an imported or private one.
         ownership_arn: str | None = None
-        needs_ownership = cert.state.get("type") not in ("", ISSUED_BY_ACM)
+        needs_ownership = cert.state.type not in ("", ISSUED_BY_ACM)
         if needs_ownership:
             own = self._ownership_certificate(run, spec, previous.get("ownershipVerificationCertificateArn"))
             status["ownershipVerificationCertificateArn"] = own.id
@@ -251,7 +262,7 @@ class MtlsDomainReconciler(Reconciler):
         stored = run.ensure(
             TruststoreObject(), TruststoreObjectDesired(spec.bucket, spec.key, store.pem, store.sha256), None
         )
-        version = str(stored.state["versionId"])
+        version = stored.state.version_id
         hops.append(hop(TRUSTSTORE_VALID, True, "",
                         f"{len(store.certificates)} CA certificate(s) at {spec.truststore_uri} version {version}"))
         warnings = store.warnings(spec.expiry_warning_days)
@@ -267,7 +278,7 @@ class MtlsDomainReconciler(Reconciler):
         status["truststore"] = truststore_status
 
         # 3. The regional custom domain, pinned to the truststore version just made sure of.
-        domain: Observed | None = None
+        domain: Observed[DomainNameState] | None = None
         if not waiting_certs:
             domain = run.ensure(
                 DomainNamePart(),
@@ -282,13 +293,13 @@ class MtlsDomainReconciler(Reconciler):
                 spec.domain_name,
             )
             hops.append(hop(DOMAIN_READY, domain.ready, domain.waiting_for,
-                            f"{spec.domain_name} -> {domain.state['regionalDomainName']} "
+                            f"{spec.domain_name} -> {domain.state.regional_domain_name} "
                             f"({spec.security_policy}, mutual TLS)"))
-            status["regionalDomainName"] = domain.state["regionalDomainName"]
-            status["regionalHostedZoneId"] = domain.state["regionalHostedZoneId"]
-            truststore_status["version"] = domain.state["truststoreVersion"] or version
+            status["regionalDomainName"] = domain.state.regional_domain_name
+            status["regionalHostedZoneId"] = domain.state.regional_hosted_zone_id
+            truststore_status["version"] = domain.state.truststore_version or version
             truststore_status["warnings"] = warnings + [
-                w for w in domain.state["truststoreWarnings"] if w not in warnings
+                w for w in domain.state.truststore_warnings if w not in warnings
             ]
             # The domain no longer uses what it used before: superseded certificates can go.
             self._retire_certificates(ctx, spec, cert, superseded, known_cert,
@@ -303,11 +314,11 @@ class MtlsDomainReconciler(Reconciler):
             self._default_endpoints(ctx, obj, spec, plan, hops, info, nudge)
             alias = run.ensure(
                 dns.DnsRecord(spec.hosted_zone_id, "A"),
-                dns.RecordDesired.alias_to(spec.domain_name, domain.state["regionalDomainName"],
-                                           domain.state["regionalHostedZoneId"]),
+                dns.RecordDesired.alias_to(spec.domain_name, domain.state.regional_domain_name,
+                                           domain.state.regional_hosted_zone_id),
                 spec.domain_name,
             )
-            hops.append(hop(DNS_READY, True, "", f"{alias.id} -> {domain.state['regionalDomainName']}"))
+            hops.append(hop(DNS_READY, True, "", f"{alias.id} -> {domain.state.regional_domain_name}"))
             self._nudge(obj.namespace, nudge, plan.hybrid_apis)
         else:
             for type_ in (MAPPINGS_READY, DEFAULT_ENDPOINTS_DISABLED, DNS_READY):
@@ -332,25 +343,26 @@ class MtlsDomainReconciler(Reconciler):
 
     # ---- pieces of the pass ---------------------------------------------------------------------
     @staticmethod
-    def _validation_record(run: Pass, spec: MtlsDomainSpec, cert: Observed) -> None:
+    def _validation_record(run: Pass, spec: MtlsDomainSpec, cert: Observed[CertificateState]) -> None:
         record = dns.validation_record(cert.state)
         if record is not None:
             run.ensure(dns.DnsRecord(spec.hosted_zone_id, "CNAME"), record, record.name)
 
-    def _ownership_certificate(self, run: Pass, spec: MtlsDomainSpec, known: str | None) -> Observed:
+    def _ownership_certificate(
+        self, run: Pass, spec: MtlsDomainSpec, known: str | None
+    ) -> Observed[CertificateState]:
         if spec.ownership_arn:  # checked in _validate: exists, public, covers the name
             return run.ensure(certificate.ExistingCertificate(spec.domain_name),
                               certificate.ExistingCertificateDesired(spec.ownership_arn), None)
         own = run.ensure(OwnershipCertificate(spec.domain_name),
                          certificate.RequestedCertificateDesired(spec.domain_name), known)
-        own.state.pop("supersedes", None)
         self._validation_record(run, spec, own)
         return own
 
     @staticmethod
     def _retire_certificates(
-        ctx: PartContext, spec: MtlsDomainSpec, cert: Observed, superseded: list[str], known_cert: str | None,
-        known_ownership: str | None, ownership_arn: str | None,
+        ctx: PartContext, spec: MtlsDomainSpec, cert: Observed[CertificateState], superseded: list[str],
+        known_cert: str | None, known_ownership: str | None, ownership_arn: str | None,
     ) -> None:
         """Delete certificates we made that the domain stopped using (a changed source or key type).
 
@@ -371,11 +383,9 @@ class MtlsDomainReconciler(Reconciler):
         every API mapped before or after, when the mappings or the spec changed."""
         part = BasePathMappings()
         desired = MappingsDesired(spec.domain_name, plan.targets, frozenset(plan.waiting))
-        before = part.find(run.ctx, spec.domain_name) or Observed(spec.domain_name, {"mappings": {}})
-        changes = part.diff(desired, before)
-        after = part.update(run.ctx, desired, before, changes) if changes else before
-        outcome = Outcome(part.name, after, "Updated" if changes else None, changes)
-        run.outcomes.append(outcome)
+        # What is mapped before this pass: a HybridApi whose mapping goes away is asked to reconcile too.
+        before = part.find(run.ctx, desired, spec.domain_name)
+        outcome = run.outcome(part, desired, spec.domain_name)
         pending = {**plan.waiting, **plan.released}
         if pending:
             hops.append(hop(MAPPINGS_READY, False,
@@ -383,9 +393,9 @@ class MtlsDomainReconciler(Reconciler):
         else:
             done = [f"{label(bp)} -> {t.rest_api_id}/{t.stage}" for bp, t in sorted(plan.targets.items())]
             hops.append(hop(MAPPINGS_READY, True, "", ", ".join(done) or "no mappings"))
-        if not (changes or spec_changed):
+        if not (outcome.action or spec_changed):
             return set()
-        old = {m["restApiId"] for m in (before.state.get("mappings") or {}).values()}
+        old = {t.rest_api_id for t in before.state.mappings.values()} if before is not None else set()
         return old | {t.rest_api_id for t in plan.targets.values()}
 
     def _default_endpoints(
@@ -437,14 +447,8 @@ class MtlsDomainReconciler(Reconciler):
         """Patch the reconcile-request annotation on each HybridApi (it then reconciles at once)."""
         for name in sorted(set(hybrid_apis)):
             stamp = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
-            body = {"metadata": {"annotations": {RECONCILE_REQUEST_ANNOTATION: stamp}}}
-            try:
-                self.runtime.kube.custom.patch_namespaced_custom_object(
-                    GROUP, VERSION, namespace, "hybridapis", name, body
-                )
-            except Exception as exc:  # a missing HybridApi has nothing to reconcile
-                if getattr(exc, "status", None) != 404:
-                    raise
+            # False for a missing HybridApi: it has nothing to reconcile.
+            self.runtime.kube.annotate("hybridapis", namespace, name, {RECONCILE_REQUEST_ANNOTATION: stamp})
             with self._guard:
                 self._nudged[(namespace, name)] = time.monotonic()
             log.info("asked HybridApi %s/%s to reconcile (its default endpoint setting may change)", namespace, name)
@@ -469,8 +473,8 @@ class MtlsDomainReconciler(Reconciler):
                     had.discard(labels)
             had.update(keep)
 
-    def _domain_expiry_metric(self, obj: KubeObject, cert: Observed) -> None:
-        not_after = cert.state.get("notAfter")
+    def _domain_expiry_metric(self, obj: KubeObject, cert: Observed[CertificateState]) -> None:
+        not_after = cert.state.not_after
         seen: set[tuple[str, ...]] = set()
         if not_after:
             when = dt.datetime.fromisoformat(str(not_after).replace("Z", "+00:00"))
@@ -495,8 +499,8 @@ class MtlsDomainReconciler(Reconciler):
         events: list[Event] = []
         try:
             self._remove_all(ctx, obj, spec, events)
-        except (ClientError, PartError) as exc:
-            code = exc.reason if isinstance(exc, PartError) else error_code(exc)
+        except (ClientError, PassError) as exc:
+            code = exc.reason if isinstance(exc, PassError) else error_code(exc)
             return FinalizeResult(False, events, f"{code}: {exc}, retrying"[:300])
         self._forget_gauges(obj.uid, set())
         with self._guard:
@@ -506,25 +510,25 @@ class MtlsDomainReconciler(Reconciler):
         return FinalizeResult(True, events)
 
     def _remove_all(self, ctx: PartContext, obj: KubeObject, spec: MtlsDomainSpec, events: list[Event]) -> None:
-        def removed(part: Part[Any], known: str | None) -> None:
+        def removed(part: Part[Any, Any], known: str | None) -> None:
             gone = part.remove(ctx, known)
             if gone:
                 events.append(Event("Deleted", f"Deleted {part.name} {gone}"))
 
         domain_part = DomainNamePart()
-        domain = domain_part.find(ctx, spec.domain_name)
-        if domain is not None and domain.state["owned"]:
+        domain = domain_part.find(ctx, None, spec.domain_name)
+        if domain is not None and domain.owned:
             removed(BasePathMappings(), spec.domain_name)
             alias = dns.DnsRecord(spec.hosted_zone_id, "A")
-            existing = alias.find(ctx, spec.domain_name)
-            target = dns.norm_alias_dns(domain.state["regionalDomainName"])
-            if existing is not None and dns.norm_alias_dns(existing.state.get("aliasDnsName") or "") == target:
+            existing = alias.find(ctx, None, spec.domain_name)
+            target = dns.norm_alias_dns(domain.state.regional_domain_name)
+            if existing is not None and dns.norm_alias_dns(existing.state.alias_dns_name or "") == target:
                 removed(alias, spec.domain_name)  # only the alias to our domain, never a record someone else made
             removed(domain_part, spec.domain_name)
 
         # Certificates only we made (remove() checks type and owner tags), validation records first.
         previous = obj.status
-        owned_certs: list[tuple[Part[Any], str | None]] = [
+        owned_certs: list[tuple[Part[Any, Any], str | None]] = [
             (OwnershipCertificate(spec.domain_name), previous.get("ownershipVerificationCertificateArn")),
         ]
         known_cert = (previous.get("certificate") or {}).get("arn")
@@ -533,10 +537,10 @@ class MtlsDomainReconciler(Reconciler):
         elif spec.certificate.request:
             owned_certs.append((certificate.RequestedCertificate(spec.domain_name), known_cert))
         for part, known in owned_certs:
-            found = part.find(ctx, known)
+            found = part.find(ctx, None, known)
             if found is None:
                 continue
-            record = dns.validation_record(found.state) if found.state.get("type") == ISSUED_BY_ACM else None
+            record = dns.validation_record(found.state) if found.state.type == ISSUED_BY_ACM else None
             if record is not None:
                 removed(dns.DnsRecord(spec.hosted_zone_id, "CNAME"), record.name)
             removed(part, found.id)
@@ -545,13 +549,13 @@ class MtlsDomainReconciler(Reconciler):
         removed(TruststoreBucket(), spec.bucket)
 
 
-def _remove_exact(ctx: PartContext, spec: MtlsDomainSpec, part: Part[Any], arn: str) -> bool:
+def _remove_exact(ctx: PartContext, spec: MtlsDomainSpec, part: Part[Any, Any], arn: str) -> bool:
     """Delete certificate `arn` (and its validation record) only if `part` owns exactly it: `find`
     falls back to any certificate the part owns for the name, which may be the one in use."""
-    found = part.find(ctx, arn)
+    found = part.find(ctx, None, arn)
     if found is None or found.id != arn:
         return False
-    record = dns.validation_record(found.state) if found.state.get("type") == ISSUED_BY_ACM else None
+    record = dns.validation_record(found.state) if found.state.type == ISSUED_BY_ACM else None
     part.delete(ctx, found)
     if record is not None:
         dns.DnsRecord(spec.hosted_zone_id, "CNAME").remove(ctx, record.name)
