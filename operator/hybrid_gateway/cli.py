@@ -54,7 +54,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _sandbox(args: argparse.Namespace) -> int:
-    from hybrid_gateway.devenv import sandbox
+    from hybrid_gateway_devenv import sandbox
 
     return sandbox.main(args)
 

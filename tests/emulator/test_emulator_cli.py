@@ -1,4 +1,4 @@
-"""``python -m hybrid_gateway.devenv.emulator``: ready line, serves AWS calls, exits 0 on SIGINT."""
+"""``python -m hybrid_gateway_devenv.emulator``: ready line, serves AWS calls, exits 0 on SIGINT."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import sys
 
 import boto3
 
-from hybrid_gateway.devenv.emulator import EmulatorControl
+from hybrid_gateway_devenv.emulator import EmulatorControl
 
 
 def test_cli_runs_until_sigint() -> None:
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hybrid_gateway.devenv.emulator", "--host", "127.0.0.1", "--port", "0"],
+        [sys.executable, "-m", "hybrid_gateway_devenv.emulator", "--host", "127.0.0.1", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

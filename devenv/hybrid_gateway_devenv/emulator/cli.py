@@ -1,4 +1,4 @@
-"""``python -m hybrid_gateway.devenv.emulator``: run the AWS emulator until SIGINT/SIGTERM."""
+"""``python -m hybrid_gateway_devenv.emulator``: run the AWS emulator until SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from .server import EmulatorServer
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m hybrid_gateway.devenv.emulator",
+        prog="python -m hybrid_gateway_devenv.emulator",
         description="AWS emulator (moto server + hybrid-gateway extension) on one endpoint for all services.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")

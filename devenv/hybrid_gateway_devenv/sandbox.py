@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from hybrid_gateway import GROUP
-from hybrid_gateway.devenv.cluster import LocalCluster
-from hybrid_gateway.devenv.operator_process import OperatorProcess
-from hybrid_gateway.devenv.seed import SeededAccount, seed_account
+from hybrid_gateway_devenv.cluster import LocalCluster
+from hybrid_gateway_devenv.operator_process import OperatorProcess
+from hybrid_gateway_devenv.seed import SeededAccount, seed_account
 
 # Placeholders that examples/ uses for ids only the seeded account knows.
 PLACEHOLDERS = {
@@ -112,7 +112,7 @@ def main(args: argparse.Namespace) -> int:
     os.environ.pop("AWS_SESSION_TOKEN", None)
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    from hybrid_gateway.devenv.emulator import EmulatorServer
+    from hybrid_gateway_devenv.emulator import EmulatorServer
 
     cluster = LocalCluster(workdir=workdir / "cluster")
     emulator = EmulatorServer(port=0)
