@@ -29,7 +29,7 @@ unit: deps
 	$(BIN)/python -m pytest -m "not e2e" $(PYTEST_ARGS)
 
 sandbox: deps
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/hybrid-gateway sandbox
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/hybrid-gateway-dev sandbox
 
 bench: deps
 	$(BIN)/python bench/steady_state.py
