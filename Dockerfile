@@ -17,7 +17,8 @@ ENV PIP_NO_CACHE_DIR=1 \
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY operator/ ./operator/
-# Runtime dependencies only: no [dev] or [sandbox] extras.
+# The operator and its runtime dependencies only: no [dev] extra, and not the development environment
+# (devenv/, a distribution of its own with moto; .dockerignore keeps it out of the context).
 RUN pip wheel --wheel-dir /wheels .
 
 # --- runtime ----------------------------------------------------------------------------------------

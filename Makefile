@@ -10,12 +10,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
 
+# The operator with its test tools, and the development environment (devenv/: emulator, local
+# cluster, sandbox), both editable. devenv/ is a distribution of its own so that the operator's
+# wheel and image do not contain it; PEP 621 cannot name a local path dependency portably, so the
+# `dev` extra cannot pull it in and both are named here.
 deps: $(BIN)/python
 	SKIP_PIP=1 bash hack/install-test-deps.sh
-	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[dev]"
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[dev]" -e ./devenv
 
 lint: deps
-	$(BIN)/ruff check operator tests hack bench
+	$(BIN)/ruff check operator tests hack bench devenv
 	$(BIN)/mypy
 
 test: lint
@@ -25,7 +29,7 @@ unit: deps
 	$(BIN)/python -m pytest -m "not e2e" $(PYTEST_ARGS)
 
 sandbox: deps
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/hybrid-gateway sandbox
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/hybrid-gateway-dev sandbox
 
 bench: deps
 	$(BIN)/python bench/steady_state.py

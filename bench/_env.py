@@ -22,10 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # `tests.e2e.helpers` builds the manifests and reads the request log
     sys.path.insert(0, str(ROOT))
 
-from hybrid_gateway.devenv.cluster import LocalCluster  # noqa: E402
-from hybrid_gateway.devenv.emulator import EmulatorControl  # noqa: E402
-from hybrid_gateway.devenv.operator_process import OperatorProcess  # noqa: E402
-from hybrid_gateway.devenv.seed import SeededAccount, seed_account  # noqa: E402
+from hybrid_gateway_devenv.cluster import LocalCluster  # noqa: E402
+from hybrid_gateway_devenv.emulator import EmulatorControl  # noqa: E402
+from hybrid_gateway_devenv.operator_process import OperatorProcess  # noqa: E402
+from hybrid_gateway_devenv.seed import SeededAccount, seed_account  # noqa: E402
 
 REGION = "ap-northeast-1"
 
@@ -57,7 +57,7 @@ def environment() -> Iterator[Env]:
     os.environ.pop("AWS_SESSION_TOKEN", None)
     workdir = Path(tempfile.mkdtemp(prefix="hybrid-gateway-bench-"))
     emulator = subprocess.Popen(
-        [sys.executable, "-m", "hybrid_gateway.devenv.emulator", "--port", "0"],
+        [sys.executable, "-m", "hybrid_gateway_devenv.emulator", "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True,
     )
     cluster = LocalCluster(workdir=workdir / "cluster")

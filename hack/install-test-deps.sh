@@ -2,7 +2,8 @@
 # Installs everything the tests and the sandbox need on a fresh Debian machine:
 # Debian packages (etcd, Go toolchain for the one-time kube-apiserver build, lua, kubectl),
 # a kube-apiserver binary (KUBEBUILDER_ASSETS, PATH, or built once from Debian's source
-# package and cached outside the work tree), and the Python package with its dev extras.
+# package and cached outside the work tree), and the Python packages: the operator with its dev
+# extras and the development environment in devenv/.
 # Safe to run again: every step is skipped when its result is already there.
 set -euo pipefail
 
@@ -87,7 +88,7 @@ if ! apiserver=$(find_apiserver); then
 fi
 log "kube-apiserver: $apiserver"
 
-# 3. Python package with dev extras.
+# 3. The operator with its dev extras, and the development environment (devenv/, its own distribution).
 if [ "${SKIP_PIP:-0}" != 1 ]; then
-  python3 -m pip install -q --disable-pip-version-check -e "$ROOT[dev]"
+  python3 -m pip install -q --disable-pip-version-check -e "$ROOT[dev]" -e "$ROOT/devenv"
 fi

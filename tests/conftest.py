@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from hybrid_gateway.devenv.cluster import LocalCluster
-from hybrid_gateway.devenv.operator_process import OperatorProcess
+from hybrid_gateway_devenv.cluster import LocalCluster
+from hybrid_gateway_devenv.operator_process import OperatorProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 REGION = "ap-northeast-1"
@@ -56,12 +56,12 @@ def aws_env() -> Iterator[None]:
 
 
 class EmulatorProcess:
-    """The emulator as its own process (`python -m hybrid_gateway.devenv.emulator`), as the operator
+    """The emulator as its own process (`python -m hybrid_gateway_devenv.emulator`), as the operator
     would meet AWS: its moto state is not shared with in-process emulators of other test modules."""
 
     def __init__(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hybrid_gateway.devenv.emulator", "--port", "0"],
+            [sys.executable, "-m", "hybrid_gateway_devenv.emulator", "--port", "0"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True,
         )
         assert self.proc.stdout is not None
@@ -89,7 +89,7 @@ def emulator(aws_env: None) -> Iterator[EmulatorProcess]:
 
 @pytest.fixture(scope="session")
 def control(emulator):  # type: ignore[no-untyped-def]
-    from hybrid_gateway.devenv.emulator import EmulatorControl
+    from hybrid_gateway_devenv.emulator import EmulatorControl
 
     return EmulatorControl(emulator.endpoint_url)
 
@@ -97,7 +97,7 @@ def control(emulator):  # type: ignore[no-untyped-def]
 @pytest.fixture()
 def account(emulator):  # type: ignore[no-untyped-def]
     # Function-scoped: seeding finds what exists, and survives an emulator reset between tests.
-    from hybrid_gateway.devenv.seed import seed_account
+    from hybrid_gateway_devenv.seed import seed_account
 
     return seed_account(emulator.endpoint_url, REGION)
 

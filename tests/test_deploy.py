@@ -831,6 +831,7 @@ def test_dockerfile_copy_sources_exist_and_are_not_ignored() -> None:
             assert not ignored(source.rstrip("/")), f"COPY source {source} is excluded by .dockerignore"
             copied.append(source.rstrip("/"))
     assert {"pyproject.toml", "README.md", "operator"} <= set(copied)
+    assert not [c for c in copied if c == "." or c.startswith("devenv")], "the image holds only the operator"
 
 
 def test_dockerignore_excludes_tests_git_and_caches() -> None:
@@ -843,6 +844,8 @@ def test_dockerignore_excludes_tests_git_and_caches() -> None:
         ".ruff_cache",
         ".mypy_cache",
         "operator/hybrid_gateway_operator.egg-info",
+        "devenv",
+        "devenv/hybrid_gateway_devenv/emulator/server.py",
     ):
         assert ignored(path), f".dockerignore should exclude {path}"
     for path in ("pyproject.toml", "README.md", "operator", "operator/hybrid_gateway/__init__.py"):
@@ -873,4 +876,5 @@ def test_dockerfile_runtime_settings() -> None:
     assert len(installs) == 1
     assert "--no-index" in installs[0], "install only the builder's wheels"
     assert "[dev]" not in installs[0] and "[sandbox]" not in installs[0]
+    assert "devenv" not in installs[0], "the image holds only the operator"
     assert not any(kw == "HEALTHCHECK" for kw, _ in final), "Kubernetes probes do the health checks"

@@ -1,4 +1,4 @@
-"""`hybrid-gateway`: run the operator, or the local sandbox."""
+"""`hybrid-gateway`: run the operator."""
 
 from __future__ import annotations
 
@@ -53,12 +53,6 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sandbox(args: argparse.Namespace) -> int:
-    from hybrid_gateway.devenv import sandbox
-
-    return sandbox.main(args)
-
-
 def rate_limit(text: str) -> tuple[str, float]:
     """`elbv2=20` -> ("elbv2", 20.0); `*=100` sets every service."""
     service, sep, value = text.partition("=")
@@ -99,15 +93,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--verbose", "-v", action="store_true")
     run.set_defaults(func=_run)
-
-    sandbox = sub.add_parser(
-        "sandbox", help="run a local API server, etcd, the AWS emulator and the operator, and apply examples/"
-    )
-    sandbox.add_argument("--examples", default="examples", help="folder of manifests to apply")
-    sandbox.add_argument("--no-table", action="store_true", help="print plain progress lines instead of a live table")
-    sandbox.add_argument("--exit-when-ready", action="store_true", help="stop once every object is Ready")
-    sandbox.add_argument("--timeout", type=float, default=0, help="give up after this many seconds (0: never)")
-    sandbox.set_defaults(func=_sandbox)
     return parser
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
-from hybrid_gateway.devenv.cluster import LocalCluster
-from hybrid_gateway.devenv.seed import SeededAccount
+from hybrid_gateway_devenv.cluster import LocalCluster
+from hybrid_gateway_devenv.seed import SeededAccount
 
 
 def hybridapi(name: str, account: SeededAccount, **overrides: Any) -> dict[str, Any]:

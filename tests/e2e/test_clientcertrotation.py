@@ -19,8 +19,8 @@ import boto3
 import kubernetes
 import pytest
 
-from hybrid_gateway.devenv.cluster import LocalCluster
 from hybrid_gateway.parts import trust_bundle as tb
+from hybrid_gateway_devenv.cluster import LocalCluster
 from tests.e2e.helpers import apply, condition, events, get, hybridapi, secret, wait_until
 
 pytestmark = pytest.mark.e2e

@@ -13,8 +13,8 @@ from typing import Any
 import kubernetes
 import pytest
 
-from hybrid_gateway.devenv.cluster import LocalCluster
 from hybrid_gateway.kube import Kube
+from hybrid_gateway_devenv.cluster import LocalCluster
 from tests.e2e.helpers import apply, get
 
 pytestmark = pytest.mark.e2e

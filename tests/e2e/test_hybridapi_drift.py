@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from hybrid_gateway.devenv.cluster import LocalCluster
-from hybrid_gateway.devenv.operator_process import OperatorProcess
-from hybrid_gateway.devenv.seed import SeededAccount, seed_account
+from hybrid_gateway_devenv.cluster import LocalCluster
+from hybrid_gateway_devenv.operator_process import OperatorProcess
+from hybrid_gateway_devenv.seed import SeededAccount, seed_account
 from tests.e2e.helpers import (
     ONE_OF_EACH,
     alias_records,

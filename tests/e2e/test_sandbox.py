@@ -1,4 +1,5 @@
-"""`hybrid-gateway sandbox` driven as a user would: start, watch the table, use it, Ctrl-C."""
+"""`hybrid-gateway-dev sandbox` (what `make sandbox` runs) driven as a user would: start, watch the table,
+use it, Ctrl-C."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -14,6 +14,8 @@ from queue import Empty, Queue
 
 import boto3
 import pytest
+
+from tests.console_scripts import console_script
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +38,7 @@ def _processes_mentioning(text: str) -> list[int]:
 
 def test_sandbox_starts_applies_examples_shows_table_and_stops_on_ctrl_c() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hybrid_gateway", "sandbox", "--no-table"],
+        [console_script("hybrid-gateway-dev"), "sandbox", "--no-table"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
     )
     assert proc.stdout is not None

@@ -14,7 +14,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from hybrid_gateway.devenv.emulator import EmulatorControl, EmulatorServer
+from hybrid_gateway_devenv.emulator import EmulatorControl, EmulatorServer
 
 REGION = "ap-northeast-1"
 

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from hybrid_gateway.devenv.emulator import EmulatorControl
+from hybrid_gateway_devenv.emulator import EmulatorControl
 
 from .helpers import call_raw, create_nlb, output_problems
 

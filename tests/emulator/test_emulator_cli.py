@@ -1,4 +1,5 @@
-"""``python -m hybrid_gateway.devenv.emulator``: ready line, serves AWS calls, exits 0 on SIGINT."""
+"""``hybrid-gateway-dev emulator`` and ``python -m hybrid_gateway_devenv.emulator``: ready line, serves AWS
+calls, exits 0 on SIGINT."""
 
 from __future__ import annotations
 
@@ -7,16 +8,26 @@ import select
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 
 import boto3
+import pytest
 
-from hybrid_gateway.devenv.emulator import EmulatorControl
+from hybrid_gateway_devenv.emulator import EmulatorControl
+from tests.console_scripts import console_script
+
+COMMANDS: dict[str, Callable[[], list[str]]] = {
+    "hybrid-gateway-dev emulator": lambda: [console_script("hybrid-gateway-dev"), "emulator"],
+    "python -m hybrid_gateway_devenv.emulator": lambda: [sys.executable, "-m", "hybrid_gateway_devenv.emulator"],
+}
 
 
-def test_cli_runs_until_sigint() -> None:
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_cli_runs_until_sigint(command: str) -> None:
+    argv = COMMANDS[command]()
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hybrid_gateway.devenv.emulator", "--host", "127.0.0.1", "--port", "0"],
+        [*argv, "--host", "127.0.0.1", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from cryptography import x509
 
-from hybrid_gateway.devenv.emulator import EmulatorControl, EmulatorControlError
+from hybrid_gateway_devenv.emulator import EmulatorControl, EmulatorControlError
 
 
 def lifetime(cert: dict[str, Any]) -> tuple[timedelta, timedelta]:

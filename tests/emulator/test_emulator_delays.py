@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from hybrid_gateway.devenv.emulator import EmulatorControl
+from hybrid_gateway_devenv.emulator import EmulatorControl
 
 from .helpers import create_nlb, public_zone, upsert_validation_record, validation_record, wait_for
 

@@ -11,7 +11,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.retries import standard
 
-from hybrid_gateway.devenv.emulator import EmulatorControl
+from hybrid_gateway_devenv.emulator import EmulatorControl
 
 
 def retry_context(err: ClientError) -> standard.RetryContext:
@@ -140,7 +140,7 @@ def test_latency_and_filters(ctl: EmulatorControl, apigw: Any, ec2: Any) -> None
 
 
 def test_invalid_fault_settings_are_refused(ctl: EmulatorControl) -> None:
-    from hybrid_gateway.devenv.emulator import EmulatorControlError
+    from hybrid_gateway_devenv.emulator import EmulatorControlError
 
     with pytest.raises(EmulatorControlError, match="400"):
         ctl.set_faults(rate=1.5)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from hybrid_gateway.devenv.emulator import EmulatorControl
+from hybrid_gateway_devenv.emulator import EmulatorControl
 
 from .helpers import create_nlb, imported_certificate, network
 

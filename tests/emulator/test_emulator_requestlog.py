@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from hybrid_gateway.devenv.emulator import EmulatorControl
-from hybrid_gateway.devenv.emulator.routing import AwsCall, OperationResolver, is_write
+from hybrid_gateway_devenv.emulator import EmulatorControl
+from hybrid_gateway_devenv.emulator.routing import AwsCall, OperationResolver, is_write
 
 from .helpers import network, public_zone
 

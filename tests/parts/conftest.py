@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from hybrid_gateway.devenv.emulator import EmulatorServer
+from hybrid_gateway_devenv.emulator import EmulatorServer
 
 REGION = "ap-northeast-1"
 

@@ -1,6 +1,6 @@
 """VPC link, REST API and stage parts: pure diffs as tables, then each part against the emulator.
 
-The AWS side is `hybrid_gateway.devenv.emulator` when it can be imported (it adds UpdateIntegration,
+The AWS side is `hybrid_gateway_devenv.emulator` when it can be imported (it adds UpdateIntegration,
 UpdateVpcLink and stage client certificates to moto), otherwise a plain in-process moto server; tests
 that need an operation plain moto lacks skip with the reason.
 """
@@ -857,7 +857,7 @@ def test_rest_api_integrations_are_patched_in_place(
     aws: Aws, ctx: PartContext, rec: Recorder, raw: Any, vpc_link_id: str
 ) -> None:
     if not aws.update_integration:
-        pytest.skip("UpdateIntegration is not implemented by moto 5.2; needs hybrid_gateway.devenv.emulator")
+        pytest.skip("UpdateIntegration is not implemented by moto 5.2; needs hybrid_gateway_devenv.emulator")
     part = RestApiPart()
     desired = _api_desired(vpc_link_id=vpc_link_id)
     api_id = part.ensure(ctx, desired, None).observed.id

@@ -1,7 +1,7 @@
 """Network parts (certificate, target groups, security group, load balancers, listeners, DNS).
 
 Pure `diff` functions are tested as tables of cases, each with a reason. Each part then runs its
-whole life against an in-process AWS: `hybrid_gateway.devenv.emulator.EmulatorServer` when it can
+whole life against an in-process AWS: `hybrid_gateway_devenv.emulator.EmulatorServer` when it can
 be imported, else a plain moto server. Every AWS call our clients make is recorded (botocore
 `before-parameter-build`), so "a second ensure() makes no write call" is checked exactly.
 """
@@ -806,7 +806,7 @@ def raw(aws: Aws) -> dict[str, Any]:
 
 
 def _control(aws: Aws) -> Any:
-    from hybrid_gateway.devenv.emulator import EmulatorControl
+    from hybrid_gateway_devenv.emulator import EmulatorControl
 
     return EmulatorControl(aws.endpoint_url)
 
@@ -1025,9 +1025,9 @@ def test_load_balancer_stays_not_ready_while_the_emulator_provisions(aws: Aws, c
     if not aws.emulator:
         pytest.skip(
             "plain moto turns provisioning into active on the first describe; "
-            "needs hybrid_gateway.devenv.emulator provisioning delays"
+            "needs hybrid_gateway_devenv.emulator provisioning delays"
         )
-    from hybrid_gateway.devenv.emulator import EmulatorControl
+    from hybrid_gateway_devenv.emulator import EmulatorControl
 
     control = EmulatorControl(aws.endpoint_url)
     part, desired = Nlb(), LoadBalancerDesired(aws.vpc_id, (aws.subnets["a"], aws.subnets["c"]))

@@ -8,7 +8,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from hybrid_gateway.aws.clients import AwsClients
-from hybrid_gateway.devenv.emulator import EmulatorControl, EmulatorServer
+from hybrid_gateway_devenv.emulator import EmulatorControl, EmulatorServer
 
 
 @pytest.fixture(scope="module")

@@ -144,7 +144,7 @@ class Aws:
 
 @pytest.fixture(scope="module")
 def aws() -> Iterator[Aws]:
-    from hybrid_gateway.devenv.emulator import EmulatorControl, EmulatorServer
+    from hybrid_gateway_devenv.emulator import EmulatorControl, EmulatorServer
 
     with pytest.MonkeyPatch.context() as mp:
         for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",

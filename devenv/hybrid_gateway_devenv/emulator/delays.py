@@ -17,7 +17,7 @@ validation record appeared. Everything is evaluated when the resource is read, s
 the background.
 
 The policy is process-wide (:data:`DELAYS`) because moto's state is process-wide: every
-:class:`~hybrid_gateway.devenv.emulator.EmulatorServer` in a process serves the same emulated AWS.
+:class:`~hybrid_gateway_devenv.emulator.EmulatorServer` in a process serves the same emulated AWS.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""``python -m hybrid_gateway.devenv.emulator``: run the AWS emulator until SIGINT/SIGTERM."""
+"""The emulator's command line: ``hybrid-gateway-dev emulator`` or ``python -m hybrid_gateway_devenv.emulator``.
+
+Runs the AWS emulator until SIGINT/SIGTERM.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +14,10 @@ from types import FrameType
 from .delays import DELAYS
 from .server import EmulatorServer
 
+DESCRIPTION = "AWS emulator (moto server + hybrid-gateway extension) on one endpoint for all services."
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m hybrid_gateway.devenv.emulator",
-        description="AWS emulator (moto server + hybrid-gateway extension) on one endpoint for all services.",
-    )
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=5000, help="port to listen on; 0 picks a free one (default 5000)")
     parser.add_argument(
@@ -25,8 +26,9 @@ def main(argv: list[str] | None = None) -> int:
         default=0.0,
         help="provisioning delay for load balancers, VPC links and certificates (default 0)",
     )
-    args = parser.parse_args(argv)
 
+
+def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -46,3 +48,9 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(sig, handler)
     print("emulator stopped", file=sys.stderr, flush=True)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hybrid_gateway_devenv.emulator", description=DESCRIPTION)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))

@@ -1,4 +1,4 @@
-"""Entry point of ``python -m hybrid_gateway.devenv.emulator``."""
+"""Entry point of ``python -m hybrid_gateway_devenv.emulator``."""
 
 from __future__ import annotations
 

@@ -325,7 +325,7 @@ def apply() -> None:
         if not str(moto.__version__).startswith(MOTO_VERSION_TARGETED + "."):
             warnings.warn(
                 f"the AWS emulator's moto patches target moto {MOTO_VERSION_TARGETED}.x, found {moto.__version__}; "
-                "re-check hybrid_gateway/devenv/emulator/patches.py",
+                "re-check hybrid_gateway_devenv/emulator/patches.py",
                 stacklevel=2,
             )
         from moto.acm.models import CertBundle

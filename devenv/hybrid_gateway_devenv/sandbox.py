@@ -1,4 +1,4 @@
-"""`hybrid-gateway sandbox`: the whole product on loopback, with nothing to set up.
+"""`hybrid-gateway-dev sandbox` (`make sandbox`): the whole product on loopback, with nothing to set up.
 
 Starts a real kube-apiserver + etcd, the AWS emulator, seeds the emulated account with what
 examples/ refers to, installs the CRDs, runs the operator (as the user bound to the shipped
@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from hybrid_gateway import GROUP
-from hybrid_gateway.devenv.cluster import LocalCluster
-from hybrid_gateway.devenv.operator_process import OperatorProcess
-from hybrid_gateway.devenv.seed import SeededAccount, seed_account
+from hybrid_gateway_devenv.cluster import LocalCluster
+from hybrid_gateway_devenv.operator_process import OperatorProcess
+from hybrid_gateway_devenv.seed import SeededAccount, seed_account
 
 # Placeholders that examples/ uses for ids only the seeded account knows.
 PLACEHOLDERS = {
@@ -32,9 +32,21 @@ PLACEHOLDERS = {
     "zone": "Z0123456789ABCDEFGHIJ",
 }
 KINDS = ("hybridapis", "mtlsdomains", "clientcertrotations")
+DESCRIPTION = "Run a local API server, etcd, the AWS emulator and the operator, and apply examples/."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--examples", default="examples", help="folder of manifests to apply")
+    parser.add_argument("--no-table", action="store_true", help="print plain progress lines instead of a live table")
+    parser.add_argument("--exit-when-ready", action="store_true", help="stop once every object is Ready")
+    parser.add_argument("--timeout", type=float, default=0, help="give up after this many seconds (0: never)")
 
 
 def project_root() -> Path:
+    """The repository this package is installed from (editable, as `make deps` does), else the current folder.
+
+    The CRDs come from the repository's crds/ and the operator's ClusterRole from deploy/.
+    """
     here = Path(__file__).resolve()
     for parent in here.parents:
         if (parent / "crds").is_dir() and (parent / "deploy").is_dir():
@@ -97,8 +109,11 @@ def all_settled(rows: list[tuple[str, ...]]) -> bool:
     return bool(rows) and all(r[2] == "True" or r[3] == "NoReconciler" for r in rows)
 
 
-def main(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     root = project_root()
+    if not (root / "crds").is_dir() or not (root / "deploy" / "cluster-role.yaml").is_file():
+        say(f"no crds/ and deploy/cluster-role.yaml in {root}: run from the repository (make sandbox)")
+        return 2
     workdir = Path(tempfile.mkdtemp(prefix="hybrid-gateway-sandbox-"))
     stop = {"now": False}
 
@@ -112,7 +127,7 @@ def main(args: argparse.Namespace) -> int:
     os.environ.pop("AWS_SESSION_TOKEN", None)
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    from hybrid_gateway.devenv.emulator import EmulatorServer
+    from hybrid_gateway_devenv.emulator import EmulatorServer
 
     cluster = LocalCluster(workdir=workdir / "cluster")
     emulator = EmulatorServer(port=0)

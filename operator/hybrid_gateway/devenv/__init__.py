@@ -1,1 +1,0 @@
-"""Local development environment: a real API server + etcd, the AWS emulator, the sandbox."""
