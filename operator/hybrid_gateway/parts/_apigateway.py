@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
@@ -18,7 +18,8 @@ from hybrid_gateway.aws.errors import error_code, is_not_found
 from hybrid_gateway.aws.tags import Owner
 from hybrid_gateway.errors import RetryLater
 
-PatchOperation = dict[str, str]
+if TYPE_CHECKING:
+    from mypy_boto3_apigateway.type_defs import PatchOperationTypeDef as PatchOperation
 
 
 def patch_value(value: Any) -> str:
@@ -35,7 +36,7 @@ def pointer(*segments: str) -> str:
     return "".join("/" + s.replace("~", "~0").replace("/", "~1") for s in segments)
 
 
-def patch_op(op: str, *segments: str, value: Any = None) -> PatchOperation:
+def patch_op(op: Literal["add", "remove", "replace"], *segments: str, value: Any = None) -> PatchOperation:
     """One patch operation: ``patch_op("replace", "variables", "k", value="v")``.
 
     Segments are escaped individually, so a stage variable or a header name containing ``/`` cannot
@@ -56,7 +57,7 @@ def owner_tags(owner: Owner, part: str) -> dict[str, str]:
     return dict(owner.tags(part))
 
 
-def owned(owner: Owner, tags: dict[str, str] | None, part: str) -> bool:
+def owned(owner: Owner, tags: Mapping[str, str] | None, part: str) -> bool:
     return owner.owns(dict(tags or {}), part)
 
 

@@ -18,10 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from hybrid_gateway.parts._apigateway import PatchOperation, delete_ignoring_not_found, get_or_none, patch_op
+from hybrid_gateway.parts._apigateway import delete_ignoring_not_found, get_or_none, patch_op
 from hybrid_gateway.parts.base import Observed, Ownership, Part, PartContext
+
+if TYPE_CHECKING:
+    from hybrid_gateway.parts._apigateway import PatchOperation
 
 ROOT = "(none)"  # what API Gateway calls the empty base path
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,7 +75,7 @@ def _aware(value: Any) -> dt.datetime:
     return dt.datetime.fromtimestamp(float(value), dt.UTC)
 
 
-def from_api(item: dict[str, Any]) -> ClientCert:
+def from_api(item: Mapping[str, Any]) -> ClientCert:
     return ClientCert(
         id=str(item["clientCertificateId"]),
         pem=str(item.get("pemEncodedCertificate") or ""),

@@ -14,12 +14,12 @@ else's (`owned` False: refused with Stalled `DomainNameInUse`, never changed nor
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from hybrid_gateway.errors import Stalled
 from hybrid_gateway.parts._apigateway import (
-    PatchOperation,
     delete_ignoring_not_found,
     get_or_none,
     owned,
@@ -28,6 +28,9 @@ from hybrid_gateway.parts._apigateway import (
 )
 from hybrid_gateway.parts.base import Observed, Ownership, Part, PartContext, Replacement
 from hybrid_gateway.parts.certificate import RequestedCertificate
+
+if TYPE_CHECKING:
+    from hybrid_gateway.parts._apigateway import PatchOperation
 
 AVAILABLE = "AVAILABLE"
 TRUSTSTORE_URI = ("mutualTlsAuthentication", "truststoreUri")
@@ -60,7 +63,7 @@ class DomainNameState:
     status_message: str
 
 
-def observe(domain: dict[str, Any], owner_matches: bool) -> Observed[DomainNameState]:
+def observe(domain: Mapping[str, Any], owner_matches: bool) -> Observed[DomainNameState]:
     mtls = domain.get("mutualTlsAuthentication") or {}
     status = str(domain.get("domainNameStatus") or AVAILABLE)
     name = str(domain["domainName"])

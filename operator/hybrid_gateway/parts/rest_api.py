@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from hybrid_gateway.parts._apigateway import (
-    PatchOperation,
     delete_ignoring_not_found,
     get_or_none,
     items,
@@ -37,6 +36,9 @@ from hybrid_gateway.parts._apigateway import (
     stable_hash,
 )
 from hybrid_gateway.parts.base import Observed, Part, PartContext
+
+if TYPE_CHECKING:
+    from hybrid_gateway.parts._apigateway import PatchOperation
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +247,7 @@ class RestApiState:
     api_definition_hash: str
 
 
-def observe(api: dict[str, Any], resources: list[dict[str, Any]]) -> Observed[RestApiState]:
+def observe(api: Mapping[str, Any], resources: list[dict[str, Any]]) -> Observed[RestApiState]:
     """RestApi + its resources (methods embedded) -> Observed with a stable definition hash."""
     paths: dict[str, str] = {}
     methods: dict[str, dict[str, Any]] = {}

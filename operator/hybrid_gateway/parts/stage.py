@@ -14,10 +14,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from hybrid_gateway.parts._apigateway import (
-    PatchOperation,
     delete_ignoring_not_found,
     get_or_none,
     owned,
@@ -25,6 +24,9 @@ from hybrid_gateway.parts._apigateway import (
     patch_op,
 )
 from hybrid_gateway.parts.base import Observed, Part, PartContext, Replacement
+
+if TYPE_CHECKING:
+    from hybrid_gateway.parts._apigateway import PatchOperation
 
 DEPLOYMENT_PREFIX = "hybrid-gateway api-definition "
 ALL_METHODS = ("*", "*")  # the stage-wide method settings key "*/*"
@@ -90,7 +92,7 @@ class StageState:
 
 
 def observe(
-    rest_api_id: str, region: str, stage: dict[str, Any], deployment: dict[str, Any] | None
+    rest_api_id: str, region: str, stage: Mapping[str, Any], deployment: Mapping[str, Any] | None
 ) -> Observed[StageState]:
     settings = (stage.get("methodSettings") or {}).get("/".join(ALL_METHODS)) or {}
     logs = stage.get("accessLogSettings") or {}

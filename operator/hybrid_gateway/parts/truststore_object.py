@@ -22,16 +22,18 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from botocore.exceptions import ClientError
 
 from hybrid_gateway.aws.errors import error_code, is_not_found
-from hybrid_gateway.aws.tags import as_dict, as_list
 from hybrid_gateway.errors import Stalled
 from hybrid_gateway.parts.base import Observed, Ownership, Part, PartContext
 
-ENABLED = "Enabled"
+if TYPE_CHECKING:
+    from mypy_boto3_s3.type_defs import TagTypeDef
+
+ENABLED: Literal["Enabled"] = "Enabled"
 CONTENT_TYPE = "application/x-pem-file"
 SHA256_METADATA = "sha256"
 UID_METADATA = "hybridgateway-uid"
@@ -104,7 +106,7 @@ class TruststoreBucket(Part[BucketDesired, BucketState]):
         versioning = s3.get_bucket_versioning(Bucket=name).get("Status") or ""
         region = head.get("BucketRegion") or head["ResponseMetadata"]["HTTPHeaders"].get("x-amz-bucket-region", "")
         try:
-            tags = as_dict(s3.get_bucket_tagging(Bucket=name).get("TagSet"))
+            tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=name).get("TagSet", [])}
         except ClientError as exc:
             if not _missing(exc):
                 raise
@@ -157,7 +159,8 @@ class TruststoreBucket(Part[BucketDesired, BucketState]):
                 ) from None
             if error_code(exc) != "BucketAlreadyOwnedByYou":
                 raise
-        s3.put_bucket_tagging(Bucket=desired.name, Tagging={"TagSet": as_list(ctx.owner.tags(self.name))})
+        tag_set: list[TagTypeDef] = [{"Key": k, "Value": v} for k, v in sorted(ctx.owner.tags(self.name).items())]
+        s3.put_bucket_tagging(Bucket=desired.name, Tagging={"TagSet": tag_set})
         s3.put_public_access_block(
             Bucket=desired.name,
             PublicAccessBlockConfiguration={

@@ -10,6 +10,7 @@ another NLB, which replaces it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -46,7 +47,7 @@ class VpcLinkState:
     status_message: str
 
 
-def observe(link: dict[str, Any]) -> Observed[VpcLinkState]:
+def observe(link: Mapping[str, Any]) -> Observed[VpcLinkState]:
     """AWS's VpcLink -> Observed; not ready until AVAILABLE."""
     status = str(link.get("status", ""))
     state = VpcLinkState(
