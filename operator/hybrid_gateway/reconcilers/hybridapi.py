@@ -12,26 +12,27 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
+from pydantic import ValidationError
 
 from hybrid_gateway import metrics
+from hybrid_gateway.api.v1alpha1.hybridapi import HYBRID_API, ConditionType, HybridApiSpec, Resource, Throttling
+from hybrid_gateway.api.v1alpha1.mtlsdomain import MTLS_DOMAIN, MtlsDomainSpec
 from hybrid_gateway.aws.errors import error_code
 from hybrid_gateway.errors import Stalled
 from hybrid_gateway.parts import certificate, dns, listeners, load_balancers, rest_api, stage, target_groups
 from hybrid_gateway.parts import security_group as sg
 from hybrid_gateway.parts.base import Observed, Outcome, Part, PartContext, PartError
 from hybrid_gateway.parts.vpc_link import VpcLinkDesired, VpcLinkPart
-from hybrid_gateway.reconcilers.base import Event, FinalizeResult, KubeObject, PassResult, Reconciler
-from hybrid_gateway.reconcilers.hybridapi_spec import HybridApiSpec, check_subnets
-from hybrid_gateway.reconcilers.inputs import check_name_in_zone
-from hybrid_gateway.reconcilers.mtlsdomain_spec import maps as mtls_domain_maps
+from hybrid_gateway.reconcilers.base import Event, FinalizeResult, KubeObject, PassResult, Reconciler, parse_spec
+from hybrid_gateway.reconcilers.inputs import certificate_part, check_name_in_zone
 from hybrid_gateway.status.conditions import Condition
 
-CERTIFICATE_READY = "CertificateReady"
-LOAD_BALANCERS_READY = "LoadBalancersReady"
-BACKEND_HEALTHY = "BackendHealthy"
-DNS_READY = "DnsReady"
-VPC_LINK_READY = "VpcLinkReady"
-API_DEPLOYED = "ApiDeployed"
+CERTIFICATE_READY = ConditionType.CERTIFICATE_READY
+LOAD_BALANCERS_READY = ConditionType.LOAD_BALANCERS_READY
+BACKEND_HEALTHY = ConditionType.BACKEND_HEALTHY
+DNS_READY = ConditionType.DNS_READY
+VPC_LINK_READY = ConditionType.VPC_LINK_READY
+API_DEPLOYED = ConditionType.API_DEPLOYED
 
 
 @dataclass
@@ -59,36 +60,58 @@ def hop(type_: str, ready: bool, waiting_for: str, ok: str = "") -> Condition:
     return Condition(type_, False, "Waiting", waiting_for)
 
 
+def check_subnets(subnets: list[dict[str, Any]], wanted: tuple[str, ...], vpc_id: str) -> None:
+    """Subnets must exist, be in the VPC, and span two or more Availability Zones (ALB and NLB need it)."""
+    found = {s["SubnetId"]: s for s in subnets}
+    missing = [s for s in wanted if s not in found]
+    if missing:
+        raise Stalled("SubnetNotFound", f"subnets {', '.join(missing)} do not exist in {vpc_id}'s region")
+    outside = [s for s in wanted if found[s].get("VpcId") != vpc_id]
+    if outside:
+        raise Stalled("SubnetOutsideVpc", f"subnets {', '.join(outside)} are not in {vpc_id}")
+    zones = {found[s]["AvailabilityZone"] for s in wanted}
+    if len(zones) < 2:
+        raise Stalled(
+            "SubnetsInOneAvailabilityZone",
+            f"spec.network.subnetIds are all in {', '.join(sorted(zones))}: "
+            "an internal ALB needs subnets in two or more Availability Zones",
+        )
+
+
 class HybridApiReconciler(Reconciler):
-    kind = "HybridApi"
-    plural = "hybridapis"
+    kind = HYBRID_API.kind
+    plural = HYBRID_API.plural
 
     # ---- inputs ---------------------------------------------------------------------------------
     def _secret_header(self, obj: KubeObject, spec: HybridApiSpec) -> tuple[str, str] | None:
-        if not spec.secret_ref or not spec.secret_header_name:
+        header = spec.api.gateway_secret_header
+        if header is None:
             return None
-        name, key = spec.secret_ref
-        return spec.secret_header_name, self.runtime.kube.secret_value(obj.namespace, name, key)
+        ref = header.secret_ref
+        return header.name, self.runtime.kube.secret_value(obj.namespace, ref.name, ref.key)
 
     def _validate(self, ctx: PartContext, spec: HybridApiSpec) -> None:
         """Checks that need AWS reads; each raises Stalled before anything is written."""
         try:
-            subnets = ctx.client("ec2").describe_subnets(SubnetIds=list(spec.subnet_ids))["Subnets"]
+            subnets = ctx.client("ec2").describe_subnets(SubnetIds=list(spec.network.subnet_ids))["Subnets"]
         except ClientError as exc:
             if error_code(exc).startswith("InvalidSubnet"):
                 message = exc.response["Error"].get("Message")
                 raise Stalled("SubnetNotFound", f"spec.network.subnetIds: {message}") from None
             raise
-        check_subnets(subnets, spec.subnet_ids, spec.vpc_id)
-        check_name_in_zone(ctx, spec.hostname, spec.hosted_zone_id, name_field="spec.frontDoor.hostname",
+        check_subnets(subnets, spec.network.subnet_ids, spec.network.vpc_id)
+        front = spec.front_door
+        check_name_in_zone(ctx, front.hostname, front.hosted_zone_id, name_field="spec.frontDoor.hostname",
                            zone_field="spec.frontDoor.hostedZoneId", reason="HostnameOutsideHostedZone")
 
     # ---- the pass -------------------------------------------------------------------------------
     def reconcile(self, obj: KubeObject) -> PassResult:
-        spec = HybridApiSpec.parse(obj)
+        spec = parse_spec(HybridApiSpec, obj)
         try:
             secret_header = self._secret_header(obj, spec)
-            cert_part, cert_desired = spec.certificate.part(self.runtime.kube, obj.namespace, spec.hostname)
+            front = spec.front_door
+            cert_part, cert_desired = certificate_part(front.certificate, self.runtime.kube, obj.namespace,
+                                                       front.hostname)
             ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
             self._validate(ctx, spec)
             return self._ensure_chain(obj, spec, ctx, cert_part, cert_desired, secret_header)
@@ -102,51 +125,56 @@ class HybridApiReconciler(Reconciler):
         cert_part: Part[Any], cert_desired: Any, secret_header: tuple[str, str] | None,
     ) -> PassResult:
         chain = Chain(ctx, dict(obj.status.get("resources") or {}))
+        front, backend, network, api_spec = spec.front_door, spec.backend, spec.network, spec.api
+        health, stage_spec = backend.health_check, api_spec.stage
+        throttling = stage_spec.throttling or Throttling()
+        api_name = spec.rest_api_name(obj.namespace, obj.name)
         hops: list[Condition] = []
-        status: dict[str, Any] = {"frontDoorUrl": f"https://{spec.hostname}"}
+        status: dict[str, Any] = {"frontDoorUrl": f"https://{front.hostname}"}
 
         # 1. Front-door certificate (and its DNS validation record when ACM issues it).
-        cert = chain.ensure(cert_part, cert_desired, "certificateArn")
-        record = dns.validation_record(cert.state) if spec.certificate.request else None
+        cert = chain.ensure(cert_part, cert_desired, Resource.CERTIFICATE_ARN)
+        record = dns.validation_record(cert.state) if front.certificate.requested else None
         if record is not None:
-            chain.ensure(dns.DnsRecord(spec.hosted_zone_id, "CNAME"), record, "validationRecordName")
+            chain.ensure(dns.DnsRecord(front.hosted_zone_id, "CNAME"), record, Resource.VALIDATION_RECORD_NAME)
         hops.append(hop(CERTIFICATE_READY, cert.ready, cert.waiting_for, f"{cert.id} is ISSUED"))
         status["certificate"] = {"arn": cert.id, "notAfter": cert.state.get("notAfter")}
         self._expiry_metric(obj, cert)
 
         # 2-5. Load balancers: IP target group -> ALB (+SG, HTTPS listener) -> alb target group -> NLB.
         hc = target_groups.HealthCheck(
-            protocol="HTTPS", path=spec.health_check.path, matcher=spec.health_check.matcher,
-            interval_seconds=spec.health_check.interval_seconds,
-            healthy_threshold=spec.health_check.healthy_threshold,
-            unhealthy_threshold=spec.health_check.unhealthy_threshold,
-            timeout_seconds=spec.health_check.timeout_seconds,
+            protocol="HTTPS", path=health.path, matcher=health.matcher,
+            interval_seconds=health.interval_seconds,
+            healthy_threshold=health.healthy_threshold,
+            unhealthy_threshold=health.unhealthy_threshold,
+            timeout_seconds=health.timeout_seconds,
         )
         backend_tg = chain.ensure(
             target_groups.BackendTargetGroup(),
-            target_groups.TargetGroupDesired.backend(spec.vpc_id, [(t.ip, t.port) for t in spec.targets], hc,
-                                                     port=spec.targets[0].port),
-            "backendTargetGroupArn",
+            target_groups.TargetGroupDesired.backend(network.vpc_id, [(t.ip, t.port) for t in backend.targets], hc,
+                                                     port=backend.targets[0].port),
+            Resource.BACKEND_TARGET_GROUP_ARN,
         )
-        group = chain.ensure(sg.SecurityGroup(), sg.SecurityGroupDesired(vpc_id=spec.vpc_id), "albSecurityGroupId")
+        group = chain.ensure(sg.SecurityGroup(), sg.SecurityGroupDesired(vpc_id=network.vpc_id),
+                             Resource.ALB_SECURITY_GROUP_ID)
         alb = chain.ensure(
             load_balancers.Alb(),
-            load_balancers.LoadBalancerDesired(spec.vpc_id, spec.subnet_ids,
-                                               (group.id, *spec.extra_security_group_ids)),
-            "albArn",
+            load_balancers.LoadBalancerDesired(network.vpc_id, network.subnet_ids,
+                                               (group.id, *(network.security_group_ids or ()))),
+            Resource.ALB_ARN,
         )
         waiting: list[str] = [o.waiting_for for o in (alb,) if not o.ready]
         alb_listener = None
         if cert.ready:
             alb_listener = chain.ensure(
                 listeners.AlbListener(alb.id),
-                listeners.ListenerDesired("HTTPS", backend_tg.id, cert.id, spec.ssl_policy),
-                "albListenerArn",
+                listeners.ListenerDesired("HTTPS", backend_tg.id, cert.id, front.ssl_policy),
+                Resource.ALB_LISTENER_ARN,
             )
         else:
             waiting.append("the ALB listener waits for the certificate")
-        nlb = chain.ensure(load_balancers.Nlb(), load_balancers.LoadBalancerDesired(spec.vpc_id, spec.subnet_ids),
-                           "nlbArn")
+        nlb = chain.ensure(load_balancers.Nlb(),
+                           load_balancers.LoadBalancerDesired(network.vpc_id, network.subnet_ids), Resource.NLB_ARN)
         if not nlb.ready:
             waiting.append(nlb.waiting_for)
         nlb_listener = None
@@ -154,12 +182,12 @@ class HybridApiReconciler(Reconciler):
             # An ALB can be registered only once it has a listener on the target group's port.
             alb_tg = chain.ensure(
                 target_groups.AlbTargetGroup(),
-                target_groups.TargetGroupDesired.alb(spec.vpc_id, alb.id, target_groups.HealthCheck(
-                    protocol="HTTPS", path=spec.health_check.path, matcher=spec.health_check.matcher)),
-                "albTargetGroupArn",
+                target_groups.TargetGroupDesired.alb(network.vpc_id, alb.id, target_groups.HealthCheck(
+                    protocol="HTTPS", path=health.path, matcher=health.matcher)),
+                Resource.ALB_TARGET_GROUP_ARN,
             )
             nlb_listener = chain.ensure(listeners.NlbListener(nlb.id), listeners.ListenerDesired("TCP", alb_tg.id),
-                                        "nlbListenerArn")
+                                        Resource.NLB_LISTENER_ARN)
         lbs_ready = alb.ready and nlb.ready and nlb_listener is not None
         hops.append(hop(LOAD_BALANCERS_READY, lbs_ready, "; ".join(waiting),
                         "internal ALB (HTTPS) and NLB (TCP 443) are active"))
@@ -168,14 +196,14 @@ class HybridApiReconciler(Reconciler):
 
         # 6. Route 53 alias: the hostname the certificate covers resolves to the NLB.
         alias = chain.ensure(
-            dns.DnsRecord(spec.hosted_zone_id, "A"),
-            dns.RecordDesired.alias_to(spec.hostname, nlb.state["dnsName"], nlb.state["canonicalHostedZoneId"]),
-            "dnsRecordName",
+            dns.DnsRecord(front.hosted_zone_id, "A"),
+            dns.RecordDesired.alias_to(front.hostname, nlb.state["dnsName"], nlb.state["canonicalHostedZoneId"]),
+            Resource.DNS_RECORD_NAME,
         )
         hops.append(hop(DNS_READY, True, "", f"{alias.id} -> {nlb.state['dnsName']}"))
 
         # 7. VPC link to the NLB.
-        link = chain.ensure(VpcLinkPart(), VpcLinkDesired(name=spec.api_name, target_arn=nlb.id), "vpcLinkId")
+        link = chain.ensure(VpcLinkPart(), VpcLinkDesired(name=api_name, target_arn=nlb.id), Resource.VPC_LINK_ID)
         hops.append(hop(VPC_LINK_READY, link.ready, link.waiting_for, f"{link.id} is AVAILABLE"))
 
         # 8-9. REST API with HTTP_PROXY integrations over the VPC link, then deployment and stage.
@@ -183,28 +211,28 @@ class HybridApiReconciler(Reconciler):
             api = chain.ensure(
                 rest_api.RestApiPart(),
                 rest_api.RestApiDesired(
-                    name=spec.api_name, hostname=spec.hostname, vpc_link_id=link.id,
-                    routes=tuple(rest_api.Route(r.path, r.methods, r.backend_path) for r in spec.routes),
+                    name=api_name, hostname=front.hostname, vpc_link_id=link.id,
+                    routes=tuple(rest_api.Route(r.path, r.methods, r.backend_path) for r in api_spec.routes),
                     disable_execute_api_endpoint=self.effective_disable_execute_api(obj, spec),
                     secret_header=secret_header,
                 ),
-                "restApiId",
+                Resource.REST_API_ID,
             )
             deployed = chain.ensure(
                 stage.StagePart(api.id),
                 stage.StageDesired(
-                    rest_api_id=api.id, stage_name=spec.stage_name,
+                    rest_api_id=api.id, stage_name=stage_spec.name,
                     api_definition_hash=api.state["api_definition_hash"],
-                    variables=spec.stage_variables, rate_limit=spec.throttling.rate_limit,
-                    burst_limit=spec.throttling.burst_limit,
-                    access_log_destination_arn=spec.access_log_destination_arn,
+                    variables=dict(stage_spec.variables or {}), rate_limit=throttling.rate_limit,
+                    burst_limit=throttling.burst_limit,
+                    access_log_destination_arn=stage_spec.access_log_destination_arn or None,
                 ),
-                "stageName",
+                Resource.STAGE_NAME,
             )
-            chain.resources["deploymentId"] = deployed.state.get("deployment_id")
+            chain.resources[Resource.DEPLOYMENT_ID] = deployed.state.get("deployment_id")
             status["invokeUrl"] = deployed.state.get("invoke_url")
             status["clientCertificateId"] = deployed.state.get("client_certificate_id")
-            hops.append(hop(API_DEPLOYED, True, "", f"stage {spec.stage_name} serves the current definition"))
+            hops.append(hop(API_DEPLOYED, True, "", f"stage {stage_spec.name} serves the current definition"))
         else:
             hops.append(hop(API_DEPLOYED, False, "the REST API waits for the VPC link"))
 
@@ -220,12 +248,16 @@ class HybridApiReconciler(Reconciler):
         so a change redeploys the stage (AWS applies the setting on deployment). An MtlsDomain whose
         mappings change asks this HybridApi to reconcile (annotation reconcile.hybridgateway.io/requested-at).
         """
-        if spec.disable_execute_api_endpoint:
+        if spec.api.disable_execute_api_endpoint:
             return True
-        for domain in self.runtime.kube.list_objects("mtlsdomains", obj.namespace):
+        for domain in self.runtime.kube.list_objects(MTLS_DOMAIN.plural, obj.namespace):
             if (domain.get("metadata") or {}).get("deletionTimestamp"):
                 continue
-            if mtls_domain_maps(domain.get("spec") or {}, obj.name):
+            try:
+                domain_spec = MtlsDomainSpec.model_validate(domain.get("spec") or {})
+            except ValidationError:
+                continue  # stalled on its own spec: it maps nothing yet
+            if domain_spec.disables_default_endpoint_of(obj.name):
                 return True
         return False
 
@@ -256,16 +288,16 @@ class HybridApiReconciler(Reconciler):
 
     # ---- deletion -------------------------------------------------------------------------------
     def finalize(self, obj: KubeObject) -> FinalizeResult:
-        if obj.spec.get("deletionPolicy") == "Retain":
+        spec = parse_spec(HybridApiSpec, obj)
+        if spec.retain:
             return FinalizeResult(True, [Event("Deleted", "deletionPolicy Retain: AWS resources kept")])
-        spec = HybridApiSpec.parse(obj)
         ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
         known = dict(obj.status.get("resources") or {})
         owned_certificate: Part[Any] | None = None
-        if spec.certificate.secret_name:
-            owned_certificate = certificate.ImportedCertificate(spec.hostname)
-        elif spec.certificate.request:
-            owned_certificate = certificate.RequestedCertificate(spec.hostname)
+        if spec.front_door.certificate.secret_name:
+            owned_certificate = certificate.ImportedCertificate(spec.front_door.hostname)
+        elif spec.front_door.certificate.requested:
+            owned_certificate = certificate.RequestedCertificate(spec.front_door.hostname)
         try:
             alias_name = self._alias_to_delete(ctx, spec, known)
             validation_name = self._validation_record_to_delete(ctx, spec, known)
@@ -273,19 +305,19 @@ class HybridApiReconciler(Reconciler):
             return FinalizeResult(False, [], f"dns-record: {error_code(exc)}, retrying")
         # Reverse dependency order; deleting a REST API deletes its stages, a load balancer its listeners.
         steps: list[tuple[Part[Any], str | None]] = [
-            (rest_api.RestApiPart(), known.get("restApiId")),
-            (VpcLinkPart(), known.get("vpcLinkId")),
-            (dns.DnsRecord(spec.hosted_zone_id, "A"), alias_name),
-            (load_balancers.Nlb(), known.get("nlbArn")),
-            (target_groups.AlbTargetGroup(), known.get("albTargetGroupArn")),
-            (load_balancers.Alb(), known.get("albArn")),
-            (sg.SecurityGroup(), known.get("albSecurityGroupId")),
-            (target_groups.BackendTargetGroup(), known.get("backendTargetGroupArn")),
+            (rest_api.RestApiPart(), known.get(Resource.REST_API_ID)),
+            (VpcLinkPart(), known.get(Resource.VPC_LINK_ID)),
+            (dns.DnsRecord(spec.front_door.hosted_zone_id, "A"), alias_name),
+            (load_balancers.Nlb(), known.get(Resource.NLB_ARN)),
+            (target_groups.AlbTargetGroup(), known.get(Resource.ALB_TARGET_GROUP_ARN)),
+            (load_balancers.Alb(), known.get(Resource.ALB_ARN)),
+            (sg.SecurityGroup(), known.get(Resource.ALB_SECURITY_GROUP_ID)),
+            (target_groups.BackendTargetGroup(), known.get(Resource.BACKEND_TARGET_GROUP_ARN)),
         ]
         if validation_name:
-            steps.append((dns.DnsRecord(spec.hosted_zone_id, "CNAME"), validation_name))
+            steps.append((dns.DnsRecord(spec.front_door.hosted_zone_id, "CNAME"), validation_name))
         if owned_certificate is not None:
-            steps.append((owned_certificate, known.get("certificateArn")))
+            steps.append((owned_certificate, known.get(Resource.CERTIFICATE_ARN)))
         events: list[Event] = []
         for part, known_id in steps:
             try:
@@ -302,13 +334,13 @@ class HybridApiReconciler(Reconciler):
     def _alias_to_delete(ctx: PartContext, spec: HybridApiSpec, known: dict[str, Any]) -> str | None:
         """The front-door record to delete, if it is ours. Route 53 records carry no tags: a record of
         that name we never wrote (the object stalled before any write) is someone else's."""
-        if known.get("dnsRecordName"):
-            return str(known["dnsRecordName"])
+        if known.get(Resource.DNS_RECORD_NAME):
+            return str(known[Resource.DNS_RECORD_NAME])
         # No status (a crash before the first status write): ours when it is an alias to our NLB.
-        nlb = load_balancers.Nlb().find(ctx, known.get("nlbArn"))
+        nlb = load_balancers.Nlb().find(ctx, known.get(Resource.NLB_ARN))
         if nlb is None:
             return None
-        record = dns.DnsRecord(spec.hosted_zone_id, "A").find(ctx, spec.hostname)
+        record = dns.DnsRecord(spec.front_door.hosted_zone_id, "A").find(ctx, spec.front_door.hostname)
         if record is not None and dns.norm_alias_dns(record.state.get("aliasDnsName") or "") == dns.norm_alias_dns(
             str(nlb.state.get("dnsName") or "")
         ):
@@ -319,10 +351,10 @@ class HybridApiReconciler(Reconciler):
     def _validation_record_to_delete(ctx: PartContext, spec: HybridApiSpec, known: dict[str, Any]) -> str | None:
         """The DNS validation record of our requested certificate (from status, else from the
         certificate found by tags: a crash before the first status write leaves no name in status)."""
-        if not spec.certificate.request:
+        if not spec.front_door.certificate.requested:
             return None
-        if known.get("validationRecordName"):
-            return str(known["validationRecordName"])
-        cert = certificate.RequestedCertificate(spec.hostname).find(ctx, known.get("certificateArn"))
+        if known.get(Resource.VALIDATION_RECORD_NAME):
+            return str(known[Resource.VALIDATION_RECORD_NAME])
+        cert = certificate.RequestedCertificate(spec.front_door.hostname).find(ctx, known.get(Resource.CERTIFICATE_ARN))
         record = dns.validation_record(cert.state) if cert is not None else None
         return record.name if record is not None else None

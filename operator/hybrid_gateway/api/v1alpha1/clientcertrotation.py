@@ -132,7 +132,7 @@ class Verification(Model):
     @model_validator(mode="after")
     def _names_a_hybrid_api(self) -> Self:
         if not self.hybrid_api_ref.name:
-            raise invalid("InvalidVerification", "spec.verification.hybridApiRef.name is required")
+            raise invalid("InvalidVerification", "hybridApiRef.name is required")
         return self
 
     @property
