@@ -136,3 +136,11 @@ def test_status_has_no_defaults(kind: str) -> None:
     assert list(crd_default_paths(crd_schema(info)["properties"]["status"])) == []
     assert list(model_default_paths(info.status)) == []
 
+
+
+def test_drift_check_interval_has_no_schema_default() -> None:
+    """Unset means the operator's --drift-interval (handlers.drift_interval), so the CRD must not fill it in."""
+    for kind in KINDS:
+        node = crd_schema(kind)["properties"]["spec"]["properties"]["driftCheckInterval"]
+        assert "default" not in node, kind.kind
+        assert kind.spec.model_validate(MINIMAL[kind.kind]).drift_check_interval is None  # type: ignore[attr-defined]

@@ -303,11 +303,11 @@ class CertificateSource(Model):
 class DriftCheck(Model):
     """The drift-check interval alone (the kopf layer reads it for every kind)."""
 
-    drift_check_interval: Duration | None = Field("60s", description=duration_doc(
+    drift_check_interval: Duration | None = Field(None, description=duration_doc(
         "How often the operator re-reads the AWS resources of this object and corrects any difference from "
         "the spec (drift), in addition to reconciling on every change of the object. A check that finds "
         "nothing wrong makes no write call.",
-        "Default `60s`.",
+        "Optional; when unset, the operator's `--drift-interval` applies (by default 60s).",
     ))
 
     def drift_seconds(self, default: float) -> float:
