@@ -35,6 +35,7 @@ bench: deps
 	$(BIN)/python bench/steady_state.py
 
 crds: $(BIN)/python
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e .
 	$(BIN)/python hack/gen_crds.py
 
 clean:

@@ -92,7 +92,6 @@ BASES: dict[str, Obj] = {
 EXPECTED_DEFAULTS: dict[str, dict[str, Any]] = {
     "HybridApi": {
         "spec.deletionPolicy": "Delete",
-        "spec.driftCheckInterval": "60s",
         "spec.frontDoor.sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
         "spec.backend.healthCheck.path": "/",
         "spec.backend.healthCheck.matcher": "200-399",
@@ -106,7 +105,6 @@ EXPECTED_DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "MtlsDomain": {
         "spec.deletionPolicy": "Delete",
-        "spec.driftCheckInterval": "60s",
         "spec.securityPolicy": "TLS_1_2",
         "spec.disableDefaultEndpoints": True,
         "spec.truststore.createBucket": False,
@@ -598,6 +596,19 @@ def test_base_object_accepted_with_defaults(cluster: Any, namespace: str, kind: 
             for sub, sub_value in value.items():
                 if not isinstance(sub_value, dict | list):
                     assert stored["spec"][key][sub] == sub_value
+
+
+@pytest.mark.parametrize("kind", sorted(BASES))
+def test_drift_check_interval_unset_means_the_operator_default(cluster: Any, namespace: str, kind: str) -> None:
+    """The CRD fills in no driftCheckInterval, so an object without one is checked every --drift-interval."""
+    from hybrid_gateway.handlers import drift_interval
+
+    _apply(cluster, namespace, BASES[kind], check=True)
+    name = BASES[kind]["metadata"]["name"]
+    stored = json.loads(cluster.kubectl("get", "-n", namespace, kind.lower(), name, "-o", "json").stdout)
+    assert "driftCheckInterval" not in stored["spec"]
+    assert drift_interval(stored["spec"], 42.0) == 42.0
+    assert drift_interval({**stored["spec"], "driftCheckInterval": "90s"}, 42.0) == 90.0
 
 
 def test_empty_strings_accepted(cluster: Any, namespace: str) -> None:

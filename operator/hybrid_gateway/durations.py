@@ -1,7 +1,8 @@
-"""Go-style durations ("90s", "1h30m", "720h") as used in the CRDs."""
+"""Go-style durations ("90s", "1h30m", "720h") and RFC 3339 times, as used in the CRDs."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 _PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)")
@@ -21,3 +22,15 @@ def parse(text: str | None, default: float) -> float:
     if pos != len(text) or pos == 0:
         raise ValueError(f"{text!r} is not a duration like 90s, 10m or 720h")
     return total
+
+
+def parse_time(text: str) -> dt.datetime:
+    """An RFC 3339 time (``Z`` or an offset) as an aware datetime."""
+    value = dt.datetime.fromisoformat(text.strip().replace("z", "Z").replace("Z", "+00:00").replace("t", "T"))
+    if value.tzinfo is None:
+        raise ValueError(f"{text!r} has no time zone")
+    return value
+
+
+def format_time(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

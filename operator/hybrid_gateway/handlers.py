@@ -10,11 +10,14 @@ import logging
 import random
 import threading
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 import kopf
+from pydantic import ValidationError
 
-from hybrid_gateway import GROUP, VERSION, durations
+from hybrid_gateway import GROUP, VERSION
+from hybrid_gateway.api.v1alpha1.common import DriftCheck
 from hybrid_gateway.reconcilers.base import RECONCILE_REQUEST_ANNOTATION, Event, Reconciler, Runtime
 from hybrid_gateway.reconcilers.registry import RECONCILERS
 
@@ -74,14 +77,21 @@ def _on_delete(plural: str, body: kopf.Body, memo: Any, **_: Any) -> None:
         raise kopf.TemporaryError(f"deleting: {result.waiting_for}", delay=3)
 
 
+def drift_interval(spec: Mapping[str, Any], default: float) -> float:
+    """Seconds between drift checks of an object: its spec.driftCheckInterval, or `default` (the operator's
+    --drift-interval) when the spec sets none (or one that does not parse; such an object is Stalled)."""
+    try:
+        return DriftCheck.model_validate(dict(spec)).drift_seconds(default)
+    except ValidationError:
+        return default
+
+
 async def _drift_daemon(plural: str, body: kopf.Body, memo: Any, stopped: kopf.DaemonStopped, **_: Any) -> None:
-    """Per-object drift check: the same pass as create/update, every `spec.driftCheckInterval`."""
+    """Per-object drift check: the same pass as create/update, every `spec.driftCheckInterval` (by default
+    the operator's --drift-interval)."""
     next_in: float | None = None
     while not stopped:
-        try:
-            interval = durations.parse(body.spec.get("driftCheckInterval"), _state(memo).default_drift_seconds)
-        except ValueError:
-            interval = _state(memo).default_drift_seconds
+        interval = drift_interval(body.spec, _state(memo).default_drift_seconds)
         wait = next_in if next_in is not None else interval * random.uniform(1 - JITTER, 1 + JITTER)
         await stopped.wait(wait)
         if stopped or body.metadata.get("deletionTimestamp"):

@@ -7,10 +7,13 @@ from typing import Any
 
 import pytest
 
+from hybrid_gateway.api.v1alpha1 import ClientCertRotationSpec
+from hybrid_gateway.api.v1alpha1.clientcertrotation import StageRef
+from hybrid_gateway.durations import parse_time
 from hybrid_gateway.errors import Stalled
 from hybrid_gateway.parts import trust_bundle as tb
 from hybrid_gateway.parts.client_certificate import resolve_route, route_score
-from hybrid_gateway.reconcilers.base import KubeObject
+from hybrid_gateway.reconcilers.base import KubeObject, parse_spec
 from hybrid_gateway.reconcilers.clientcertrotation import (
     DRAINING,
     GENERATING,
@@ -22,13 +25,8 @@ from hybrid_gateway.reconcilers.clientcertrotation import (
     ClientCertRotationReconciler,
     State,
     merge_patch,
-    verify_backoff,
-)
-from hybrid_gateway.reconcilers.clientcertrotation_spec import (
-    RotationSpec,
-    StageRef,
-    parse_time,
     stage_claimed_by,
+    verify_backoff,
 )
 
 PEM_A = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"
@@ -52,24 +50,35 @@ def body(**spec: Any) -> dict[str, Any]:
 # ---- spec ---------------------------------------------------------------------------------------
 
 
+def stage_ref(hybrid_api: str, stage: str) -> StageRef:
+    return StageRef.model_validate({"hybridApiRef": {"name": hybrid_api}, "stage": stage})
+
+
+def parse(spec: dict[str, Any]) -> ClientCertRotationSpec:
+    return parse_spec(ClientCertRotationSpec, KubeObject(spec))
+
+
 def test_spec_defaults() -> None:
-    spec = RotationSpec.parse(KubeObject(body()))
-    assert spec.stages == (StageRef("orders", "prod"),)
-    assert spec.renew_before == 720 * 3600 and spec.grace_period == 600
-    assert spec.trust.kind == "Secret" and spec.trust.name == "trust" and spec.trust.key == "ca.pem"
-    assert spec.trust.s3_bucket is None and spec.verification is None
-    assert spec.rotate_requested_at == "" and not spec.retain
+    spec = parse(body())
+    assert spec.stages == (stage_ref("orders", "prod"),) and spec.stages[0].label == "orders/prod"
+    assert spec.renew_before_seconds == 720 * 3600 and spec.grace_period_seconds == 600
+    trust = spec.backend_trust
+    assert trust.kind == "Secret" and trust.ref.name == "trust" and trust.ref.key == "ca.pem"
+    assert trust.s3 is None and spec.verification is None
+    assert spec.rotate_requested_at is None and not spec.retain
 
 
 def test_spec_full() -> None:
-    spec = RotationSpec.parse(KubeObject(body(
+    spec = parse(body(
         renewBefore="30s", gracePeriod="1m30s", deletionPolicy="Retain", rotateRequestedAt="2026-05-01T09:00:00Z",
         backendTrust={"configMapRef": {"name": "t", "key": "k"}, "s3": {"bucket": "b-1", "key": "x/y.pem"}},
         verification={"hybridApiRef": {"name": "orders"}, "path": "/healthz", "method": "get",
                       "expectStatus": [200, 204]},
-    )))
-    assert (spec.renew_before, spec.grace_period, spec.retain) == (30, 90, True)
-    assert (spec.trust.kind, spec.trust.s3_bucket, spec.trust.s3_key) == ("ConfigMap", "b-1", "x/y.pem")
+    ))
+    assert (spec.renew_before_seconds, spec.grace_period_seconds, spec.retain) == (30, 90, True)
+    trust = spec.backend_trust
+    assert trust.s3 is not None
+    assert (trust.kind, trust.s3.bucket, trust.s3.key) == ("ConfigMap", "b-1", "x/y.pem")
     assert spec.verification is not None
     assert (spec.verification.method, spec.verification.expect_status) == ("GET", (200, 204))
 
@@ -89,7 +98,7 @@ def test_spec_full() -> None:
 )
 def test_spec_errors_are_stalled(reason: str, spec: dict[str, Any], expected: str) -> None:
     with pytest.raises(Stalled) as info:
-        RotationSpec.parse(KubeObject(body(**spec)))
+        parse(body(**spec))
     assert info.value.reason == expected, reason
 
 
@@ -118,7 +127,7 @@ def test_stage_claims(reason: str, others: list[tuple[str, str, str, str, bool]]
                      **({"deletionTimestamp": t} if deleting else {})},
         "spec": {"stages": [{"hybridApiRef": {"name": api}, "stage": stage}]},
     } for n, t, api, stage, deleting in others] + [me.body]
-    assert stage_claimed_by(me, listed, StageRef("orders", "prod")) == expected, reason
+    assert stage_claimed_by(me, listed, stage_ref("orders", "prod")) == expected, reason
 
 
 # ---- the phase table: what is trusted and presented in each phase -----------------------------------

@@ -40,6 +40,19 @@ NS = "team-a"
 NO_LIMITS = {"apigateway": 1e6, "s3": 1e6}  # the token buckets would only slow the tests down
 
 
+def hybrid_api_spec() -> dict[str, Any]:
+    """A valid HybridApi spec with stage prod (the reconciler reads the stage name through the API model)."""
+    return {
+        "region": REGION,
+        "network": {"vpcId": "vpc-0123456789abcdef0",
+                    "subnetIds": ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]},
+        "backend": {"targets": [{"ip": "192.168.10.5", "port": 443}]},
+        "frontDoor": {"hostname": "orders-backend.example.com", "hostedZoneId": "Z0123456789ABCDEFGHIJ",
+                      "certificate": {"request": {}}},
+        "api": {"routes": [{"path": "/{proxy+}"}], "stage": {"name": "prod"}},
+    }
+
+
 class Crash(BaseException):
     """Stops a pass dead, like SIGKILL: no handler in the operator catches a BaseException."""
 
@@ -188,7 +201,7 @@ class Harness:
         for name, api_id in self.apis.items():
             self.kube.objects[("hybridapis", name)] = {
                 "metadata": {"name": name, "namespace": NS},
-                "spec": {"api": {"stage": {"name": "prod"}}},
+                "spec": hybrid_api_spec(),
                 "status": {"resources": {"restApiId": api_id}},
             }
         self.uid = str(uuid.uuid4())

@@ -10,14 +10,13 @@ import pytest
 from prometheus_client import REGISTRY
 from tests.mtls_certs import make_ca
 
+from hybrid_gateway.api.v1alpha1 import HybridApiSpec, MtlsDomainSpec
 from hybrid_gateway.errors import Stalled
 from hybrid_gateway.parts.base import Observed
 from hybrid_gateway.parts.certificate import CertificateState
-from hybrid_gateway.reconcilers.base import KubeObject, Runtime
+from hybrid_gateway.reconcilers.base import KubeObject, Runtime, parse_spec
 from hybrid_gateway.reconcilers.hybridapi import HybridApiReconciler
-from hybrid_gateway.reconcilers.hybridapi_spec import HybridApiSpec
 from hybrid_gateway.reconcilers.mtlsdomain import MtlsDomainReconciler
-from hybrid_gateway.reconcilers.mtlsdomain_spec import MtlsDomainSpec, maps
 from hybrid_gateway.truststore import Source, assemble
 
 
@@ -54,11 +53,13 @@ def domain_body(**spec: Any) -> dict[str, Any]:
 
 
 def test_spec_defaults_and_normalisation() -> None:
-    spec = MtlsDomainSpec.parse(KubeObject(domain_body()))
+    spec = parse_spec(MtlsDomainSpec, KubeObject(domain_body()))
     assert spec.domain_name == "api.example.com" and spec.hosted_zone_id == "Z0123456789ABCDEFGHIJ"
-    assert spec.key == "api.example.com/truststore.pem" and spec.truststore_uri.startswith("s3://team-a-truststores/")
-    assert [s.label for s in spec.sources] == ["Secret/a/ca.crt", "ConfigMap/b/ca.pem"]
-    assert spec.security_policy == "TLS_1_2" and spec.expiry_warning_days == 30 and not spec.create_bucket
+    assert spec.truststore_key == "api.example.com/truststore.pem"
+    assert spec.truststore_uri.startswith("s3://team-a-truststores/")
+    assert [s.label for s in spec.truststore.sources] == ["Secret/a/ca.crt", "ConfigMap/b/ca.pem"]
+    truststore = spec.truststore
+    assert spec.security_policy == "TLS_1_2" and truststore.expiry_warning_days == 30 and not truststore.create_bucket
     assert spec.disable_default_endpoints and spec.ownership_arn is None and not spec.retain
     assert spec.certificate.secret_name == "api-tls"
 
@@ -74,12 +75,16 @@ def test_spec_defaults_and_normalisation() -> None:
 )
 def test_spec_problems_a_schema_cannot_catch(override: dict[str, Any], reason: str) -> None:
     with pytest.raises(Stalled) as caught:
-        MtlsDomainSpec.parse(KubeObject(domain_body(**override)))
+        parse_spec(MtlsDomainSpec, KubeObject(domain_body(**override)))
     assert caught.value.reason == reason
 
 
 def test_maps_honours_disable_default_endpoints() -> None:
     spec = domain_body()["spec"]
+
+    def maps(raw: dict[str, Any], hybrid_api: str) -> bool:
+        return MtlsDomainSpec.model_validate(raw).disables_default_endpoint_of(hybrid_api)
+
     assert maps(spec, "orders") and not maps(spec, "other")
     assert maps({**spec, "disableDefaultEndpoints": True}, "orders")
     assert not maps({**spec, "disableDefaultEndpoints": False}, "orders")
@@ -123,7 +128,7 @@ def hybrid_api(disable: bool) -> KubeObject:
 def test_effective_disable_execute_api(own: bool, domains: list[dict[str, Any]], expected: bool) -> None:
     obj = hybrid_api(own)
     reconciler = HybridApiReconciler(runtime(FakeKube({"mtlsdomains": domains})))
-    assert reconciler.effective_disable_execute_api(obj, HybridApiSpec.parse(obj)) is expected
+    assert reconciler.effective_disable_execute_api(obj, parse_spec(HybridApiSpec, obj)) is expected
 
 
 def days(labels: dict[str, str]) -> float | None:

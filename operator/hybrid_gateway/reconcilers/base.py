@@ -10,9 +10,12 @@ import logging
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from hybrid_gateway import metrics
+from hybrid_gateway.api.v1alpha1.common import SYNCED
 from hybrid_gateway.aws.clients import AwsClients
 from hybrid_gateway.aws.errors import AwsErrorKind, classify, error_code
 from hybrid_gateway.aws.tags import Owner
@@ -35,8 +38,7 @@ LAST_CORRECTED_KEEP = 10
 # Changing this annotation asks for a pass (an MtlsDomain nudges its HybridApis; users may too). Not under
 # hybridgateway.io/: kopf keeps its own state under that prefix and hides those keys from handlers.
 RECONCILE_REQUEST_ANNOTATION = "reconcile.hybridgateway.io/requested-at"
-# Crossplane-style: False when the last pass failed talking to AWS (and why).
-SYNCED = "Synced"
+SpecT = TypeVar("SpecT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,25 @@ class KubeObject:
     @property
     def deleting(self) -> bool:
         return bool(self.body["metadata"].get("deletionTimestamp"))
+
+
+def parse_spec(model: type[SpecT], obj: KubeObject) -> SpecT:
+    """obj.spec parsed by its API model, with the CRD's defaults; a spec the model rejects is Stalled."""
+    try:
+        return model.model_validate(obj.spec)
+    except ValidationError as exc:
+        raise invalid_spec(exc) from None
+
+
+def invalid_spec(exc: ValidationError, root: str = "spec") -> Stalled:
+    """Stalled with the first problem's reason (a model's CamelCase reason, else InvalidSpec) and every
+    problem prefixed with where it is, e.g. `spec.frontDoor.certificate: set exactly one of ...`."""
+    problems = []
+    for error in exc.errors():
+        where = root + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
+        problems.append(f"{where}: {error['msg']}" if error["loc"] else error["msg"])
+    first = exc.errors()[0]["type"]
+    return Stalled(first if first[:1].isupper() else "InvalidSpec", "; ".join(problems))
 
 
 @dataclass

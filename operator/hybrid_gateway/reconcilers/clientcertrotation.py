@@ -29,39 +29,37 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
+from pydantic import ValidationError
 
 from hybrid_gateway import GROUP, VERSION, metrics
+from hybrid_gateway.api.v1alpha1.clientcertrotation import (
+    CLIENT_CERT_ROTATION,
+    ClientCertRotationSpec,
+    ConditionType,
+    Phase,
+    StageRef,
+)
+from hybrid_gateway.api.v1alpha1.hybridapi import HYBRID_API, HybridApiSpec, Resource
 from hybrid_gateway.aws.errors import error_code
 from hybrid_gateway.aws.tags import MANAGED_BY, MANAGED_BY_TAG, OWNER_TAG
+from hybrid_gateway.durations import format_time, parse_time
 from hybrid_gateway.errors import PassError, Stalled
 from hybrid_gateway.parts import client_certificate as cc
 from hybrid_gateway.parts import trust_bundle as tb
 from hybrid_gateway.parts.base import Observed, Outcome, PartContext
 from hybrid_gateway.parts.client_certificate import ClientCert
-from hybrid_gateway.reconcilers.base import Event, FinalizeResult, KubeObject, PassResult, Reconciler
-from hybrid_gateway.reconcilers.clientcertrotation_spec import (
-    RotationSpec,
-    StageRef,
-    format_time,
-    parse_time,
-    stage_claimed_by,
-)
+from hybrid_gateway.reconcilers.base import Event, FinalizeResult, KubeObject, PassResult, Reconciler, parse_spec
 from hybrid_gateway.status.conditions import Condition
 
 log = logging.getLogger(__name__)
 
-IDLE = "Idle"
-GENERATING = "Generating"
-PUBLISHING = "PublishingTrust"
-VERIFYING = "Verifying"
-SWITCHING = "Switching"
-DRAINING = "Draining"
-RETIRING = "Retiring"
-PHASES = (IDLE, GENERATING, PUBLISHING, VERIFYING, SWITCHING, DRAINING, RETIRING)
+IDLE, GENERATING, PUBLISHING, VERIFYING = Phase.IDLE, Phase.GENERATING, Phase.PUBLISHING, Phase.VERIFYING
+SWITCHING, DRAINING, RETIRING = Phase.SWITCHING, Phase.DRAINING, Phase.RETIRING
+PHASES = tuple(Phase)
 
-ROTATING = "Rotating"
-TRUST_PUBLISHED = "BackendTrustPublished"
-STAGES_USING_CURRENT = "StagesUsingCurrent"
+ROTATING = ConditionType.ROTATING
+TRUST_PUBLISHED = ConditionType.BACKEND_TRUST_PUBLISHED
+STAGES_USING_CURRENT = ConditionType.STAGES_USING_CURRENT
 
 HISTORY_KEEP = 10
 VERIFY_BACKOFF_BASE = 3.0
@@ -101,10 +99,42 @@ def merge_patch(stored: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any
     return result
 
 
+def stage_claimed_by(me: KubeObject, others: list[dict[str, Any]], ref: StageRef) -> str | None:
+    """The name of an older ClientCertRotation that already names `ref` (one writer per stage), if any.
+
+    Older means created earlier (the name breaks ties); objects being deleted do not count. Each entry of
+    another object's spec.stages counts on its own, even when the rest of that spec is invalid.
+    """
+    mine = (str(me.body["metadata"].get("creationTimestamp") or ""), me.name)
+    for other in others:
+        meta = other.get("metadata") or {}
+        if meta.get("uid") == me.uid or meta.get("deletionTimestamp"):
+            continue
+        theirs = (str(meta.get("creationTimestamp") or ""), str(meta.get("name") or ""))
+        if theirs >= mine:
+            continue
+        for entry in (other.get("spec") or {}).get("stages") or ():
+            try:
+                if StageRef.model_validate(entry) == ref:
+                    return str(meta.get("name"))
+            except ValidationError:
+                continue
+    return None
+
+
 def _has_null(value: Any) -> bool:
     if isinstance(value, dict):
         return any(v is None or _has_null(v) for v in value.values())
     return False
+
+
+def _stage_name(hybrid_api: dict[str, Any]) -> str | None:
+    """The stage a HybridApi body deploys (its spec.api.stage.name, with the default); None when its spec is
+    invalid (it is stalled itself and deploys nothing until fixed)."""
+    try:
+        return HybridApiSpec.model_validate(hybrid_api.get("spec") or {}).api.stage.name
+    except ValidationError:
+        return None
 
 
 @dataclass
@@ -124,7 +154,7 @@ class Target:
 class State:
     """The rotation state machine as kept in status."""
 
-    phase: str = IDLE
+    phase: Phase = IDLE
     current: dict[str, Any] | None = None
     pending: dict[str, Any] | None = None
     previous: dict[str, Any] | None = None
@@ -136,9 +166,9 @@ class State:
 
     @classmethod
     def from_status(cls, status: dict[str, Any]) -> State:
-        phase = status.get("phase") if status.get("phase") in PHASES else IDLE
+        phase = Phase(status["phase"]) if status.get("phase") in PHASES else IDLE
         return cls(
-            phase=str(phase),
+            phase=phase,
             current=_cert_ref(status.get("current")),
             pending=_cert_ref(status.get("pending")),
             previous=_cert_ref(status.get("previous")),
@@ -175,7 +205,7 @@ class Run:
     """One pass: inputs, the state being advanced, and what the pass did."""
 
     obj: KubeObject
-    spec: RotationSpec
+    spec: ClientCertRotationSpec
     ctx: PartContext
     now: dt.datetime
     state: State
@@ -192,8 +222,8 @@ class Run:
 
 
 class ClientCertRotationReconciler(Reconciler):
-    kind = "ClientCertRotation"
-    plural = "clientcertrotations"
+    kind = CLIENT_CERT_ROTATION.kind
+    plural = CLIENT_CERT_ROTATION.plural
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -205,7 +235,7 @@ class ClientCertRotationReconciler(Reconciler):
 
     # ---- the pass -------------------------------------------------------------------------------
     def reconcile(self, obj: KubeObject) -> PassResult:
-        spec = RotationSpec.parse(obj)
+        spec = parse_spec(ClientCertRotationSpec, obj)
         # Read status from the API server, not from the event body: the drift timer's body may not
         # show the status the previous pass wrote a moment ago, and the phase must never go back.
         fresh = self.runtime.kube.get_object(self.plural, obj.namespace, obj.name)
@@ -231,7 +261,7 @@ class ClientCertRotationReconciler(Reconciler):
                           outcomes=run.outcomes, events=run.events)
 
     # ---- inputs ---------------------------------------------------------------------------------
-    def _check_claims(self, obj: KubeObject, spec: RotationSpec) -> None:
+    def _check_claims(self, obj: KubeObject, spec: ClientCertRotationSpec) -> None:
         others = self.runtime.kube.list_objects(self.plural, obj.namespace)
         for ref in spec.stages:
             holder = stage_claimed_by(obj, others, ref)
@@ -241,16 +271,18 @@ class ClientCertRotationReconciler(Reconciler):
 
     def _rest_api_id(self, obj: KubeObject, name: str, what: str) -> tuple[str, str, dict[str, Any]]:
         """(restApiId or "", why not, HybridApi body). Raises Stalled when the HybridApi does not exist."""
-        api = self.runtime.kube.get_object("hybridapis", obj.namespace, name)
+        api = self.runtime.kube.get_object(HYBRID_API.plural, obj.namespace, name)
         if api is None:
             raise Stalled("HybridApiNotFound",
                           f"HybridApi {obj.namespace}/{name} ({what}) does not exist: create it or fix the reference")
         if (api.get("metadata") or {}).get("deletionTimestamp"):
             return "", f"HybridApi {name} is being deleted", api
-        rest_api_id = str(((api.get("status") or {}).get("resources") or {}).get("restApiId") or "")
+        rest_api_id = str(((api.get("status") or {}).get("resources") or {}).get(Resource.REST_API_ID) or "")
         return rest_api_id, "" if rest_api_id else f"HybridApi {name} has no REST API yet", api
 
-    def _targets(self, obj: KubeObject, spec: RotationSpec, ctx: PartContext) -> tuple[list[Target], str]:
+    def _targets(
+        self, obj: KubeObject, spec: ClientCertRotationSpec, ctx: PartContext
+    ) -> tuple[list[Target], str]:
         targets: list[Target] = []
         waiting: list[str] = []
         for ref in spec.stages:
@@ -260,7 +292,10 @@ class ClientCertRotationReconciler(Reconciler):
                 continue
             cert_id = cc.stage_certificate(ctx, rest_api_id, ref.stage)
             if cert_id is None:
-                their_stage = str((((api.get("spec") or {}).get("api") or {}).get("stage") or {}).get("name") or "prod")
+                their_stage = _stage_name(api)
+                if their_stage is None:
+                    waiting.append(f"HybridApi {ref.hybrid_api} has an invalid spec (see its status)")
+                    continue
                 if their_stage != ref.stage:
                     raise Stalled("StageNotFound", f"spec.stages: HybridApi {ref.hybrid_api} has no stage "
                                   f"{ref.stage} (its stage is {their_stage})")
@@ -332,18 +367,18 @@ class ClientCertRotationReconciler(Reconciler):
             return
         present.sort(key=lambda c: (c.created, c.id))
         bundle = tb.compose(c.pem for c in present)
-        spec, obj = run.spec, run.obj
+        trust, obj = run.spec.backend_trust, run.obj
         written = self.runtime.kube.upsert_data_key(
-            spec.trust.kind, obj.namespace, spec.trust.name, spec.trust.key, bundle,
+            trust.kind, obj.namespace, trust.ref.name, trust.ref.key, bundle,
             owner_reference={"apiVersion": f"{GROUP}/{VERSION}", "kind": obj.kind, "name": obj.name,
                              "uid": obj.uid, "controller": True, "blockOwnerDeletion": True},
             labels={MANAGED_BY_TAG: MANAGED_BY},
             annotations={OWNER_TAG: obj.owner.ref},
         )
-        where = [spec.trust.describe(obj.namespace)]
+        where = [trust.describe(obj.namespace)]
         s3_written = False
-        if spec.trust.s3_bucket and spec.trust.s3_key:
-            s3 = tb.TrustBundleDesired(spec.trust.s3_bucket, spec.trust.s3_key, bundle)
+        if trust.s3 is not None:
+            s3 = tb.TrustBundleDesired(trust.s3.bucket, trust.s3.key, bundle)
             s3_written = tb.TrustBundleObject().ensure(run.ctx, s3, None).action is not None
             where.append(s3.uri)
         run.state.trust_sha = tb.digest(bundle)
@@ -377,7 +412,7 @@ class ClientCertRotationReconciler(Reconciler):
         state.rotation = {"reason": reason, "startedTime": format_time(run.now), "verificationAttempts": 0}
         if reason in (REQUESTED, INITIAL):
             # A request older than the first certificate (a manifest applied with one) is satisfied by it.
-            state.last_handled = run.spec.rotate_requested_at
+            state.last_handled = run.spec.rotate_requested_at or ""
 
     def _idle(self, run: Run) -> None:
         state, spec = run.state, run.spec
@@ -400,7 +435,7 @@ class ClientCertRotationReconciler(Reconciler):
             run.events.append(Event("Updated", f"Rotation of client certificate {current.id} requested "
                                     f"(spec.rotateRequestedAt {spec.rotate_requested_at})"))
             self._start(run, REQUESTED)
-        elif run.now >= current.expires - dt.timedelta(seconds=spec.renew_before):
+        elif run.now >= current.expires - dt.timedelta(seconds=spec.renew_before_seconds):
             run.events.append(Event("ExpiringSoon", f"client certificate {current.id} expires at "
                                     f"{format_time(current.expires)}: rotating"))
             self._start(run, EXPIRING)
@@ -486,7 +521,7 @@ class ClientCertRotationReconciler(Reconciler):
     def _grace_ends(self, run: Run) -> dt.datetime:
         switched = run.state.rotation.get("switchedTime")
         start = parse_time(str(switched)) if switched else run.now
-        return start + dt.timedelta(seconds=run.spec.grace_period)
+        return start + dt.timedelta(seconds=run.spec.grace_period_seconds)
 
     def _drain(self, run: Run) -> None:
         state = run.state
@@ -518,7 +553,7 @@ class ClientCertRotationReconciler(Reconciler):
         current = run.certs.get(state.current_id)
         next_rotation = None
         if current is not None:
-            next_rotation = format_time(current.expires - dt.timedelta(seconds=run.spec.renew_before))
+            next_rotation = format_time(current.expires - dt.timedelta(seconds=run.spec.renew_before_seconds))
         return {
             "phase": state.phase,
             "current": state.current,
@@ -542,7 +577,7 @@ class ClientCertRotationReconciler(Reconciler):
         elif state.phase == DRAINING:
             until = format_time(self._grace_ends(run))
             message = f"{run.bundle_message}; {state.previous_id} is removed after the grace period, at {until}"
-            long_grace = run.spec.grace_period > SHORT_GRACE_SECONDS
+            long_grace = run.spec.grace_period_seconds > SHORT_GRACE_SECONDS
             trust = Condition(TRUST_PUBLISHED, long_grace, "Draining", message)
         elif state.phase == RETIRING:
             trust = Condition(TRUST_PUBLISHED, False, "Retiring", f"removing {state.previous_id}")
@@ -567,8 +602,9 @@ class ClientCertRotationReconciler(Reconciler):
         state = run.state
         if state.phase == IDLE:
             current = run.certs.get(state.current_id)
-            when = format_time(current.expires - dt.timedelta(seconds=run.spec.renew_before)) if current else "?"
-            return Condition(ROTATING, False, "Idle", f"next rotation at {when}")
+            renew = dt.timedelta(seconds=run.spec.renew_before_seconds)
+            when = format_time(current.expires - renew) if current else "?"
+            return Condition(ROTATING, False, IDLE, f"next rotation at {when}")
         reason = str(state.rotation.get("reason") or "")
         if run.waiting is not None:
             return Condition(ROTATING, True, run.waiting.reason, run.waiting.message)
@@ -604,14 +640,14 @@ class ClientCertRotationReconciler(Reconciler):
     # ---- deletion -------------------------------------------------------------------------------------
     def finalize(self, obj: KubeObject) -> FinalizeResult:
         try:
-            spec = RotationSpec.parse(obj)
+            spec = parse_spec(ClientCertRotationSpec, obj)
         except Stalled:
             return FinalizeResult(True, [Event("Deleted", "invalid spec: nothing was created to delete")])
         for cert_id in self._gauged.pop((obj.namespace, obj.name), set()):
             self._forget_gauge(obj, cert_id)
-        kube, trust = self.runtime.kube, spec.trust
+        kube, trust = self.runtime.kube, spec.backend_trust
         if spec.retain:
-            kube.remove_owner_reference(trust.kind, obj.namespace, trust.name, obj.uid)
+            kube.remove_owner_reference(trust.kind, obj.namespace, trust.ref.name, obj.uid)
             kept = f"client certificates, stage settings and the trust bundle in {trust.describe(obj.namespace)}"
             return FinalizeResult(True, [Event("Deleted", f"deletionPolicy Retain: {kept} kept")])
         ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
@@ -621,8 +657,9 @@ class ClientCertRotationReconciler(Reconciler):
             state = State.from_status(obj.status)
             ours |= {i for i in (state.current_id, state.pending_id, state.previous_id) if i}
             for ref in spec.stages:
-                api = kube.get_object("hybridapis", obj.namespace, ref.hybrid_api)
-                rest_api_id = str((((api or {}).get("status") or {}).get("resources") or {}).get("restApiId") or "")
+                api = kube.get_object(HYBRID_API.plural, obj.namespace, ref.hybrid_api)
+                resources = ((api or {}).get("status") or {}).get("resources") or {}
+                rest_api_id = str(resources.get(Resource.REST_API_ID) or "")
                 if not rest_api_id:
                     continue
                 using = cc.stage_certificate(ctx, rest_api_id, ref.stage)
@@ -632,13 +669,13 @@ class ClientCertRotationReconciler(Reconciler):
             for cert_id in sorted(ours):
                 if cc.delete(ctx, cert_id):
                     events.append(Event("Deleted", f"Deleted client certificate {cert_id}"))
-            if trust.s3_bucket and trust.s3_key:
-                deleted = tb.TrustBundleObject().remove(ctx, tb.s3_uri(trust.s3_bucket, trust.s3_key))
+            if trust.s3 is not None:
+                deleted = tb.TrustBundleObject().remove(ctx, tb.s3_uri(trust.s3.bucket, trust.s3.key))
                 if deleted:
                     events.append(Event("Deleted", f"Deleted trust bundle {deleted}"))
         except (ClientError, PassError) as exc:
             code = exc.reason if isinstance(exc, PassError) else error_code(exc)
             return FinalizeResult(False, events, f"{code or type(exc).__name__}, retrying")
-        if kube.remove_data_key(trust.kind, obj.namespace, trust.name, trust.key):
+        if kube.remove_data_key(trust.kind, obj.namespace, trust.ref.name, trust.ref.key):
             events.append(Event("Deleted", f"Removed the trust bundle from {trust.describe(obj.namespace)}"))
         return FinalizeResult(True, events)

@@ -8,31 +8,33 @@ every part that does not depend on it goes ahead, so independent waits overlap.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
+from pydantic import ValidationError
 
 from hybrid_gateway import metrics
+from hybrid_gateway.api.v1alpha1.hybridapi import HYBRID_API, ConditionType, HybridApiSpec, Resource, Throttling
+from hybrid_gateway.api.v1alpha1.mtlsdomain import MTLS_DOMAIN, MtlsDomainSpec
 from hybrid_gateway.aws.errors import error_code
 from hybrid_gateway.errors import Stalled
 from hybrid_gateway.parts import certificate, dns, listeners, load_balancers, rest_api, stage, target_groups
 from hybrid_gateway.parts import security_group as sg
 from hybrid_gateway.parts.base import Observed, PartContext
 from hybrid_gateway.parts.vpc_link import VpcLinkDesired, VpcLinkPart
-from hybrid_gateway.reconcilers.base import Event, FinalizeResult, KubeObject, PassResult, Reconciler
+from hybrid_gateway.reconcilers.base import Event, FinalizeResult, KubeObject, PassResult, Reconciler, parse_spec
 from hybrid_gateway.reconcilers.chain import Chain, Found, Step
-from hybrid_gateway.reconcilers.hybridapi_spec import HybridApiSpec, check_subnets
-from hybrid_gateway.reconcilers.inputs import check_name_in_zone
-from hybrid_gateway.reconcilers.mtlsdomain_spec import maps as mtls_domain_maps
+from hybrid_gateway.reconcilers.inputs import certificate_desired, certificate_part, check_name_in_zone
 from hybrid_gateway.status.conditions import Condition
 
-CERTIFICATE_READY = "CertificateReady"
-LOAD_BALANCERS_READY = "LoadBalancersReady"
-BACKEND_HEALTHY = "BackendHealthy"
-DNS_READY = "DnsReady"
-VPC_LINK_READY = "VpcLinkReady"
-API_DEPLOYED = "ApiDeployed"
+CERTIFICATE_READY = ConditionType.CERTIFICATE_READY
+LOAD_BALANCERS_READY = ConditionType.LOAD_BALANCERS_READY
+BACKEND_HEALTHY = ConditionType.BACKEND_HEALTHY
+DNS_READY = ConditionType.DNS_READY
+VPC_LINK_READY = ConditionType.VPC_LINK_READY
+API_DEPLOYED = ConditionType.API_DEPLOYED
 
 
 @dataclass(frozen=True)
@@ -41,12 +43,13 @@ class Inputs:
     which needs neither the certificate Secret nor the gateway secret)."""
 
     spec: HybridApiSpec
+    api_name: str  # the REST API's (and VPC link's) name
     certificate_desired: Any = None
     secret_header: tuple[str, str] | None = None
     disable_execute_api_endpoint: bool = False
 
     def health_check(self) -> target_groups.HealthCheck:
-        hc = self.spec.health_check
+        hc = self.spec.backend.health_check
         return target_groups.HealthCheck(
             protocol="HTTPS", path=hc.path, matcher=hc.matcher, interval_seconds=hc.interval_seconds,
             healthy_threshold=hc.healthy_threshold, unhealthy_threshold=hc.unhealthy_threshold,
@@ -57,14 +60,14 @@ class Inputs:
 def _alias_to_delete(ctx: PartContext, inputs: Inputs, known: dict[str, Any]) -> str | None:
     """The front-door record to delete, if it is ours. Route 53 records carry no tags: a record of
     that name we never wrote (the object stalled before any write) is someone else's."""
-    if known.get("dnsRecordName"):
-        return str(known["dnsRecordName"])
+    if known.get(Resource.DNS_RECORD_NAME):
+        return str(known[Resource.DNS_RECORD_NAME])
     # No status (a crash before the first status write): ours when it is an alias to our NLB.
-    spec = inputs.spec
-    nlb = load_balancers.Nlb().find(ctx, None, known.get("nlbArn"))
+    front = inputs.spec.front_door
+    nlb = load_balancers.Nlb().find(ctx, None, known.get(Resource.NLB_ARN))
     if nlb is None:
         return None
-    record = dns.DnsRecord(spec.hosted_zone_id, "A").find(ctx, None, spec.hostname)
+    record = dns.DnsRecord(front.hosted_zone_id, "A").find(ctx, None, front.hostname)
     if record is not None and dns.norm_alias_dns(record.state.alias_dns_name or "") == dns.norm_alias_dns(
         nlb.state.dns_name
     ):
@@ -75,19 +78,25 @@ def _alias_to_delete(ctx: PartContext, inputs: Inputs, known: dict[str, Any]) ->
 def _validation_record_to_delete(ctx: PartContext, inputs: Inputs, known: dict[str, Any]) -> str | None:
     """The DNS validation record of our requested certificate (from status, else from the
     certificate found by tags: a crash before the first status write leaves no name in status)."""
-    if known.get("validationRecordName"):
-        return str(known["validationRecordName"])
-    cert = certificate.RequestedCertificate(inputs.spec.hostname).find(ctx, None, known.get("certificateArn"))
+    if known.get(Resource.VALIDATION_RECORD_NAME):
+        return str(known[Resource.VALIDATION_RECORD_NAME])
+    cert = certificate.RequestedCertificate(inputs.spec.front_door.hostname).find(
+        ctx, None, known.get(Resource.CERTIFICATE_ARN))
     record = dns.validation_record(cert.state) if cert is not None else None
     return record.name if record is not None else None
 
 
+def _subnet_ids(i: Inputs) -> tuple[str, ...]:
+    return tuple(i.spec.network.subnet_ids)
+
+
 def _stage_desired(i: Inputs, f: Found) -> stage.StageDesired:
-    s, api = i.spec, f["restApiId"]
+    s, api = i.spec.api.stage, f[Resource.REST_API_ID]
+    throttling = s.throttling or Throttling()
     return stage.StageDesired(
-        rest_api_id=api.id, stage_name=s.stage_name, api_definition_hash=api.state.api_definition_hash,
-        variables=s.stage_variables, rate_limit=s.throttling.rate_limit, burst_limit=s.throttling.burst_limit,
-        access_log_destination_arn=s.access_log_destination_arn,
+        rest_api_id=api.id, stage_name=s.name, api_definition_hash=api.state.api_definition_hash,
+        variables=dict(s.variables or {}), rate_limit=throttling.rate_limit, burst_limit=throttling.burst_limit,
+        access_log_destination_arn=s.access_log_destination_arn or None,
     )
 
 
@@ -95,56 +104,62 @@ def _stage_desired(i: Inputs, f: Found) -> stage.StageDesired:
 # with their load balancer and REST API.
 CHAIN: Chain[Inputs] = Chain(
     [
-        Step("certificateArn", lambda i, f: i.spec.certificate.part_for(i.spec.hostname),
+        Step(Resource.CERTIFICATE_ARN,
+             lambda i, f: certificate_part(i.spec.front_door.certificate, i.spec.front_door.hostname),
              lambda i, f: i.certificate_desired, hop=CERTIFICATE_READY),
-        Step("validationRecordName", lambda i, f: dns.DnsRecord(i.spec.hosted_zone_id, "CNAME"),
-             lambda i, f: dns.validation_record(f["certificateArn"].state), after=("certificateArn",),
-             hop=CERTIFICATE_READY, when=lambda i: i.spec.certificate.request,
+        Step(Resource.VALIDATION_RECORD_NAME, lambda i, f: dns.DnsRecord(i.spec.front_door.hosted_zone_id, "CNAME"),
+             lambda i, f: dns.validation_record(f[Resource.CERTIFICATE_ARN].state), after=(Resource.CERTIFICATE_ARN,),
+             hop=CERTIFICATE_READY, when=lambda i: i.spec.front_door.certificate.requested,
              finalize_id=_validation_record_to_delete),
-        Step("backendTargetGroupArn", lambda i, f: target_groups.BackendTargetGroup(),
+        Step(Resource.BACKEND_TARGET_GROUP_ARN, lambda i, f: target_groups.BackendTargetGroup(),
              lambda i, f: target_groups.TargetGroupDesired.backend(
-                 i.spec.vpc_id, [(t.ip, t.port) for t in i.spec.targets], i.health_check(),
-                 port=i.spec.targets[0].port)),
-        Step("albSecurityGroupId", lambda i, f: sg.SecurityGroup(),
-             lambda i, f: sg.SecurityGroupDesired(vpc_id=i.spec.vpc_id)),
-        Step("albArn", lambda i, f: load_balancers.Alb(),
+                 i.spec.network.vpc_id, [(t.ip, t.port) for t in i.spec.backend.targets], i.health_check(),
+                 port=i.spec.backend.targets[0].port)),
+        Step(Resource.ALB_SECURITY_GROUP_ID, lambda i, f: sg.SecurityGroup(),
+             lambda i, f: sg.SecurityGroupDesired(vpc_id=i.spec.network.vpc_id)),
+        Step(Resource.ALB_ARN, lambda i, f: load_balancers.Alb(),
              lambda i, f: load_balancers.LoadBalancerDesired(
-                 i.spec.vpc_id, i.spec.subnet_ids, (f.id("albSecurityGroupId"), *i.spec.extra_security_group_ids)),
-             after=("albSecurityGroupId",), hop=LOAD_BALANCERS_READY),
-        Step("albListenerArn", lambda i, f: listeners.AlbListener(f.id("albArn")),
+                 i.spec.network.vpc_id, _subnet_ids(i),
+                 (f.id(Resource.ALB_SECURITY_GROUP_ID), *(i.spec.network.security_group_ids or ()))),
+             after=(Resource.ALB_SECURITY_GROUP_ID,), hop=LOAD_BALANCERS_READY),
+        Step(Resource.ALB_LISTENER_ARN, lambda i, f: listeners.AlbListener(f.id(Resource.ALB_ARN)),
              lambda i, f: listeners.ListenerDesired(
-                 "HTTPS", f.id("backendTargetGroupArn"), f.id("certificateArn"), i.spec.ssl_policy),
-             after=("albArn", "backendTargetGroupArn"), ready=("certificateArn",), hop=LOAD_BALANCERS_READY,
-             removed_with="albArn"),
+                 "HTTPS", f.id(Resource.BACKEND_TARGET_GROUP_ARN), f.id(Resource.CERTIFICATE_ARN),
+                 i.spec.front_door.ssl_policy),
+             after=(Resource.ALB_ARN, Resource.BACKEND_TARGET_GROUP_ARN), ready=(Resource.CERTIFICATE_ARN,),
+             hop=LOAD_BALANCERS_READY, removed_with=Resource.ALB_ARN),
         # An ALB can be registered only once it has a listener on the target group's port.
-        Step("albTargetGroupArn", lambda i, f: target_groups.AlbTargetGroup(),
+        Step(Resource.ALB_TARGET_GROUP_ARN, lambda i, f: target_groups.AlbTargetGroup(),
              lambda i, f: target_groups.TargetGroupDesired.alb(
-                 i.spec.vpc_id, f.id("albArn"), target_groups.HealthCheck(
-                     protocol="HTTPS", path=i.spec.health_check.path, matcher=i.spec.health_check.matcher)),
-             after=("albListenerArn",), hop=LOAD_BALANCERS_READY),
-        Step("nlbArn", lambda i, f: load_balancers.Nlb(),
-             lambda i, f: load_balancers.LoadBalancerDesired(i.spec.vpc_id, i.spec.subnet_ids),
+                 i.spec.network.vpc_id, f.id(Resource.ALB_ARN), target_groups.HealthCheck(
+                     protocol="HTTPS", path=i.spec.backend.health_check.path,
+                     matcher=i.spec.backend.health_check.matcher)),
+             after=(Resource.ALB_LISTENER_ARN,), hop=LOAD_BALANCERS_READY),
+        Step(Resource.NLB_ARN, lambda i, f: load_balancers.Nlb(),
+             lambda i, f: load_balancers.LoadBalancerDesired(i.spec.network.vpc_id, _subnet_ids(i)),
              hop=LOAD_BALANCERS_READY),
-        Step("nlbListenerArn", lambda i, f: listeners.NlbListener(f.id("nlbArn")),
-             lambda i, f: listeners.ListenerDesired("TCP", f.id("albTargetGroupArn")),
-             after=("nlbArn", "albTargetGroupArn"), hop=LOAD_BALANCERS_READY, removed_with="nlbArn"),
+        Step(Resource.NLB_LISTENER_ARN, lambda i, f: listeners.NlbListener(f.id(Resource.NLB_ARN)),
+             lambda i, f: listeners.ListenerDesired("TCP", f.id(Resource.ALB_TARGET_GROUP_ARN)),
+             after=(Resource.NLB_ARN, Resource.ALB_TARGET_GROUP_ARN), hop=LOAD_BALANCERS_READY,
+             removed_with=Resource.NLB_ARN),
         # The hostname the certificate covers resolves to the NLB.
-        Step("dnsRecordName", lambda i, f: dns.DnsRecord(i.spec.hosted_zone_id, "A"),
+        Step(Resource.DNS_RECORD_NAME, lambda i, f: dns.DnsRecord(i.spec.front_door.hosted_zone_id, "A"),
              lambda i, f: dns.RecordDesired.alias_to(
-                 i.spec.hostname, f["nlbArn"].state.dns_name, f["nlbArn"].state.canonical_hosted_zone_id),
-             after=("nlbArn",), hop=DNS_READY, finalize_id=_alias_to_delete),
-        Step("vpcLinkId", lambda i, f: VpcLinkPart(),
-             lambda i, f: VpcLinkDesired(name=i.spec.api_name, target_arn=f.id("nlbArn")),
-             after=("nlbArn",), hop=VPC_LINK_READY),
+                 i.spec.front_door.hostname, f[Resource.NLB_ARN].state.dns_name,
+                 f[Resource.NLB_ARN].state.canonical_hosted_zone_id),
+             after=(Resource.NLB_ARN,), hop=DNS_READY, finalize_id=_alias_to_delete),
+        Step(Resource.VPC_LINK_ID, lambda i, f: VpcLinkPart(),
+             lambda i, f: VpcLinkDesired(name=i.api_name, target_arn=f.id(Resource.NLB_ARN)),
+             after=(Resource.NLB_ARN,), hop=VPC_LINK_READY),
         # HTTP_PROXY integrations over the VPC link to https://<hostname>/..., then deployment and stage.
-        Step("restApiId", lambda i, f: rest_api.RestApiPart(),
+        Step(Resource.REST_API_ID, lambda i, f: rest_api.RestApiPart(),
              lambda i, f: rest_api.RestApiDesired(
-                 name=i.spec.api_name, hostname=i.spec.hostname, vpc_link_id=f.id("vpcLinkId"),
-                 routes=tuple(rest_api.Route(r.path, r.methods, r.backend_path) for r in i.spec.routes),
+                 name=i.api_name, hostname=i.spec.front_door.hostname, vpc_link_id=f.id(Resource.VPC_LINK_ID),
+                 routes=tuple(rest_api.Route(r.path, r.methods, r.backend_path) for r in i.spec.api.routes),
                  disable_execute_api_endpoint=i.disable_execute_api_endpoint, secret_header=i.secret_header),
-             ready=("vpcLinkId",), hop=API_DEPLOYED),
-        Step("stageName", lambda i, f: stage.StagePart(f.id("restApiId")), _stage_desired,
-             after=("restApiId",), hop=API_DEPLOYED, removed_with="restApiId"),
+             ready=(Resource.VPC_LINK_ID,), hop=API_DEPLOYED),
+        Step(Resource.STAGE_NAME, lambda i, f: stage.StagePart(f.id(Resource.REST_API_ID)), _stage_desired,
+             after=(Resource.REST_API_ID,), hop=API_DEPLOYED, removed_with=Resource.REST_API_ID),
     ],
     ok={
         CERTIFICATE_READY: "the front-door certificate is ISSUED",
@@ -156,36 +171,59 @@ CHAIN: Chain[Inputs] = Chain(
 )
 
 
+def check_subnets(subnets: Sequence[Mapping[str, Any]], wanted: Sequence[str], vpc_id: str) -> None:
+    """Subnets must exist, be in the VPC, and span two or more Availability Zones (ALB and NLB need it)."""
+    found = {s["SubnetId"]: s for s in subnets}
+    missing = [s for s in wanted if s not in found]
+    if missing:
+        raise Stalled("SubnetNotFound", f"subnets {', '.join(missing)} do not exist in {vpc_id}'s region")
+    outside = [s for s in wanted if found[s].get("VpcId") != vpc_id]
+    if outside:
+        raise Stalled("SubnetOutsideVpc", f"subnets {', '.join(outside)} are not in {vpc_id}")
+    zones = {found[s]["AvailabilityZone"] for s in wanted}
+    if len(zones) < 2:
+        raise Stalled(
+            "SubnetsInOneAvailabilityZone",
+            f"spec.network.subnetIds are all in {', '.join(sorted(zones))}: "
+            "an internal ALB needs subnets in two or more Availability Zones",
+        )
+
+
 class HybridApiReconciler(Reconciler):
-    kind = "HybridApi"
-    plural = "hybridapis"
+    kind = HYBRID_API.kind
+    plural = HYBRID_API.plural
 
     # ---- inputs ---------------------------------------------------------------------------------
     def _secret_header(self, obj: KubeObject, spec: HybridApiSpec) -> tuple[str, str] | None:
-        if not spec.secret_ref or not spec.secret_header_name:
+        header = spec.api.gateway_secret_header
+        if header is None:
             return None
-        name, key = spec.secret_ref
-        return spec.secret_header_name, self.runtime.kube.secret_value(obj.namespace, name, key)
+        ref = header.secret_ref
+        return header.name, self.runtime.kube.secret_value(obj.namespace, ref.name, ref.key)
 
     def _validate(self, ctx: PartContext, spec: HybridApiSpec) -> None:
         """Checks that need AWS reads; each raises Stalled before anything is written."""
         try:
-            subnets = ctx.client("ec2").describe_subnets(SubnetIds=list(spec.subnet_ids))["Subnets"]
+            subnets = ctx.client("ec2").describe_subnets(SubnetIds=list(spec.network.subnet_ids))["Subnets"]
         except ClientError as exc:
             if error_code(exc).startswith("InvalidSubnet"):
                 message = exc.response["Error"].get("Message")
                 raise Stalled("SubnetNotFound", f"spec.network.subnetIds: {message}") from None
             raise
-        check_subnets(subnets, spec.subnet_ids, spec.vpc_id)
-        check_name_in_zone(ctx, spec.hostname, spec.hosted_zone_id, name_field="spec.frontDoor.hostname",
+        check_subnets(subnets, spec.network.subnet_ids, spec.network.vpc_id)
+        front = spec.front_door
+        check_name_in_zone(ctx, front.hostname, front.hosted_zone_id, name_field="spec.frontDoor.hostname",
                            zone_field="spec.frontDoor.hostedZoneId", reason="HostnameOutsideHostedZone")
 
     # ---- the pass -------------------------------------------------------------------------------
     def reconcile(self, obj: KubeObject) -> PassResult:
-        spec = HybridApiSpec.parse(obj)
+        spec = parse_spec(HybridApiSpec, obj)
+        front = spec.front_door
         inputs = Inputs(
             spec,
-            certificate_desired=spec.certificate.desired(self.runtime.kube, obj.namespace, spec.hostname),
+            api_name=spec.rest_api_name(obj.namespace, obj.name),
+            certificate_desired=certificate_desired(front.certificate, self.runtime.kube, obj.namespace,
+                                                    front.hostname),
             secret_header=self._secret_header(obj, spec),
             disable_execute_api_endpoint=self.effective_disable_execute_api(obj, spec),
         )
@@ -193,16 +231,16 @@ class HybridApiReconciler(Reconciler):
         self._validate(ctx, spec)
         run = CHAIN.ensure(ctx, inputs, dict(obj.status.get("resources") or {}))
         found = run.found.observed
-        status: dict[str, Any] = {"frontDoorUrl": f"https://{spec.hostname}", "resources": run.resources}
-        cert = found["certificateArn"]
+        status: dict[str, Any] = {"frontDoorUrl": f"https://{front.hostname}", "resources": run.resources}
+        cert = found[Resource.CERTIFICATE_ARN]
         status["certificate"] = {"arn": cert.id, "notAfter": cert.state.not_after}
         self._expiry_metric(obj, cert)
         # The target group part has just read its targets' health: no second DescribeTargetHealth.
-        backend = found["backendTargetGroupArn"].state
+        backend = found[Resource.BACKEND_TARGET_GROUP_ARN].state
         status["backendHealth"] = {"healthy": backend.healthy, "total": backend.total}
-        if "stageName" in found:
-            deployed = found["stageName"].state
-            run.resources["deploymentId"] = deployed.deployment_id
+        if Resource.STAGE_NAME in found:
+            deployed = found[Resource.STAGE_NAME].state
+            run.resources[Resource.DEPLOYMENT_ID] = deployed.deployment_id
             status["invokeUrl"] = deployed.invoke_url
             status["clientCertificateId"] = deployed.client_certificate_id
         info = self._backend_condition(status["backendHealth"])
@@ -216,12 +254,16 @@ class HybridApiReconciler(Reconciler):
         so a change redeploys the stage (AWS applies the setting on deployment). An MtlsDomain whose
         mappings change asks this HybridApi to reconcile (annotation reconcile.hybridgateway.io/requested-at).
         """
-        if spec.disable_execute_api_endpoint:
+        if spec.api.disable_execute_api_endpoint:
             return True
-        for domain in self.runtime.kube.list_objects("mtlsdomains", obj.namespace):
+        for domain in self.runtime.kube.list_objects(MTLS_DOMAIN.plural, obj.namespace):
             if (domain.get("metadata") or {}).get("deletionTimestamp"):
                 continue
-            if mtls_domain_maps(domain.get("spec") or {}, obj.name):
+            try:
+                domain_spec = MtlsDomainSpec.model_validate(domain.get("spec") or {})
+            except ValidationError:
+                continue  # stalled on its own spec: it maps nothing yet
+            if domain_spec.disables_default_endpoint_of(obj.name):
                 return True
         return False
 
@@ -247,10 +289,11 @@ class HybridApiReconciler(Reconciler):
 
     # ---- deletion -------------------------------------------------------------------------------
     def finalize(self, obj: KubeObject) -> FinalizeResult:
-        spec = HybridApiSpec.parse(obj)
+        spec = parse_spec(HybridApiSpec, obj)
         if spec.retain:
             return FinalizeResult(True, [Event("Deleted", "deletionPolicy Retain: AWS resources kept")])
         ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
-        teardown = CHAIN.finalize(ctx, Inputs(spec), dict(obj.status.get("resources") or {}))
+        inputs = Inputs(spec, api_name=spec.rest_api_name(obj.namespace, obj.name))
+        teardown = CHAIN.finalize(ctx, inputs, dict(obj.status.get("resources") or {}))
         events = [Event("Deleted", f"Deleted {what}") for what in teardown.deleted]
         return FinalizeResult(teardown.done, events, teardown.waiting_for)

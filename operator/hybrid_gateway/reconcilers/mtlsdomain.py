@@ -31,8 +31,11 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
+from pydantic import ValidationError
 
 from hybrid_gateway import metrics
+from hybrid_gateway.api.v1alpha1.hybridapi import HYBRID_API, HybridApiSpec, Resource
+from hybrid_gateway.api.v1alpha1.mtlsdomain import MTLS_DOMAIN, ConditionType, MtlsDomainSpec
 from hybrid_gateway.aws.errors import error_code
 from hybrid_gateway.errors import PassError, Stalled
 from hybrid_gateway.kube import MissingInput
@@ -55,20 +58,20 @@ from hybrid_gateway.reconcilers.base import (
     KubeObject,
     PassResult,
     Reconciler,
+    parse_spec,
 )
-from hybrid_gateway.reconcilers.inputs import check_name_in_zone
-from hybrid_gateway.reconcilers.mtlsdomain_spec import MtlsDomainSpec
+from hybrid_gateway.reconcilers.inputs import certificate_desired, certificate_part, check_name_in_zone
 from hybrid_gateway.status.conditions import Condition
 from hybrid_gateway.truststore import Source, Truststore, TruststoreInvalid, assemble
 
 log = logging.getLogger(__name__)
 
-TRUSTSTORE_VALID = "TruststoreValid"
-CERTIFICATE_READY = "CertificateReady"
-DOMAIN_READY = "DomainReady"
-MAPPINGS_READY = "MappingsReady"
-DEFAULT_ENDPOINTS_DISABLED = "DefaultEndpointsDisabled"
-DNS_READY = "DnsReady"
+TRUSTSTORE_VALID = ConditionType.TRUSTSTORE_VALID
+CERTIFICATE_READY = ConditionType.CERTIFICATE_READY
+DOMAIN_READY = ConditionType.DOMAIN_READY
+MAPPINGS_READY = ConditionType.MAPPINGS_READY
+DEFAULT_ENDPOINTS_DISABLED = ConditionType.DEFAULT_ENDPOINTS_DISABLED
+DNS_READY = ConditionType.DNS_READY
 
 # While a mapped API still has its default endpoint on, ask its HybridApi again at most this often.
 NUDGE_REPEAT_SECONDS = 10.0
@@ -119,8 +122,8 @@ class MappingPlan:
 
 
 class MtlsDomainReconciler(Reconciler):
-    kind = "MtlsDomain"
-    plural = "mtlsdomains"
+    kind = MTLS_DOMAIN.kind
+    plural = MTLS_DOMAIN.plural
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -134,12 +137,13 @@ class MtlsDomainReconciler(Reconciler):
         kube = self.runtime.kube
         sources = []
         try:
-            for ref in spec.sources:
-                if ref.kind == "Secret":
+            for source in spec.truststore.sources:
+                ref = source.ref
+                if source.kind == "Secret":
                     pem = kube.secret_value(obj.namespace, ref.name, ref.key)
                 else:
                     pem = kube.configmap_value(obj.namespace, ref.name, ref.key)
-                sources.append(Source(ref.label, pem))
+                sources.append(Source(source.label, pem))
         except MissingInput as exc:
             message = f"spec.truststore.sources: {exc.what}: create it or fix the reference"
             raise Stalled("TruststoreSourceMissing", message,
@@ -172,16 +176,16 @@ class MtlsDomainReconciler(Reconciler):
                 )
             certificate.check_covers(spec.domain_name, given.state)
         # A bucket or a domain name we cannot use stalls the pass before any write.
-        refuse_early(ctx, TruststoreBucket(), BucketDesired(spec.bucket, spec.region, spec.create_bucket))
+        refuse_early(ctx, TruststoreBucket(), _bucket_desired(spec))
         # Only the name matters to the domain's refuse(): certificate and version are not known yet.
         refuse_early(ctx, DomainNamePart(), DomainNameDesired(spec.domain_name, "", spec.truststore_uri, "",
                                                               security_policy=spec.security_policy))
 
     def _mapping_plan(self, obj: KubeObject, spec: MtlsDomainSpec) -> MappingPlan:
         plan = MappingPlan()
-        for mapping in spec.mappings:
+        for mapping in spec.mappings or ():
             where = f"spec.mappings[basePath={mapping.base_path!r}]"
-            body = self.runtime.kube.get_object("hybridapis", obj.namespace, mapping.hybrid_api)
+            body = self.runtime.kube.get_object(HYBRID_API.plural, obj.namespace, mapping.hybrid_api)
             if body is None:
                 plan.waiting[mapping.base_path] = f"HybridApi {mapping.hybrid_api} does not exist yet"
                 continue
@@ -190,32 +194,38 @@ class MtlsDomainReconciler(Reconciler):
                 # AWS will not delete a REST API that a domain still maps: let it go.
                 plan.released[mapping.base_path] = f"HybridApi {mapping.hybrid_api} is being deleted: mapping removed"
                 continue
-            region = other.spec.get("region")
-            if region and region != spec.region:
+            try:
+                other_spec = HybridApiSpec.model_validate(other.spec)
+            except ValidationError:
+                plan.waiting[mapping.base_path] = f"HybridApi {mapping.hybrid_api} has an invalid spec (see its status)"
+                continue
+            region = other_spec.region
+            if region != spec.region:
                 raise Stalled("MappingInOtherRegion",
                               f"{where}: HybridApi {mapping.hybrid_api} is in {region}, the domain in {spec.region}: "
                               "map only HybridApis of the domain's Region")
-            stage = ((other.spec.get("api") or {}).get("stage") or {}).get("name") or "prod"
+            stage = other_spec.api.stage.name
             if stage != mapping.stage:
                 raise Stalled("MappingStageNotFound",
                               f"{where}: HybridApi {mapping.hybrid_api} has stage {stage}, not {mapping.stage}: "
                               f"use stage: {stage}")
             resources = other.status.get("resources") or {}
-            if not resources.get("restApiId") or resources.get("stageName") != mapping.stage:
+            if not resources.get(Resource.REST_API_ID) or resources.get(Resource.STAGE_NAME) != mapping.stage:
                 plan.waiting[mapping.base_path] = (
                     f"HybridApi {mapping.hybrid_api} has no deployed stage {mapping.stage} yet"
                 )
                 continue
-            api_id = str(resources["restApiId"])
+            api_id = str(resources[Resource.REST_API_ID])
             plan.targets[mapping.base_path] = MappingTarget(api_id, mapping.stage)
             plan.hybrid_apis[api_id] = mapping.hybrid_api
         return plan
 
     # ---- the pass -------------------------------------------------------------------------------
     def reconcile(self, obj: KubeObject) -> PassResult:
-        spec = MtlsDomainSpec.parse(obj)
+        spec = parse_spec(MtlsDomainSpec, obj)
         store = self._truststore(obj, spec)
-        cert_part, cert_desired = spec.certificate.part(self.runtime.kube, obj.namespace, spec.domain_name)
+        cert_part = certificate_part(spec.certificate, spec.domain_name)
+        cert_desired = certificate_desired(spec.certificate, self.runtime.kube, obj.namespace, spec.domain_name)
         ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
         self._validate(ctx, spec)
         plan = self._mapping_plan(obj, spec)
@@ -238,7 +248,7 @@ class MtlsDomainReconciler(Reconciler):
         made = run.outcome(cert_part, cert_desired, known_cert)
         cert: Observed[CertificateState] = made.observed
         superseded = [made.superseded.id] if made.superseded is not None else []
-        if spec.certificate.request:
+        if spec.certificate.requested:
             self._validation_record(run, spec, cert)
         status["certificate"] = {"arn": cert.id, "notAfter": cert.state.not_after}
         waiting_certs = [] if cert.ready else [cert.waiting_for]
@@ -258,14 +268,15 @@ class MtlsDomainReconciler(Reconciler):
         self._domain_expiry_metric(obj, cert)
 
         # 2. Truststore: versioned bucket, then the bundle (written only when its sha256 changed).
-        run.ensure(TruststoreBucket(), BucketDesired(spec.bucket, spec.region, spec.create_bucket), spec.bucket)
+        bucket = spec.truststore.bucket
+        run.ensure(TruststoreBucket(), _bucket_desired(spec), bucket)
         stored = run.ensure(
-            TruststoreObject(), TruststoreObjectDesired(spec.bucket, spec.key, store.pem, store.sha256), None
+            TruststoreObject(), TruststoreObjectDesired(bucket, spec.truststore_key, store.pem, store.sha256), None
         )
         version = stored.state.version_id
         hops.append(hop(TRUSTSTORE_VALID, True, "",
                         f"{len(store.certificates)} CA certificate(s) at {spec.truststore_uri} version {version}"))
-        warnings = store.warnings(spec.expiry_warning_days)
+        warnings = store.warnings(spec.truststore.expiry_warning_days)
         known_warnings = set((previous.get("truststore") or {}).get("warnings") or [])
         events += [Event("ExpiringSoon", w, "Warning") for w in warnings if w not in known_warnings]
         truststore_status: dict[str, Any] = {
@@ -438,8 +449,8 @@ class MtlsDomainReconciler(Reconciler):
         names = {known[a] for a in api_ids if a in known}
         unknown = api_ids - set(known)
         if unknown:
-            for body in self.runtime.kube.list_objects("hybridapis", namespace):
-                if ((body.get("status") or {}).get("resources") or {}).get("restApiId") in unknown:
+            for body in self.runtime.kube.list_objects(HYBRID_API.plural, namespace):
+                if ((body.get("status") or {}).get("resources") or {}).get(Resource.REST_API_ID) in unknown:
                     names.add(str(body["metadata"]["name"]))
         self.request_reconcile(namespace, names)
 
@@ -448,7 +459,7 @@ class MtlsDomainReconciler(Reconciler):
         for name in sorted(set(hybrid_apis)):
             stamp = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
             # False for a missing HybridApi: it has nothing to reconcile.
-            self.runtime.kube.annotate("hybridapis", namespace, name, {RECONCILE_REQUEST_ANNOTATION: stamp})
+            self.runtime.kube.annotate(HYBRID_API.plural, namespace, name, {RECONCILE_REQUEST_ANNOTATION: stamp})
             with self._guard:
                 self._nudged[(namespace, name)] = time.monotonic()
             log.info("asked HybridApi %s/%s to reconcile (its default endpoint setting may change)", namespace, name)
@@ -489,12 +500,12 @@ class MtlsDomainReconciler(Reconciler):
 
     # ---- deletion -------------------------------------------------------------------------------
     def finalize(self, obj: KubeObject) -> FinalizeResult:
-        mapped = {str((m.get("hybridApiRef") or {}).get("name")) for m in obj.spec.get("mappings") or ()}
-        if obj.spec.get("deletionPolicy") == "Retain":
+        spec = parse_spec(MtlsDomainSpec, obj)
+        mapped = {m.hybrid_api for m in spec.mappings or ()}
+        if spec.retain:
             self._forget_gauges(obj.uid, set())
             self.request_reconcile(obj.namespace, mapped)
             return FinalizeResult(True, [Event("Deleted", "deletionPolicy Retain: AWS resources kept")])
-        spec = MtlsDomainSpec.parse(obj)
         ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
         events: list[Event] = []
         try:
@@ -534,7 +545,7 @@ class MtlsDomainReconciler(Reconciler):
         known_cert = (previous.get("certificate") or {}).get("arn")
         if spec.certificate.secret_name:
             owned_certs.append((certificate.ImportedCertificate(spec.domain_name), known_cert))
-        elif spec.certificate.request:
+        elif spec.certificate.requested:
             owned_certs.append((certificate.RequestedCertificate(spec.domain_name), known_cert))
         for part, known in owned_certs:
             found = part.find(ctx, None, known)
@@ -546,7 +557,11 @@ class MtlsDomainReconciler(Reconciler):
             removed(part, found.id)
 
         removed(TruststoreObject(), spec.truststore_uri)
-        removed(TruststoreBucket(), spec.bucket)
+        removed(TruststoreBucket(), spec.truststore.bucket)
+
+
+def _bucket_desired(spec: MtlsDomainSpec) -> BucketDesired:
+    return BucketDesired(spec.truststore.bucket, spec.region, spec.truststore.create_bucket)
 
 
 def _remove_exact(ctx: PartContext, spec: MtlsDomainSpec, part: Part[Any, Any], arn: str) -> bool:

@@ -10,9 +10,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-READY = "Ready"
-RECONCILING = "Reconciling"
-STALLED = "Stalled"
+from hybrid_gateway.api.v1alpha1.common import READY, RECONCILING, STALLED
+
+__all__ = ["READY", "RECONCILING", "STALLED", "Condition", "get", "is_true", "merge", "now_rfc3339", "summary"]
+
 
 
 def now_rfc3339() -> str:

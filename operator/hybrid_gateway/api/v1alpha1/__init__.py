@@ -1,0 +1,21 @@
+"""hybridgateway.io/v1alpha1: one module per kind (spec, status, condition types, CRD names and columns)."""
+
+from __future__ import annotations
+
+from hybrid_gateway.api.v1alpha1.clientcertrotation import CLIENT_CERT_ROTATION, ClientCertRotationSpec
+from hybrid_gateway.api.v1alpha1.common import Kind
+from hybrid_gateway.api.v1alpha1.hybridapi import HYBRID_API, HybridApiSpec
+from hybrid_gateway.api.v1alpha1.mtlsdomain import MTLS_DOMAIN, MtlsDomainSpec
+
+KINDS: tuple[Kind, ...] = (HYBRID_API, MTLS_DOMAIN, CLIENT_CERT_ROTATION)
+
+__all__ = [
+    "CLIENT_CERT_ROTATION",
+    "HYBRID_API",
+    "KINDS",
+    "MTLS_DOMAIN",
+    "ClientCertRotationSpec",
+    "HybridApiSpec",
+    "Kind",
+    "MtlsDomainSpec",
+]
