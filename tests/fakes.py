@@ -23,16 +23,16 @@ def without_none(value: Any) -> Any:
     return value
 
 
-def merge_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
-    """RFC 7386: None removes a key, dicts merge, everything else replaces."""
-    result = dict(target)
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch (what the API server does with a status merge patch)."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
             result.pop(key, None)
-        elif isinstance(value, dict) and isinstance(result.get(key), dict):
-            result[key] = merge_patch(result[key], value)
         else:
-            result[key] = copy.deepcopy(value)
+            result[key] = merge_patch(result.get(key), value)
     return result
 
 

@@ -13,13 +13,14 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
+from tests.fakes import FakeKube
 
 from hybrid_gateway.aws import AwsClients
 from hybrid_gateway.parts import trust_bundle as tb
@@ -55,93 +56,6 @@ def hybrid_api_spec() -> dict[str, Any]:
 
 class Crash(BaseException):
     """Stops a pass dead, like SIGKILL: no handler in the operator catches a BaseException."""
-
-
-def apply_merge(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON merge patch (what the API server does with a status merge patch)."""
-    if not isinstance(patch, dict):
-        return patch
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = apply_merge(result.get(key), value)
-    return result
-
-
-def without_none(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: without_none(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [without_none(v) for v in value if v is not None]
-    return value
-
-
-@dataclass
-class FakeKube:
-    """The Kube methods the ClientCertRotation reconciler uses, in memory."""
-
-    objects: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    data: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (kind, name) -> {data, owners}
-    after_write: Callable[[str], None] = lambda what: None
-    writes: list[str] = field(default_factory=list)
-
-    def get_object(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
-        found = self.objects.get((plural, name))
-        return copy.deepcopy(found) if found is not None else None
-
-    def list_objects(self, plural: str, namespace: str) -> list[dict[str, Any]]:
-        return [copy.deepcopy(o) for (p, _), o in self.objects.items() if p == plural]
-
-    def _status(self, plural: str, name: str, patch: dict[str, Any], what: str) -> None:
-        obj = self.objects.get((plural, name))
-        if obj is None:
-            return
-        obj["status"] = apply_merge(obj.get("status") or {}, patch)
-        self.writes.append(what)
-        self.after_write(what)
-
-    def patch_status(self, plural: str, namespace: str, name: str, status: dict[str, Any]) -> None:
-        self._status(plural, name, without_none(status), "patch_status")
-
-    def patch_status_fields(self, plural: str, namespace: str, name: str, patch: dict[str, Any]) -> None:
-        self._status(plural, name, patch, "patch_status_fields")
-
-    def data_key(self, kind: str, namespace: str, name: str, key: str) -> str | None:
-        found = self.data.get((kind, name))
-        return None if found is None else found["data"].get(key)
-
-    def upsert_data_key(self, kind: str, namespace: str, name: str, key: str, value: str, *,
-                        owner_reference: dict[str, Any] | None = None, labels: Any = None,
-                        annotations: Any = None) -> str | None:
-        found = self.data.get((kind, name))
-        if found is None:
-            self.data[(kind, name)] = {"data": {key: value}, "owners": [owner_reference] if owner_reference else []}
-            action = "Created"
-        elif found["data"].get(key) == value:
-            return None
-        else:
-            found["data"][key] = value
-            action = "Updated"
-        self.writes.append(f"bundle {action}")
-        self.after_write("bundle")
-        return action
-
-    def remove_data_key(self, kind: str, namespace: str, name: str, key: str) -> bool:
-        found = self.data.get((kind, name))
-        if found is None or key not in found["data"]:
-            return False
-        del found["data"][key]
-        return True
-
-    def remove_owner_reference(self, kind: str, namespace: str, name: str, owner_uid: str) -> bool:
-        found = self.data.get((kind, name))
-        if found is None:
-            return False
-        before = len(found["owners"])
-        found["owners"] = [o for o in found["owners"] if o.get("uid") != owner_uid]
-        return len(found["owners"]) != before
 
 
 @dataclass
@@ -199,7 +113,7 @@ class Harness:
         self.write_count = 0
         self.apis = {name: make_api(self.apigw, f"{name}-{uuid.uuid4().hex[:6]}") for name in ("orders", "billing")}
         for name, api_id in self.apis.items():
-            self.kube.objects[("hybridapis", name)] = {
+            self.kube.objects[("hybridapis", NS, name)] = {
                 "metadata": {"name": name, "namespace": NS},
                 "spec": hybrid_api_spec(),
                 "status": {"resources": {"restApiId": api_id}},
@@ -213,7 +127,7 @@ class Harness:
             "gracePeriod": "20s",
         }
         body_spec.update(spec)
-        self.kube.objects[("clientcertrotations", "cert")] = {
+        self.kube.objects[("clientcertrotations", NS, "cert")] = {
             "apiVersion": "hybridgateway.io/v1alpha1",
             "kind": "ClientCertRotation",
             "metadata": {"name": "cert", "namespace": NS, "uid": self.uid, "generation": 1,
@@ -248,7 +162,7 @@ class Harness:
 
     @property
     def obj(self) -> dict[str, Any]:
-        return self.kube.objects[("clientcertrotations", "cert")]
+        return self.kube.objects[("clientcertrotations", NS, "cert")]
 
     @property
     def status(self) -> dict[str, Any]:
@@ -368,7 +282,7 @@ def test_first_creation_generates_publishes_and_switches(h: Harness) -> None:
     assert h.condition("StagesUsingCurrent")["status"] == "True"
     reasons = [e[0] for r in reports for e in h.events(r)]
     assert reasons.count("Created") >= 2 and reasons.count("Updated") == 2  # bundle + cert, two stages
-    assert h.kube.data[("Secret", "backend-trust")]["owners"][0]["uid"] == h.uid
+    assert h.kube.data[("Secret", NS, "backend-trust")].owners[0]["uid"] == h.uid
     assert h.violations == []
 
 
@@ -586,7 +500,7 @@ def test_a_stage_switched_out_of_band_is_put_back(h: Harness) -> None:
 
 def test_a_tampered_bundle_is_rewritten(h: Harness) -> None:
     cert_id = created(h)
-    h.kube.data[("Secret", "backend-trust")]["data"]["ca.pem"] = "garbage"
+    h.kube.data[("Secret", NS, "backend-trust")].data["ca.pem"] = "garbage"
     report = h.run(60)
     assert h.bundle() == tb.compose([h.pem(cert_id) or ""])
     assert any(e[0] == "DriftCorrected" and "trust-bundle" in e[1] for e in h.events(report))
@@ -629,7 +543,7 @@ def test_leftover_certificates_of_the_owner_are_deleted_when_idle(h: Harness) ->
 
 
 def test_a_missing_hybridapi_is_stalled_without_writes(h: Harness) -> None:
-    del h.kube.objects[("hybridapis", "billing")]
+    del h.kube.objects[("hybridapis", NS, "billing")]
     h.run()
     stalled = h.condition("Stalled")
     assert stalled["status"] == "True" and stalled["reason"] == "HybridApiNotFound"
@@ -637,7 +551,7 @@ def test_a_missing_hybridapi_is_stalled_without_writes(h: Harness) -> None:
 
 
 def test_a_hybridapi_without_a_rest_api_yet_is_waited_for(h: Harness) -> None:
-    h.kube.objects[("hybridapis", "billing")]["status"] = {}
+    h.kube.objects[("hybridapis", NS, "billing")]["status"] = {}
     report = h.run()
     assert report.requeue_after is not None and h.owned() == []
     assert h.condition("StagesUsingCurrent")["reason"] == "WaitingForStages"
@@ -654,7 +568,7 @@ def test_a_stage_the_hybridapi_does_not_have_is_stalled(h: Harness) -> None:
 def test_a_stage_named_by_an_older_rotation_is_stalled(h: Harness) -> None:
     other = copy.deepcopy(h.obj)
     other["metadata"].update(name="older", uid="uid-older", creationTimestamp="2025-01-01T00:00:00Z")
-    h.kube.objects[("clientcertrotations", "older")] = other
+    h.kube.objects[("clientcertrotations", NS, "older")] = other
     h.run()
     assert h.condition("Stalled")["reason"] == "StageClaimed" and h.owned() == []
 
@@ -703,7 +617,7 @@ def test_retain_keeps_everything_and_releases_the_bundle_from_garbage_collection
     h.patch_spec(deletionPolicy="Retain")
     result = h.rec.run_finalize(copy.deepcopy(h.obj))
     assert result.done and h.owned() == [cert_id] and h.stage_cert("orders") == cert_id
-    assert h.bundle() and h.kube.data[("Secret", "backend-trust")]["owners"] == []
+    assert h.bundle() and h.kube.data[("Secret", NS, "backend-trust")].owners == []
 
 
 def test_a_request_already_in_the_manifest_at_creation_does_not_rotate_again(aws: Aws) -> None:

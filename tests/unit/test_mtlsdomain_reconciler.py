@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
+from tests.fakes import FakeKube
 from tests.mtls_certs import make_ca
 
 from hybrid_gateway.api.v1alpha1 import HybridApiSpec, MtlsDomainSpec
@@ -18,14 +19,6 @@ from hybrid_gateway.reconcilers.base import KubeObject, Runtime, parse_spec
 from hybrid_gateway.reconcilers.hybridapi import HybridApiReconciler
 from hybrid_gateway.reconcilers.mtlsdomain import MtlsDomainReconciler
 from hybrid_gateway.truststore import Source, assemble
-
-
-class FakeKube:
-    def __init__(self, objects: dict[str, list[dict[str, Any]]] | None = None) -> None:
-        self.objects = objects or {}
-
-    def list_objects(self, plural: str, namespace: str) -> list[dict[str, Any]]:
-        return [o for o in self.objects.get(plural, []) if o["metadata"]["namespace"] == namespace]
 
 
 def runtime(kube: Any = None) -> Runtime:
@@ -127,7 +120,10 @@ def hybrid_api(disable: bool) -> KubeObject:
 )
 def test_effective_disable_execute_api(own: bool, domains: list[dict[str, Any]], expected: bool) -> None:
     obj = hybrid_api(own)
-    reconciler = HybridApiReconciler(runtime(FakeKube({"mtlsdomains": domains})))
+    kube = FakeKube()
+    for domain in domains:
+        kube.add_object("mtlsdomains", domain)
+    reconciler = HybridApiReconciler(runtime(kube))
     assert reconciler.effective_disable_execute_api(obj, parse_spec(HybridApiSpec, obj)) is expected
 
 
