@@ -7,9 +7,13 @@ steps must exist (`after`) or be ready (`ready`) first, and which hop condition 
 whose requirements are not met this pass is skipped and its hop reported as waiting, while every
 step that does not depend on it goes ahead, so independent waits overlap.
 
+A step whose `desired` is None has nothing to ensure this pass (an ownership certificate that
+the regional certificate does not need, a validation record ACM has not published yet); steps that
+require it do not wait for it.
+
 A replacement made first (`Replacement.CREATE_FIRST_RETIRE_LATER`) leaves the old resource behind
-while its dependents still point at it: it is kept in `status.resources["retiring"]` and removed
-by the first pass in which nothing is waiting any more, or by finalize.
+while its dependents still point at it: it is kept in `status.retiring` and removed by the first
+pass in which nothing is waiting any more, or by finalize.
 """
 
 from __future__ import annotations
@@ -21,12 +25,12 @@ from typing import Any, Generic, TypeVar
 from botocore.exceptions import ClientError
 
 from hybrid_gateway.aws.errors import error_code
-from hybrid_gateway.errors import RetryLater
+from hybrid_gateway.errors import PassError
 from hybrid_gateway.parts.base import Observed, Outcome, Part, PartContext
 from hybrid_gateway.status.conditions import Condition
 
 I = TypeVar("I")  # noqa: E741  # what a chain's steps read: the parsed spec and this pass's inputs
-RETIRING = "retiring"  # status.resources key: step key -> ids replaced but not yet removed
+Retiring = dict[str, list[str]]  # step key -> ids replaced but not yet removed (status.retiring)
 
 
 class Found:
@@ -61,16 +65,22 @@ class Step(Generic[I]):
 
 @dataclass
 class ChainRun:
-    """One forward walk: ids for status.resources, outcomes for Events, and the hop conditions."""
+    """One forward walk: ids for status.resources and status.retiring, outcomes for Events, the hop
+    conditions."""
 
     resources: dict[str, Any]
     found: Found
+    retiring: Retiring = field(default_factory=dict)
     outcomes: list[Outcome[Any]] = field(default_factory=list)
     hops: list[Condition] = field(default_factory=list)
 
     @property
     def waiting(self) -> bool:
         return any(h.status is not True for h in self.hops)
+
+    def retiring_status(self, previous: Retiring | None) -> Retiring:
+        """status.retiring for a merge patch: keys that are done get an empty list (a patch cannot drop them)."""
+        return {k: self.retiring.get(k, []) for k in sorted({*(previous or {}), *self.retiring})}
 
 
 @dataclass
@@ -80,8 +90,11 @@ class Teardown:
     waiting_for: str = ""
 
 
+OkMessage = str | Callable[[Any, Found], str]  # a hop's message when it is ready
+
+
 class Chain(Generic[I]):
-    def __init__(self, steps: Iterable[Step[I]], ok: dict[str, str]) -> None:
+    def __init__(self, steps: Iterable[Step[I]], ok: dict[str, OkMessage]) -> None:
         self.steps = list(steps)
         self.ok = ok  # hop -> message when every step feeding it is ready
         keys = [s.key for s in self.steps]
@@ -93,21 +106,26 @@ class Chain(Generic[I]):
     def keys(self) -> list[str]:
         return [s.key for s in self.steps]
 
-    def ensure(self, ctx: PartContext, inputs: I, known: dict[str, Any]) -> ChainRun:
-        resources = {k: v for k, v in known.items() if k != RETIRING}
-        retiring: dict[str, list[str]] = {k: list(v) for k, v in (known.get(RETIRING) or {}).items()}
-        run = ChainRun(resources, Found(resources))
+    def ensure(
+        self, ctx: PartContext, inputs: I, known: dict[str, Any], retiring: Retiring | None = None
+    ) -> ChainRun:
+        resources = dict(known)
+        run = ChainRun(resources, Found(resources), {k: list(v) for k, v in (retiring or {}).items()})
         waiting: dict[str, list[str]] = {}
+        not_needed: set[str] = set()
         for step in self.steps:
             if not step.when(inputs):
+                not_needed.add(step.key)
                 continue
-            blocked = [k for k in step.after if k not in run.found.observed]
-            blocked += [k for k in step.ready if k not in run.found.observed or not run.found[k].ready]
+            found = run.found.observed
+            blocked = [k for k in step.after if k not in found and k not in not_needed]
+            blocked += [k for k in step.ready if k not in not_needed and (k not in found or not found[k].ready)]
             if blocked:
                 waiting.setdefault(step.hop, []).append(f"{step.key} waits for {', '.join(dict.fromkeys(blocked))}")
                 continue
             desired = step.desired(inputs, run.found)
             if desired is None:
+                not_needed.add(step.key)
                 continue
             part = step.part(inputs, run.found)
             outcome = part.ensure(ctx, desired, resources.get(step.key))
@@ -115,34 +133,35 @@ class Chain(Generic[I]):
             run.found.observed[step.key] = outcome.observed
             resources[step.key] = outcome.observed.id
             if outcome.superseded is not None:
-                retiring.setdefault(step.key, []).append(outcome.superseded.id)
+                run.retiring.setdefault(step.key, []).append(outcome.superseded.id)
             if not outcome.observed.ready:
                 waiting.setdefault(step.hop, []).append(outcome.observed.waiting_for)
         for hop in dict.fromkeys(s.hop for s in self.steps if s.hop):
             reasons = waiting.get(hop)
-            run.hops.append(Condition(hop, True, "Ready", self.ok.get(hop, "")) if not reasons
-                            else Condition(hop, False, "Waiting", "; ".join(reasons)))
-        if not run.waiting:
+            ok = self.ok.get(hop, "")
+            run.hops.append(Condition(hop, True, "Ready", ok if isinstance(ok, str) else ok(inputs, run.found))
+                            if not reasons else Condition(hop, False, "Waiting", "; ".join(reasons)))
+        if not run.waiting and run.retiring:
             # Every dependent now points at the replacements: what they replaced can go.
-            self._retire(ctx, inputs, run.found, retiring)
-            retiring = {}
-        if retiring:
-            resources[RETIRING] = retiring
+            self._retire(ctx, inputs, run.found, run.retiring)
+            run.retiring = {}
         return run
 
-    def _retire(self, ctx: PartContext, inputs: I, found: Found, retiring: dict[str, list[str]]) -> None:
+    def _retire(self, ctx: PartContext, inputs: I, found: Found, retiring: Retiring) -> None:
         steps = {s.key: s for s in self.steps}
         for key, ids in retiring.items():
             part = steps[key].part(inputs, found)
             for old in ids:
                 part.remove(ctx, old)
 
-    def finalize(self, ctx: PartContext, inputs: I, known: dict[str, Any]) -> Teardown:
+    def finalize(
+        self, ctx: PartContext, inputs: I, known: dict[str, Any], retiring: Retiring | None = None
+    ) -> Teardown:
         """Remove every resource in reverse order; a resource still in use by one AWS is deleting
         (a VPC link's NLB, an ALB's security group) ends this walk to be tried again."""
         found = Found(known)
         teardown = Teardown(done=True)
-        retiring = known.get(RETIRING) or {}
+        retiring = retiring or {}
         for step in reversed(self.steps):
             if not step.when(inputs) or step.removed_with:
                 continue
@@ -153,7 +172,7 @@ class Chain(Generic[I]):
                     deleted = part.remove(ctx, known_id)
                     if deleted:
                         teardown.deleted.append(f"{part.name} {deleted}")
-            except (ClientError, RetryLater) as exc:
-                code = exc.reason if isinstance(exc, RetryLater) else error_code(exc)
+            except (ClientError, PassError) as exc:
+                code = exc.reason if isinstance(exc, PassError) else error_code(exc)
                 return Teardown(False, teardown.deleted, f"{part.name}: {code}, retrying")
         return teardown

@@ -229,9 +229,11 @@ class HybridApiReconciler(Reconciler):
         )
         ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
         self._validate(ctx, spec)
-        run = CHAIN.ensure(ctx, inputs, dict(obj.status.get("resources") or {}))
+        retiring = obj.status.get("retiring")
+        run = CHAIN.ensure(ctx, inputs, dict(obj.status.get("resources") or {}), retiring)
         found = run.found.observed
-        status: dict[str, Any] = {"frontDoorUrl": f"https://{front.hostname}", "resources": run.resources}
+        status: dict[str, Any] = {"frontDoorUrl": f"https://{front.hostname}", "resources": run.resources,
+                                  "retiring": run.retiring_status(retiring) or None}
         cert = found[Resource.CERTIFICATE_ARN]
         status["certificate"] = {"arn": cert.id, "notAfter": cert.state.not_after}
         self._expiry_metric(obj, cert)
@@ -294,6 +296,6 @@ class HybridApiReconciler(Reconciler):
             return FinalizeResult(True, [Event("Deleted", "deletionPolicy Retain: AWS resources kept")])
         ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
         inputs = Inputs(spec, api_name=spec.rest_api_name(obj.namespace, obj.name))
-        teardown = CHAIN.finalize(ctx, inputs, dict(obj.status.get("resources") or {}))
+        teardown = CHAIN.finalize(ctx, inputs, dict(obj.status.get("resources") or {}), obj.status.get("retiring"))
         events = [Event("Deleted", f"Deleted {what}") for what in teardown.deleted]
         return FinalizeResult(teardown.done, events, teardown.waiting_for)

@@ -26,18 +26,17 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from hybrid_gateway import metrics
-from hybrid_gateway.api.v1alpha1.hybridapi import HYBRID_API, HybridApiSpec, Resource
-from hybrid_gateway.api.v1alpha1.mtlsdomain import MTLS_DOMAIN, ConditionType, MtlsDomainSpec
-from hybrid_gateway.aws.errors import error_code
-from hybrid_gateway.errors import PassError, Stalled
+from hybrid_gateway.api.v1alpha1.hybridapi import HYBRID_API, HybridApiSpec
+from hybrid_gateway.api.v1alpha1.hybridapi import Resource as HybridApiResource
+from hybrid_gateway.api.v1alpha1.mtlsdomain import MTLS_DOMAIN, ConditionType, MtlsDomainSpec, Resource
+from hybrid_gateway.errors import Stalled
 from hybrid_gateway.kube import MissingInput
 from hybrid_gateway.parts import certificate, dns
 from hybrid_gateway.parts._apigateway import get_or_none
@@ -60,6 +59,7 @@ from hybrid_gateway.reconcilers.base import (
     Reconciler,
     parse_spec,
 )
+from hybrid_gateway.reconcilers.chain import Chain, Found, Step
 from hybrid_gateway.reconcilers.inputs import certificate_desired, certificate_part, check_name_in_zone
 from hybrid_gateway.status.conditions import Condition
 from hybrid_gateway.truststore import Source, Truststore, TruststoreInvalid, assemble
@@ -80,28 +80,6 @@ ISSUED_BY_ACM = "AMAZON_ISSUED"
 D = TypeVar("D")
 
 
-def hop(type_: str, ready: bool, waiting_for: str, ok: str = "", reason: str = "Waiting") -> Condition:
-    if ready:
-        return Condition(type_, True, "Ready", ok)
-    return Condition(type_, False, reason, waiting_for)
-
-
-@dataclass
-class Pass:
-    """The parts ensured in one pass and their outcomes (for Events and the drift record)."""
-
-    ctx: PartContext
-    outcomes: list[Outcome[Any]] = field(default_factory=list)
-
-    def ensure(self, part: Part[Any, Any], desired: Any, known_id: str | None) -> Observed[Any]:
-        return self.outcome(part, desired, known_id).observed
-
-    def outcome(self, part: Part[Any, Any], desired: Any, known_id: str | None) -> Outcome[Any]:
-        outcome = part.ensure(self.ctx, desired, known_id)
-        self.outcomes.append(outcome)
-        return outcome
-
-
 def refuse_early(ctx: PartContext, part: Part[D, Any], desired: D) -> None:
     """Raise now the Stalled that `part.ensure(desired)` would raise before its first write (its
     `find` and `refuse`, nothing written): so that a pass that cannot work writes nothing at all."""
@@ -119,6 +97,146 @@ class MappingPlan:
     waiting: dict[str, str] = field(default_factory=dict)  # base path -> why its target is unknown
     released: dict[str, str] = field(default_factory=dict)  # base path -> why it is removed (HybridApi deleting)
     hybrid_apis: dict[str, str] = field(default_factory=dict)  # REST API id -> HybridApi name
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What the steps read: the spec, plus what this pass read (None in finalize)."""
+
+    spec: MtlsDomainSpec
+    store: Truststore | None = None
+    certificate_desired: Any = None
+    plan: MappingPlan | None = None
+
+
+def _needs_ownership(f: Found) -> bool:
+    """API Gateway needs an ownership-verification certificate beside an imported or private one."""
+    return f[Resource.CERTIFICATE_ARN].state.type not in ("", ISSUED_BY_ACM)
+
+
+def _ownership_part(i: Inputs, f: Found) -> Part[Any, Any]:
+    if i.spec.ownership_arn:  # checked in _validate: exists, public, covers the name
+        return certificate.ExistingCertificate(i.spec.domain_name)
+    return OwnershipCertificate(i.spec.domain_name)
+
+
+def _ownership_desired(i: Inputs, f: Found) -> Any:
+    if not _needs_ownership(f):
+        return None
+    if i.spec.ownership_arn:
+        return certificate.ExistingCertificateDesired(i.spec.ownership_arn)
+    return certificate.RequestedCertificateDesired(i.spec.domain_name)
+
+
+def _ownership_record(i: Inputs, f: Found) -> dns.RecordDesired | None:
+    own = f.observed.get(Resource.OWNERSHIP_CERTIFICATE_ARN)
+    return dns.validation_record(own.state) if own is not None and not i.spec.ownership_arn else None
+
+
+def _domain_desired(i: Inputs, f: Found) -> DomainNameDesired:
+    own = f.observed.get(Resource.OWNERSHIP_CERTIFICATE_ARN)
+    return DomainNameDesired(
+        domain_name=i.spec.domain_name,
+        regional_certificate_arn=f.id(Resource.CERTIFICATE_ARN),
+        truststore_uri=i.spec.truststore_uri,
+        truststore_version=f[Resource.TRUSTSTORE_URI].state.version_id,
+        ownership_verification_certificate_arn=own.id if own is not None else None,
+        security_policy=i.spec.security_policy,
+    )
+
+
+def _mappings_desired(i: Inputs, f: Found) -> MappingsDesired:
+    plan = i.plan or MappingPlan()
+    return MappingsDesired(i.spec.domain_name, plan.targets, frozenset(plan.waiting))
+
+
+def _truststore_ok(i: Inputs, f: Found) -> str:
+    count = len(i.store.certificates) if i.store is not None else 0
+    version = f[Resource.TRUSTSTORE_URI].state.version_id
+    return f"{count} CA certificate(s) at {i.spec.truststore_uri} version {version}"
+
+
+def _domain_ok(i: Inputs, f: Found) -> str:
+    return (f"{i.spec.domain_name} -> {f[Resource.DOMAIN_NAME].state.regional_domain_name} "
+            f"({i.spec.security_policy}, mutual TLS)")
+
+
+def _mappings_to_delete(ctx: PartContext, i: Inputs, known: dict[str, Any]) -> str | None:
+    """The domain's mappings are ours only while the domain name is."""
+    domain = DomainNamePart().find(ctx, None, i.spec.domain_name)
+    return i.spec.domain_name if domain is not None and domain.owned else None
+
+
+def _alias_to_delete(ctx: PartContext, i: Inputs, known: dict[str, Any]) -> str | None:
+    """Only the alias to our own domain, never a record of that name someone else made."""
+    domain = DomainNamePart().find(ctx, None, i.spec.domain_name)
+    if domain is None or not domain.owned:
+        return None
+    alias = dns.DnsRecord(i.spec.hosted_zone_id, "A").find(ctx, None, i.spec.domain_name)
+    target = dns.norm_alias_dns(domain.state.regional_domain_name)
+    if alias is not None and dns.norm_alias_dns(alias.state.alias_dns_name or "") == target:
+        return alias.id
+    return None
+
+
+def _record_of(cert_key: str, record_key: str, part: Callable[[Inputs], Part[Any, Any]]) -> Callable[
+        [PartContext, Inputs, dict[str, Any]], str | None]:
+    """finalize_id of a validation record: from status, else from the certificate found by tags (a
+    crash before the first status write leaves no name in status)."""
+    def record_to_delete(ctx: PartContext, i: Inputs, known: dict[str, Any]) -> str | None:
+        if known.get(record_key):
+            return str(known[record_key])
+        cert = part(i).find(ctx, None, known.get(cert_key))
+        record = dns.validation_record(cert.state) if cert is not None and cert.state.type == ISSUED_BY_ACM else None
+        return record.name if record is not None else None
+    return record_to_delete
+
+
+# Dependency order (seed 001); finalize walks it backwards.
+CHAIN: Chain[Inputs] = Chain(
+    [
+        Step(Resource.CERTIFICATE_ARN, lambda i, f: certificate_part(i.spec.certificate, i.spec.domain_name),
+             lambda i, f: i.certificate_desired, hop=CERTIFICATE_READY),
+        Step(Resource.VALIDATION_RECORD_NAME, lambda i, f: dns.DnsRecord(i.spec.hosted_zone_id, "CNAME"),
+             lambda i, f: dns.validation_record(f[Resource.CERTIFICATE_ARN].state),
+             after=(Resource.CERTIFICATE_ARN,), hop=CERTIFICATE_READY, when=lambda i: i.spec.certificate.requested,
+             finalize_id=_record_of(Resource.CERTIFICATE_ARN, Resource.VALIDATION_RECORD_NAME,
+                                    lambda i: certificate.RequestedCertificate(i.spec.domain_name))),
+        Step(Resource.OWNERSHIP_CERTIFICATE_ARN, _ownership_part, _ownership_desired,
+             after=(Resource.CERTIFICATE_ARN,), hop=CERTIFICATE_READY),
+        Step(Resource.OWNERSHIP_VALIDATION_RECORD_NAME, lambda i, f: dns.DnsRecord(i.spec.hosted_zone_id, "CNAME"),
+             _ownership_record, after=(Resource.OWNERSHIP_CERTIFICATE_ARN,), hop=CERTIFICATE_READY,
+             when=lambda i: not i.spec.ownership_arn,
+             finalize_id=_record_of(Resource.OWNERSHIP_CERTIFICATE_ARN, Resource.OWNERSHIP_VALIDATION_RECORD_NAME,
+                                    lambda i: OwnershipCertificate(i.spec.domain_name))),
+        Step(Resource.TRUSTSTORE_BUCKET, lambda i, f: TruststoreBucket(), lambda i, f: _bucket_desired(i.spec),
+             hop=TRUSTSTORE_VALID, finalize_id=lambda ctx, i, known: i.spec.truststore.bucket),
+        # The bundle is written only when its sha256 changed.
+        Step(Resource.TRUSTSTORE_URI, lambda i, f: TruststoreObject(),
+             lambda i, f: TruststoreObjectDesired(i.spec.truststore.bucket, i.spec.truststore_key, i.store.pem,
+                                                  i.store.sha256) if i.store is not None else None,
+             after=(Resource.TRUSTSTORE_BUCKET,), hop=TRUSTSTORE_VALID,
+             finalize_id=lambda ctx, i, known: i.spec.truststore_uri),
+        # Pinned to the truststore version just made sure of.
+        Step(Resource.DOMAIN_NAME, lambda i, f: DomainNamePart(), _domain_desired, after=(Resource.TRUSTSTORE_URI,),
+             ready=(Resource.CERTIFICATE_ARN, Resource.OWNERSHIP_CERTIFICATE_ARN), hop=DOMAIN_READY,
+             finalize_id=lambda ctx, i, known: i.spec.domain_name),
+        Step(Resource.BASE_PATH_MAPPINGS, lambda i, f: BasePathMappings(), _mappings_desired,
+             after=(Resource.DOMAIN_NAME,), hop=MAPPINGS_READY, finalize_id=_mappings_to_delete),
+        Step(Resource.DNS_RECORD_NAME, lambda i, f: dns.DnsRecord(i.spec.hosted_zone_id, "A"),
+             lambda i, f: dns.RecordDesired.alias_to(
+                 i.spec.domain_name, f[Resource.DOMAIN_NAME].state.regional_domain_name,
+                 f[Resource.DOMAIN_NAME].state.regional_hosted_zone_id),
+             after=(Resource.DOMAIN_NAME,), hop=DNS_READY, finalize_id=_alias_to_delete),
+    ],
+    ok={
+        CERTIFICATE_READY: "the regional certificate (and its ownership verification) is ISSUED",
+        TRUSTSTORE_VALID: _truststore_ok,
+        DOMAIN_READY: _domain_ok,
+        MAPPINGS_READY: "mappings in place",
+        DNS_READY: "the domain name resolves to the regional domain name",
+    },
+)
 
 
 class MtlsDomainReconciler(Reconciler):
@@ -210,12 +328,13 @@ class MtlsDomainReconciler(Reconciler):
                               f"{where}: HybridApi {mapping.hybrid_api} has stage {stage}, not {mapping.stage}: "
                               f"use stage: {stage}")
             resources = other.status.get("resources") or {}
-            if not resources.get(Resource.REST_API_ID) or resources.get(Resource.STAGE_NAME) != mapping.stage:
+            deployed = resources.get(HybridApiResource.STAGE_NAME) == mapping.stage
+            if not resources.get(HybridApiResource.REST_API_ID) or not deployed:
                 plan.waiting[mapping.base_path] = (
                     f"HybridApi {mapping.hybrid_api} has no deployed stage {mapping.stage} yet"
                 )
                 continue
-            api_id = str(resources[Resource.REST_API_ID])
+            api_id = str(resources[HybridApiResource.REST_API_ID])
             plan.targets[mapping.base_path] = MappingTarget(api_id, mapping.stage)
             plan.hybrid_apis[api_id] = mapping.hybrid_api
         return plan
@@ -224,58 +343,32 @@ class MtlsDomainReconciler(Reconciler):
     def reconcile(self, obj: KubeObject) -> PassResult:
         spec = parse_spec(MtlsDomainSpec, obj)
         store = self._truststore(obj, spec)
-        cert_part = certificate_part(spec.certificate, spec.domain_name)
         cert_desired = certificate_desired(spec.certificate, self.runtime.kube, obj.namespace, spec.domain_name)
         ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
         self._validate(ctx, spec)
         plan = self._mapping_plan(obj, spec)
-        return self._ensure_all(obj, spec, ctx, store, cert_part, cert_desired, plan)
-
-    def _ensure_all(
-        self, obj: KubeObject, spec: MtlsDomainSpec, ctx: PartContext, store: Truststore,
-        cert_part: Part[Any, Any], cert_desired: Any, plan: MappingPlan,
-    ) -> PassResult:
-        run = Pass(ctx)
         previous = obj.status
-        hops: list[Condition] = []
+        known = self._known(previous)
+        # What is mapped before this pass: a HybridApi whose mapping goes away is asked to reconcile too.
+        before = BasePathMappings().find(ctx, None, spec.domain_name) if known.get(Resource.DOMAIN_NAME) else None
+        run = CHAIN.ensure(ctx, Inputs(spec, store, cert_desired, plan), known, previous.get("retiring"))
+        found = run.found.observed
+        hops = [self._mappings_hop(h, plan) if h.type == MAPPINGS_READY and Resource.BASE_PATH_MAPPINGS in found
+                else h for h in run.hops]
         info: list[Condition] = []
         events: list[Event] = []
-        status: dict[str, Any] = {}
+        status: dict[str, Any] = {"resources": run.resources,
+                                  "retiring": run.retiring_status(previous.get("retiring")) or None}
 
-        # 1. Regional certificate (+ its validation record when ACM issues it). First, so that a wrong
-        #    ARN is reported before anything is written.
-        known_cert = (previous.get("certificate") or {}).get("arn")
-        made = run.outcome(cert_part, cert_desired, known_cert)
-        cert: Observed[CertificateState] = made.observed
-        superseded = [made.superseded.id] if made.superseded is not None else []
-        if spec.certificate.requested:
-            self._validation_record(run, spec, cert)
+        cert: Observed[CertificateState] = found[Resource.CERTIFICATE_ARN]
         status["certificate"] = {"arn": cert.id, "notAfter": cert.state.not_after}
-        waiting_certs = [] if cert.ready else [cert.waiting_for]
-
-        # ... and the ownership-verification certificate for an imported or private one.
-        ownership_arn: str | None = None
-        needs_ownership = cert.state.type not in ("", ISSUED_BY_ACM)
-        if needs_ownership:
-            own = self._ownership_certificate(run, spec, previous.get("ownershipVerificationCertificateArn"))
+        own = found.get(Resource.OWNERSHIP_CERTIFICATE_ARN)
+        if own is not None:
             status["ownershipVerificationCertificateArn"] = own.id
-            if own.ready:
-                ownership_arn = own.id
-            else:
-                waiting_certs.append(f"ownership verification {own.waiting_for}")
-        hops.append(hop(CERTIFICATE_READY, not waiting_certs, "; ".join(waiting_certs),
-                        f"{cert.id} is ISSUED" + (f"; ownership verified by {ownership_arn}" if ownership_arn else "")))
         self._domain_expiry_metric(obj, cert)
 
-        # 2. Truststore: versioned bucket, then the bundle (written only when its sha256 changed).
-        bucket = spec.truststore.bucket
-        run.ensure(TruststoreBucket(), _bucket_desired(spec), bucket)
-        stored = run.ensure(
-            TruststoreObject(), TruststoreObjectDesired(bucket, spec.truststore_key, store.pem, store.sha256), None
-        )
-        version = stored.state.version_id
-        hops.append(hop(TRUSTSTORE_VALID, True, "",
-                        f"{len(store.certificates)} CA certificate(s) at {spec.truststore_uri} version {version}"))
+        stored = found.get(Resource.TRUSTSTORE_URI)
+        version = stored.state.version_id if stored is not None else None
         warnings = store.warnings(spec.truststore.expiry_warning_days)
         known_warnings = set((previous.get("truststore") or {}).get("warnings") or [])
         events += [Event("ExpiringSoon", w, "Warning") for w in warnings if w not in known_warnings]
@@ -287,60 +380,39 @@ class MtlsDomainReconciler(Reconciler):
             "warnings": warnings,
         }
         status["truststore"] = truststore_status
+        self._truststore_metrics(obj, store)
 
-        # 3. The regional custom domain, pinned to the truststore version just made sure of.
-        domain: Observed[DomainNameState] | None = None
-        if not waiting_certs:
-            domain = run.ensure(
-                DomainNamePart(),
-                DomainNameDesired(
-                    domain_name=spec.domain_name,
-                    regional_certificate_arn=cert.id,
-                    truststore_uri=spec.truststore_uri,
-                    truststore_version=version,
-                    ownership_verification_certificate_arn=ownership_arn,
-                    security_policy=spec.security_policy,
-                ),
-                spec.domain_name,
-            )
-            hops.append(hop(DOMAIN_READY, domain.ready, domain.waiting_for,
-                            f"{spec.domain_name} -> {domain.state.regional_domain_name} "
-                            f"({spec.security_policy}, mutual TLS)"))
+        domain: Observed[DomainNameState] | None = found.get(Resource.DOMAIN_NAME)
+        if domain is not None:
             status["regionalDomainName"] = domain.state.regional_domain_name
             status["regionalHostedZoneId"] = domain.state.regional_hosted_zone_id
             truststore_status["version"] = domain.state.truststore_version or version
             truststore_status["warnings"] = warnings + [
                 w for w in domain.state.truststore_warnings if w not in warnings
             ]
-            # The domain no longer uses what it used before: superseded certificates can go.
-            self._retire_certificates(ctx, spec, cert, superseded, known_cert,
-                                      previous.get("ownershipVerificationCertificateArn"), ownership_arn)
-        else:
-            hops.append(hop(DOMAIN_READY, False, "the domain name waits for its certificates"))
-        self._truststore_metrics(obj, store)
-
-        # 4-6. Mappings, default endpoints, alias: only once the domain exists.
-        if domain is not None:
-            nudge = self._mappings(run, spec, plan, hops, obj.generation != previous.get("observedGeneration"))
+            # The domain no longer uses a certificate of a former source: it can go.
+            self._retire_certificates(ctx, spec, cert, known.get(Resource.CERTIFICATE_ARN),
+                                      known.get(Resource.OWNERSHIP_CERTIFICATE_ARN), own.id if own else None)
+            nudge = self._mapped_apis(run.outcomes, before, plan, obj.generation != previous.get("observedGeneration"))
             self._default_endpoints(ctx, obj, spec, plan, hops, info, nudge)
-            alias = run.ensure(
-                dns.DnsRecord(spec.hosted_zone_id, "A"),
-                dns.RecordDesired.alias_to(spec.domain_name, domain.state.regional_domain_name,
-                                           domain.state.regional_hosted_zone_id),
-                spec.domain_name,
-            )
-            hops.append(hop(DNS_READY, True, "", f"{alias.id} -> {domain.state.regional_domain_name}"))
             self._nudge(obj.namespace, nudge, plan.hybrid_apis)
         else:
-            for type_ in (MAPPINGS_READY, DEFAULT_ENDPOINTS_DISABLED, DNS_READY):
-                hops.append(hop(type_, False, "waits for the domain name"))
+            hops.append(Condition(DEFAULT_ENDPOINTS_DISABLED, False, "Waiting", "waits for the domain name"))
 
         if store.sha256 != (previous.get("truststore") or {}).get("sha256"):
             events += self._input_changes(run.outcomes)
         return PassResult(hops=hops, info=info, status=status, outcomes=run.outcomes, events=events)
 
     @staticmethod
-    def _input_changes(outcomes: list[Outcome]) -> list[Event]:
+    def _known(status: dict[str, Any]) -> dict[str, Any]:
+        """status.resources, with the certificate ids an older status kept elsewhere."""
+        known = {Resource.CERTIFICATE_ARN: (status.get("certificate") or {}).get("arn"),
+                 Resource.OWNERSHIP_CERTIFICATE_ARN: status.get("ownershipVerificationCertificateArn"),
+                 **(status.get("resources") or {})}
+        return {k: v for k, v in known.items() if v}
+
+    @staticmethod
+    def _input_changes(outcomes: list[Outcome[Any]]) -> list[Event]:
         """A new bundle from the sources (not drift): its upload and the domain's move to it are reported
         as Created/Updated Events here and left out of the drift record."""
         found = []
@@ -354,57 +426,38 @@ class MtlsDomainReconciler(Reconciler):
 
     # ---- pieces of the pass ---------------------------------------------------------------------
     @staticmethod
-    def _validation_record(run: Pass, spec: MtlsDomainSpec, cert: Observed[CertificateState]) -> None:
-        record = dns.validation_record(cert.state)
-        if record is not None:
-            run.ensure(dns.DnsRecord(spec.hosted_zone_id, "CNAME"), record, record.name)
-
-    def _ownership_certificate(
-        self, run: Pass, spec: MtlsDomainSpec, known: str | None
-    ) -> Observed[CertificateState]:
-        if spec.ownership_arn:  # checked in _validate: exists, public, covers the name
-            return run.ensure(certificate.ExistingCertificate(spec.domain_name),
-                              certificate.ExistingCertificateDesired(spec.ownership_arn), None)
-        own = run.ensure(OwnershipCertificate(spec.domain_name),
-                         certificate.RequestedCertificateDesired(spec.domain_name), known)
-        self._validation_record(run, spec, own)
-        return own
-
-    @staticmethod
     def _retire_certificates(
-        ctx: PartContext, spec: MtlsDomainSpec, cert: Observed[CertificateState], superseded: list[str],
-        known_cert: str | None, known_ownership: str | None, ownership_arn: str | None,
+        ctx: PartContext, spec: MtlsDomainSpec, cert: Observed[CertificateState], known_cert: str | None,
+        known_ownership: str | None, ownership_arn: str | None,
     ) -> None:
-        """Delete certificates we made that the domain stopped using (a changed source or key type).
+        """Delete certificates we made that the domain stopped using because the spec changed source
+        (a replacement of the same source retires through the chain).
 
         Only an exact id that the part owns is deleted, so a certificate the user gave never is."""
-        stale = set(superseded)
         if known_cert and known_cert != cert.id:
-            stale.add(known_cert)
-        for arn in sorted(stale):
-            _remove_exact(ctx, spec, certificate.ImportedCertificate(spec.domain_name), arn) or _remove_exact(
-                ctx, spec, certificate.RequestedCertificate(spec.domain_name), arn)
+            _remove_exact(ctx, spec, certificate.ImportedCertificate(spec.domain_name), known_cert) or _remove_exact(
+                ctx, spec, certificate.RequestedCertificate(spec.domain_name), known_cert)
         if known_ownership and known_ownership != ownership_arn:
             _remove_exact(ctx, spec, OwnershipCertificate(spec.domain_name), known_ownership)
 
-    def _mappings(
-        self, run: Pass, spec: MtlsDomainSpec, plan: MappingPlan, hops: list[Condition], spec_changed: bool
-    ) -> set[str]:
-        """Make the domain's mappings match; returns the REST API ids whose HybridApi should reconcile:
-        every API mapped before or after, when the mappings or the spec changed."""
-        part = BasePathMappings()
-        desired = MappingsDesired(spec.domain_name, plan.targets, frozenset(plan.waiting))
-        # What is mapped before this pass: a HybridApi whose mapping goes away is asked to reconcile too.
-        before = part.find(run.ctx, desired, spec.domain_name)
-        outcome = run.outcome(part, desired, spec.domain_name)
+    @staticmethod
+    def _mappings_hop(written: Condition, plan: MappingPlan) -> Condition:
+        """MappingsReady once the mappings are written: it also waits for HybridApis not deployed yet."""
         pending = {**plan.waiting, **plan.released}
         if pending:
-            hops.append(hop(MAPPINGS_READY, False,
-                            "; ".join(f"{label(bp)}: {why}" for bp, why in sorted(pending.items()))))
-        else:
-            done = [f"{label(bp)} -> {t.rest_api_id}/{t.stage}" for bp, t in sorted(plan.targets.items())]
-            hops.append(hop(MAPPINGS_READY, True, "", ", ".join(done) or "no mappings"))
-        if not (outcome.action or spec_changed):
+            return Condition(MAPPINGS_READY, False, "Waiting",
+                             "; ".join(f"{label(bp)}: {why}" for bp, why in sorted(pending.items())))
+        done = [f"{label(bp)} -> {t.rest_api_id}/{t.stage}" for bp, t in sorted(plan.targets.items())]
+        return Condition(MAPPINGS_READY, True, "Ready", ", ".join(done) or "no mappings")
+
+    @staticmethod
+    def _mapped_apis(
+        outcomes: list[Outcome[Any]], before: Observed[Any] | None, plan: MappingPlan, spec_changed: bool
+    ) -> set[str]:
+        """The REST API ids whose HybridApi should reconcile: every API mapped before or after, when the
+        mappings or the spec changed."""
+        changed = any(o.part == BasePathMappings.name and o.action for o in outcomes)
+        if not (changed or spec_changed):
             return set()
         old = {t.rest_api_id for t in before.state.mappings.values()} if before is not None else set()
         return old | {t.rest_api_id for t in plan.targets.values()}
@@ -427,9 +480,9 @@ class MtlsDomainReconciler(Reconciler):
             return
         if enabled:
             names = ", ".join(f"{plan.hybrid_apis[a]} ({a})" for a in enabled)
-            hops.append(hop(DEFAULT_ENDPOINTS_DISABLED, False,
-                            f"the default execute-api endpoint of {names} is still enabled: waiting for the "
-                            "HybridApi to turn it off", reason="WaitingForHybridApi"))
+            hops.append(Condition(DEFAULT_ENDPOINTS_DISABLED, False, "WaitingForHybridApi",
+                                  f"the default execute-api endpoint of {names} is still enabled: waiting for the "
+                                  "HybridApi to turn it off"))
             now = time.monotonic()
             for api_id in enabled:
                 key = (obj.namespace, plan.hybrid_apis[api_id])
@@ -437,8 +490,9 @@ class MtlsDomainReconciler(Reconciler):
                     if now - self._nudged.get(key, -NUDGE_REPEAT_SECONDS) >= NUDGE_REPEAT_SECONDS:
                         nudge.add(api_id)
         else:
-            hops.append(hop(DEFAULT_ENDPOINTS_DISABLED, True, "",
-                            f"execute-api endpoint disabled on {', '.join(sorted(plan.hybrid_apis)) or 'no API'}"))
+            apis = ", ".join(sorted(plan.hybrid_apis)) or "no API"
+            hops.append(Condition(DEFAULT_ENDPOINTS_DISABLED, True, "Ready",
+                                  f"execute-api endpoint disabled on {apis}"))
 
     # ---- asking HybridApis to reconcile -----------------------------------------------------------
     def _nudge(self, namespace: str, api_ids: set[str], known: dict[str, str]) -> None:
@@ -450,7 +504,7 @@ class MtlsDomainReconciler(Reconciler):
         unknown = api_ids - set(known)
         if unknown:
             for body in self.runtime.kube.list_objects(HYBRID_API.plural, namespace):
-                if ((body.get("status") or {}).get("resources") or {}).get(Resource.REST_API_ID) in unknown:
+                if ((body.get("status") or {}).get("resources") or {}).get(HybridApiResource.REST_API_ID) in unknown:
                     names.add(str(body["metadata"]["name"]))
         self.request_reconcile(namespace, names)
 
@@ -507,57 +561,16 @@ class MtlsDomainReconciler(Reconciler):
             self.request_reconcile(obj.namespace, mapped)
             return FinalizeResult(True, [Event("Deleted", "deletionPolicy Retain: AWS resources kept")])
         ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
-        events: list[Event] = []
-        try:
-            self._remove_all(ctx, obj, spec, events)
-        except (ClientError, PassError) as exc:
-            code = exc.reason if isinstance(exc, PassError) else error_code(exc)
-            return FinalizeResult(False, events, f"{code}: {exc}, retrying"[:300])
+        teardown = CHAIN.finalize(ctx, Inputs(spec), self._known(obj.status), obj.status.get("retiring"))
+        events = [Event("Deleted", f"Deleted {what}") for what in teardown.deleted]
+        if not teardown.done:
+            return FinalizeResult(False, events, teardown.waiting_for)
         self._forget_gauges(obj.uid, set())
         with self._guard:
             self._gauges.pop(obj.uid, None)
         # The domain is gone (or going): its HybridApis go back to their own default endpoint setting.
         self.request_reconcile(obj.namespace, mapped)
         return FinalizeResult(True, events)
-
-    def _remove_all(self, ctx: PartContext, obj: KubeObject, spec: MtlsDomainSpec, events: list[Event]) -> None:
-        def removed(part: Part[Any, Any], known: str | None) -> None:
-            gone = part.remove(ctx, known)
-            if gone:
-                events.append(Event("Deleted", f"Deleted {part.name} {gone}"))
-
-        domain_part = DomainNamePart()
-        domain = domain_part.find(ctx, None, spec.domain_name)
-        if domain is not None and domain.owned:
-            removed(BasePathMappings(), spec.domain_name)
-            alias = dns.DnsRecord(spec.hosted_zone_id, "A")
-            existing = alias.find(ctx, None, spec.domain_name)
-            target = dns.norm_alias_dns(domain.state.regional_domain_name)
-            if existing is not None and dns.norm_alias_dns(existing.state.alias_dns_name or "") == target:
-                removed(alias, spec.domain_name)  # only the alias to our domain, never a record someone else made
-            removed(domain_part, spec.domain_name)
-
-        # Certificates only we made (remove() checks type and owner tags), validation records first.
-        previous = obj.status
-        owned_certs: list[tuple[Part[Any, Any], str | None]] = [
-            (OwnershipCertificate(spec.domain_name), previous.get("ownershipVerificationCertificateArn")),
-        ]
-        known_cert = (previous.get("certificate") or {}).get("arn")
-        if spec.certificate.secret_name:
-            owned_certs.append((certificate.ImportedCertificate(spec.domain_name), known_cert))
-        elif spec.certificate.requested:
-            owned_certs.append((certificate.RequestedCertificate(spec.domain_name), known_cert))
-        for part, known in owned_certs:
-            found = part.find(ctx, None, known)
-            if found is None:
-                continue
-            record = dns.validation_record(found.state) if found.state.type == ISSUED_BY_ACM else None
-            if record is not None:
-                removed(dns.DnsRecord(spec.hosted_zone_id, "CNAME"), record.name)
-            removed(part, found.id)
-
-        removed(TruststoreObject(), spec.truststore_uri)
-        removed(TruststoreBucket(), spec.truststore.bucket)
 
 
 def _bucket_desired(spec: MtlsDomainSpec) -> BucketDesired:

@@ -50,6 +50,23 @@ class ConditionType(Described):
     DNS_READY = "DnsReady"
 
 
+class Resource(Described):
+    """Keys of status.resources: the AWS resources an MtlsDomain owns or uses."""
+
+    CERTIFICATE_ARN = "certificateArn", "ARN of the domain's regional ACM certificate."
+    VALIDATION_RECORD_NAME = "validationRecordName", (
+        "Name of the Route 53 CNAME record that validates the requested regional certificate.")
+    OWNERSHIP_CERTIFICATE_ARN = "ownershipCertificateArn", (
+        "ARN of the ownership-verification certificate (given in the spec or requested by the operator).")
+    OWNERSHIP_VALIDATION_RECORD_NAME = "ownershipValidationRecordName", (
+        "Name of the Route 53 CNAME record that validates the requested ownership-verification certificate.")
+    TRUSTSTORE_BUCKET = "truststoreBucket", "S3 bucket of the truststore."
+    TRUSTSTORE_URI = "truststoreUri", "S3 URI of the truststore object."
+    DOMAIN_NAME = "domainName", "The API Gateway custom domain name."
+    BASE_PATH_MAPPINGS = "basePathMappings", "Domain name whose base path mappings this object writes."
+    DNS_RECORD_NAME = "dnsRecordName", "Name of the Route 53 alias record to the regional domain name."
+
+
 # --------------------------------------------------------------------------------------------
 # spec
 # --------------------------------------------------------------------------------------------
@@ -224,6 +241,11 @@ class MtlsDomainStatus(StatusBase):
     ownership_verification_certificate_arn: str | None = Field(None, description=(
         "ARN of the ownership-verification certificate in use (given in the spec or requested by the operator)."))
     truststore: TruststoreStatus | None = None
+    resources: dict[Resource, str] | None = Field(
+        None, description="Ids and names of the AWS resources this object owns or uses.")
+    retiring: dict[Resource, tuple[str, ...]] | None = Field(None, description=(
+        "Certificates that a replacement took over from (a new key type) and that are deleted once the "
+        "domain uses the new one."))
 
 
 MTLS_DOMAIN = Kind(
