@@ -9,6 +9,7 @@ be imported, else a plain moto server. Every AWS call our clients make is record
 from __future__ import annotations
 
 import datetime
+import time
 import uuid
 from dataclasses import asdict, dataclass, replace
 from typing import Any, ClassVar
@@ -41,7 +42,7 @@ from hybrid_gateway.parts.certificate import (
     diff_requested,
 )
 from hybrid_gateway.parts.dns import DnsRecord, RecordDesired, RecordState, diff_record, norm_name, validation_record
-from hybrid_gateway.parts.listeners import AlbListener, ListenerDesired, ListenerState, NlbListener, diff_listener
+from hybrid_gateway.parts.listeners import AlbListener, ListenerDesired, ListenerState, diff_listener
 from hybrid_gateway.parts.load_balancers import (
     Alb,
     LoadBalancer,
@@ -1196,98 +1197,65 @@ def test_alb_listener_lifecycle(aws: Aws, ctx: PartContext, rec: Recorder, raw: 
     assert AlbListener(alb).find(ctx, None, arn) is None  # its load balancer is gone: nothing, no error
 
 
-def test_full_chain_in_dependency_order_then_reverse(
+def test_the_hybridapi_chain_in_dependency_order_then_reverse(
     aws: Aws, ctx: PartContext, rec: Recorder, raw: dict[str, Any]
 ) -> None:
-    """Seed 000's chain: cert -> IP TG -> SG -> ALB -> HTTPS listener -> alb TG -> NLB -> TCP listener
-    -> alias record. A second pass over the whole chain makes no write call."""
+    """Seed 000's chain as the HybridApi reconciler declares it (`hybridapi.CHAIN`, the same list it
+    runs): every step is made in order, a second pass writes nothing, drift on one hop is put back in
+    one write, and finalize removes everything in reverse order."""
+    from hybrid_gateway.api.v1alpha1 import HybridApiSpec
+    from hybrid_gateway.reconcilers.hybridapi import CHAIN, Inputs
+
     host = f"chain-{uuid.uuid4().hex[:6]}.example.com"
     pem = make_cert(host, (host,))
-    subnets = (aws.subnets["a"], aws.subnets["c"])
+    spec = HybridApiSpec.model_validate({
+        "region": REGION,
+        "network": {"vpcId": aws.vpc_id, "subnetIds": [aws.subnets["a"], aws.subnets["c"]]},
+        "backend": {"targets": [{"ip": ip, "port": port} for ip, port in TARGETS], "healthCheck": {"path": "/healthz"}},
+        "frontDoor": {"hostname": host, "hostedZoneId": aws.zone_id, "certificate": {"secretRef": {"name": "tls"}}},
+        "api": {"routes": [{"path": "/{proxy+}", "methods": ["ANY"]}]},
+    })
+    inputs = Inputs(spec, api_name="team-a-orders",
+                    certificate_desired=ImportedCertificateDesired.from_pem(host, pem.cert, pem.key))
 
-    def one_pass(ids: dict[str, str | None]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        out["cert"] = ImportedCertificate(host).ensure(
-            ctx, ImportedCertificateDesired.from_pem(host, pem.cert, pem.key), ids.get("cert")
-        )
-        out["tg"] = BackendTargetGroup().ensure(ctx, TargetGroupDesired.backend(aws.vpc_id, TARGETS, HC), ids.get("tg"))
-        out["sg"] = SecurityGroup().ensure(ctx, SecurityGroupDesired(aws.vpc_id, egress=EGRESS), ids.get("sg"))
-        out["alb"] = Alb().ensure(
-            ctx, LoadBalancerDesired(aws.vpc_id, subnets, (out["sg"].observed.id,)), ids.get("alb")
-        )
-        alb_arn = out["alb"].observed.id
-        out["alb_listener"] = AlbListener(alb_arn).ensure(
-            ctx,
-            ListenerDesired.https(out["tg"].observed.id, out["cert"].observed.id),
-            ids.get("alb_listener"),
-        )
-        out["alb_tg"] = AlbTargetGroup().ensure(ctx, TargetGroupDesired.alb(aws.vpc_id, alb_arn, HC), ids.get("alb_tg"))
-        out["nlb"] = Nlb().ensure(ctx, LoadBalancerDesired(aws.vpc_id, subnets), ids.get("nlb"))
-        nlb = out["nlb"].observed
-        out["nlb_listener"] = NlbListener(nlb.id).ensure(
-            ctx, ListenerDesired.tcp(out["alb_tg"].observed.id), ids.get("nlb_listener")
-        )
-        out["dns"] = DnsRecord(aws.zone_id, "A").ensure(
-            ctx,
-            RecordDesired.alias_to(host, nlb.state.dns_name, nlb.state.canonical_hosted_zone_id),
-            ids.get("dns"),
-        )
-        return out
-
-    first = one_pass({})
-    assert all(o.action == "Created" for o in first.values())
-    alb_tg = first["alb_tg"].observed.state
-    assert alb_tg.target_type == "alb" and alb_tg.protocol == "TCP" and alb_tg.port == 443
-    assert [(t.id, t.port) for t in alb_tg.targets] == [(first["alb"].observed.id, 443)]
-    assert alb_tg.health_check.protocol == "HTTPS"
+    run = CHAIN.ensure(ctx, inputs, {})
+    for _ in range(20):  # bounded: the emulator provisions load balancers and the VPC link for a while
+        if not run.waiting:
+            break
+        time.sleep(0.5)
+        run = CHAIN.ensure(ctx, inputs, run.resources, run.retiring)
+    assert not run.waiting, run.hops
+    assert list(run.resources) == [k for k in CHAIN.step_keys() if k != "validationRecordName"]
     alias = raw["route53"].list_resource_record_sets(
         HostedZoneId=aws.zone_id, StartRecordName=host, StartRecordType="A", MaxItems="1"
     )["ResourceRecordSets"][0]
-    assert norm_name(alias["AliasTarget"]["DNSName"]) == norm_name(first["nlb"].observed.state.dns_name)
+    assert norm_name(alias["AliasTarget"]["DNSName"]) == norm_name(run.found["nlbArn"].state.dns_name)
 
     rec.clear()
-    seq = _control(aws).last_seq() if aws.emulator else 0
-    second = one_pass({k: o.observed.id for k, o in first.items()})
-    assert [k for k, o in second.items() if o.action] == [] and rec.writes() == []
-    if aws.emulator:  # the emulator's own request log agrees
-        assert _control(aws).count(write=True, since=seq) == 0
-    assert all(o.observed.ready for o in second.values())
+    seq = _control(aws).last_seq()
+    second = CHAIN.ensure(ctx, inputs, run.resources, run.retiring)
+    assert [o.part for o in second.outcomes if o.action] == [] and rec.writes() == []
+    assert _control(aws).count(write=True, since=seq) == 0  # the emulator's own request log agrees
 
-    # Out-of-band drift on the alias is corrected in place.
-    raw["route53"].change_resource_record_sets(
-        HostedZoneId=aws.zone_id,
-        ChangeBatch={
-            "Changes": [
-                {
-                    "Action": "UPSERT",
-                    "ResourceRecordSet": {
-                        "Name": host,
-                        "Type": "A",
-                        "AliasTarget": {
-                            "DNSName": "elsewhere.elb.amazonaws.com",
-                            "HostedZoneId": "ZOTHER",
-                            "EvaluateTargetHealth": True,
-                        },
-                    },
-                }
-            ]
-        },
-    )
-    third = one_pass({k: o.observed.id for k, o in first.items()})
-    assert [k for k, o in third.items() if o.action] == ["dns"] and third["dns"].action == "Updated"
+    # Out-of-band drift on the alias is corrected in place, and nothing else is touched.
+    raw["route53"].change_resource_record_sets(HostedZoneId=aws.zone_id, ChangeBatch={"Changes": [{
+        "Action": "UPSERT", "ResourceRecordSet": {"Name": host, "Type": "A", "AliasTarget": {
+            "DNSName": "elsewhere.elb.amazonaws.com", "HostedZoneId": "ZOTHER", "EvaluateTargetHealth": True}}}]})
+    rec.clear()
+    third = CHAIN.ensure(ctx, inputs, run.resources, run.retiring)
+    assert [(o.part, o.action) for o in third.outcomes if o.action] == [("dns-record", "Updated")]
+    assert rec.writes() == ["ChangeResourceRecordSets"]
 
-    removed = [
-        DnsRecord(aws.zone_id, "A").remove(ctx, host),
-        NlbListener(first["nlb"].observed.id).remove(ctx, first["nlb_listener"].observed.id),
-        Nlb().remove(ctx, first["nlb"].observed.id),
-        AlbTargetGroup().remove(ctx, first["alb_tg"].observed.id),
-        AlbListener(first["alb"].observed.id).remove(ctx, first["alb_listener"].observed.id),
-        Alb().remove(ctx, first["alb"].observed.id),
-        SecurityGroup().remove(ctx, first["sg"].observed.id),
-        BackendTargetGroup().remove(ctx, first["tg"].observed.id),
-        ImportedCertificate(host).remove(ctx, first["cert"].observed.id),
-    ]
-    assert None not in removed
+    teardown = CHAIN.finalize(ctx, inputs, third.resources)
+    for _ in range(20):  # the VPC link and load balancers may still be in use by what is being deleted
+        if teardown.done:
+            break
+        time.sleep(0.5)
+        teardown = CHAIN.finalize(ctx, inputs, third.resources)
+    assert teardown.done, teardown.waiting_for
+    removed = [what.split(" ", 1)[0] for what in teardown.deleted]
+    assert removed == ["rest-api", "vpc-link", "dns-record", "nlb", "alb-target-group", "alb",
+                       "alb-security-group", "backend-target-group", "certificate"]
     assert DnsRecord(aws.zone_id, "A").remove(ctx, host) is None
 
 

@@ -103,7 +103,7 @@ class Chain(Generic[I]):
             if unknown:
                 raise ValueError(f"step {step.key} requires {unknown}, which do not come before it")
 
-    def keys(self) -> list[str]:
+    def step_keys(self) -> list[str]:
         return [s.key for s in self.steps]
 
     def ensure(
