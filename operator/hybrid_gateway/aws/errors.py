@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from botocore.exceptions import ClientError
 
@@ -74,3 +76,13 @@ def classify(exc: BaseException) -> AwsErrorKind:
 
 def is_not_found(exc: BaseException) -> bool:
     return classify(exc) is AwsErrorKind.NOT_FOUND
+
+
+@contextmanager
+def absent_is_fine() -> Iterator[None]:
+    """For deletes: AWS's "not found" means the resource is already gone, which is success."""
+    try:
+        yield
+    except ClientError as exc:
+        if not is_not_found(exc):
+            raise

@@ -93,6 +93,12 @@ class Outcome(Generic[S]):
         return f"{self.action} {what}" + (f": {', '.join(self.changes)}" if self.changes else "")
 
 
+def differing(*fields: tuple[str, object, object]) -> list[str]:
+    """The names of the `(name, observed, desired)` fields whose two values differ, in order: the
+    body of most pure diffs."""
+    return [name for name, observed, desired in fields if observed != desired]
+
+
 def _camel(name: str) -> str:
     return "".join(word.capitalize() for word in re.split(r"[-_ ]", name))
 

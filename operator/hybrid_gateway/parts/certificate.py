@@ -28,7 +28,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from hybrid_gateway.aws.errors import error_code, is_not_found
+from hybrid_gateway.aws.errors import absent_is_fine, error_code, is_not_found
 from hybrid_gateway.aws.tags import as_dict, as_list
 from hybrid_gateway.errors import Stalled
 from hybrid_gateway.parts._elbv2 import short_hash
@@ -390,11 +390,8 @@ class _OwnedCertificate(Part[C, CertificateState]):
         return observed_certificate(cert)
 
     def delete(self, ctx: PartContext, observed: Observed[CertificateState]) -> None:
-        try:
+        with absent_is_fine():
             ctx.client("acm").delete_certificate(CertificateArn=observed.id)
-        except ClientError as exc:
-            if not is_not_found(exc):
-                raise
 
 
 def diff_imported(desired: ImportedCertificateDesired, state: CertificateState) -> list[str]:

@@ -27,14 +27,7 @@ from botocore.exceptions import ClientError
 
 from hybrid_gateway.aws.errors import is_not_found
 from hybrid_gateway.errors import Stalled
-from hybrid_gateway.parts._apigateway import (
-    get_or_none,
-    items,
-    owned,
-    owner_tags,
-    patch_op,
-    sha256_hex,
-)
+from hybrid_gateway.parts._apigateway import get_or_none, items, owned, owner_tags, patch_op, sha256_hex
 from hybrid_gateway.parts.base import PartContext
 
 PART = "client-certificate"

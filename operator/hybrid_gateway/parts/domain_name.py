@@ -19,14 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from hybrid_gateway.errors import Stalled
-from hybrid_gateway.parts._apigateway import (
-    delete_ignoring_not_found,
-    get_or_none,
-    owned,
-    owner_tags,
-    patch_op,
-)
-from hybrid_gateway.parts.base import Observed, Ownership, Part, PartContext, Replacement
+from hybrid_gateway.parts._apigateway import delete_ignoring_not_found, get_or_none, owned, owner_tags, patch_op
+from hybrid_gateway.parts.base import Observed, Ownership, Part, PartContext, Replacement, differing
 from hybrid_gateway.parts.certificate import RequestedCertificate
 
 if TYPE_CHECKING:
@@ -91,20 +85,15 @@ def observe(domain: Mapping[str, Any], owner_matches: bool) -> Observed[DomainNa
 
 def diff(desired: DomainNameDesired, state: DomainNameState) -> list[str]:
     """Pure comparison; names are what Events and the drift record show."""
-    changes = []
-    if tuple(state.endpoint_types) != ("REGIONAL",):
-        changes.append("endpointType")
-    if state.security_policy != desired.security_policy:
-        changes.append("securityPolicy")
-    if state.regional_certificate_arn != desired.regional_certificate_arn:
-        changes.append("regionalCertificateArn")
-    if (state.ownership_verification_certificate_arn or None) != desired.ownership_verification_certificate_arn:
-        changes.append("ownershipVerificationCertificateArn")
-    if state.truststore_uri != desired.truststore_uri:
-        changes.append("truststoreUri")
-    if state.truststore_version != desired.truststore_version:
-        changes.append("truststoreVersion")
-    return changes
+    return differing(
+        ("endpointType", tuple(state.endpoint_types), ("REGIONAL",)),
+        ("securityPolicy", state.security_policy, desired.security_policy),
+        ("regionalCertificateArn", state.regional_certificate_arn, desired.regional_certificate_arn),
+        ("ownershipVerificationCertificateArn", state.ownership_verification_certificate_arn or None,
+         desired.ownership_verification_certificate_arn),
+        ("truststoreUri", state.truststore_uri, desired.truststore_uri),
+        ("truststoreVersion", state.truststore_version, desired.truststore_version),
+    )
 
 
 def domain_patch(desired: DomainNameDesired, changes: list[str]) -> list[PatchOperation]:

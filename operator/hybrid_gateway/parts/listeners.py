@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from hybrid_gateway.aws.errors import is_not_found
+from hybrid_gateway.aws.errors import absent_is_fine, is_not_found
 from hybrid_gateway.aws.tags import as_list
 from hybrid_gateway.parts.base import Observed, Part, PartContext
 
@@ -163,11 +163,8 @@ class Listener(Part[ListenerDesired, ListenerState]):
         return Observed(id=listener["ListenerArn"], state=listener_state(listener))
 
     def delete(self, ctx: PartContext, observed: Observed[ListenerState]) -> None:
-        try:
+        with absent_is_fine():
             ctx.client("elbv2").delete_listener(ListenerArn=observed.id)
-        except ClientError as exc:
-            if not is_not_found(exc):
-                raise
 
 
 class AlbListener(Listener):

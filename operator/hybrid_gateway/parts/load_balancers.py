@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
 
-from hybrid_gateway.aws.errors import error_code, is_not_found
+from hybrid_gateway.aws.errors import absent_is_fine, error_code
 from hybrid_gateway.aws.tags import as_list
 from hybrid_gateway.errors import Stalled
 from hybrid_gateway.parts._elbv2 import ElbKind, describe_one, elb_name, find_elb_resource, norm_set
@@ -167,11 +167,8 @@ class LoadBalancer(Part[LoadBalancerDesired, LoadBalancerState]):
         return self._observe(lb) if lb is not None else observed
 
     def delete(self, ctx: PartContext, observed: Observed[LoadBalancerState]) -> None:
-        try:
+        with absent_is_fine():
             ctx.client("elbv2").delete_load_balancer(LoadBalancerArn=observed.id)
-        except ClientError as exc:
-            if not is_not_found(exc):
-                raise
 
 
 class Alb(LoadBalancer):

@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from hybrid_gateway.aws.errors import is_not_found
+from hybrid_gateway.aws.errors import absent_is_fine, is_not_found
 from hybrid_gateway.aws.tags import PART_TAG, UID_TAG, as_dict
 from hybrid_gateway.errors import Stalled
 from hybrid_gateway.parts._elbv2 import short_hash
@@ -227,29 +227,19 @@ class SecurityGroup(Part[SecurityGroupDesired, SecurityGroupState]):
         """Authorize what is missing before revoking what is extra, so traffic never drops."""
         have_in, want_in = set(state.ingress), desired_ingress(desired, state.vpc_cidrs)
         have_out, want_out = set(state.egress), desired_egress(desired)
-        if want_in - have_in:
-            ec2.authorize_security_group_ingress(
-                GroupId=group_id, IpPermissions=permissions_from_rules(want_in - have_in)
-            )
-        if want_out - have_out:
-            ec2.authorize_security_group_egress(
-                GroupId=group_id, IpPermissions=permissions_from_rules(want_out - have_out)
-            )
-        if have_in - want_in:
-            ec2.revoke_security_group_ingress(
-                GroupId=group_id, IpPermissions=permissions_from_rules(have_in - want_in)
-            )
-        if have_out - want_out:
-            ec2.revoke_security_group_egress(
-                GroupId=group_id, IpPermissions=permissions_from_rules(have_out - want_out)
-            )
+        calls = (
+            (ec2.authorize_security_group_ingress, want_in - have_in),
+            (ec2.authorize_security_group_egress, want_out - have_out),
+            (ec2.revoke_security_group_ingress, have_in - want_in),
+            (ec2.revoke_security_group_egress, have_out - want_out),
+        )
+        for call, rules in calls:
+            if rules:
+                call(GroupId=group_id, IpPermissions=permissions_from_rules(rules))
 
     def delete(self, ctx: PartContext, observed: Observed[SecurityGroupState]) -> None:
-        try:
+        with absent_is_fine():
             ctx.client("ec2").delete_security_group(GroupId=observed.id)
-        except ClientError as exc:
-            if not is_not_found(exc):
-                raise
 
 
 __all__ = [

@@ -16,13 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from hybrid_gateway.parts._apigateway import (
-    delete_ignoring_not_found,
-    get_or_none,
-    owned,
-    owner_tags,
-    patch_op,
-)
+from hybrid_gateway.parts._apigateway import delete_ignoring_not_found, get_or_none, owned, owner_tags, patch_op
 from hybrid_gateway.parts.base import Observed, Part, PartContext, Replacement
 
 if TYPE_CHECKING:

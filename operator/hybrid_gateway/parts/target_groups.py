@@ -17,9 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from botocore.exceptions import ClientError
-
-from hybrid_gateway.aws.errors import is_not_found
+from hybrid_gateway.aws.errors import absent_is_fine
 from hybrid_gateway.aws.tags import as_list
 from hybrid_gateway.parts._elbv2 import ElbKind, describe_one, elb_name, find_elb_resource
 from hybrid_gateway.parts.base import Observed, Part, PartContext, Replacement
@@ -294,11 +292,8 @@ class TargetGroup(Part[TargetGroupDesired, TargetGroupState]):
         return self._observe(elbv2, tg)
 
     def delete(self, ctx: PartContext, observed: Observed[TargetGroupState]) -> None:
-        try:
+        with absent_is_fine():
             ctx.client("elbv2").delete_target_group(TargetGroupArn=observed.id)
-        except ClientError as exc:
-            if not is_not_found(exc):
-                raise
 
 
 def _order(t: Target) -> tuple[str, int]:

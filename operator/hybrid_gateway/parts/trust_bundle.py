@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from botocore.exceptions import ClientError
 
-from hybrid_gateway.aws.errors import error_code, is_not_found
+from hybrid_gateway.aws.errors import absent_is_fine, error_code, is_not_found
 from hybrid_gateway.errors import Stalled
 from hybrid_gateway.parts._apigateway import sha256_hex
 from hybrid_gateway.parts.base import Observed, Part, PartContext
@@ -122,8 +122,5 @@ class TrustBundleObject(Part[TrustBundleDesired, TrustBundleState]):
         return self.create(ctx, desired)
 
     def delete(self, ctx: PartContext, observed: Observed[TrustBundleState]) -> None:
-        try:
+        with absent_is_fine():
             ctx.client("s3").delete_object(Bucket=observed.state.bucket, Key=observed.state.key)
-        except ClientError as exc:
-            if not is_not_found(exc):
-                raise

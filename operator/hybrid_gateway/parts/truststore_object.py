@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from botocore.exceptions import ClientError
 
-from hybrid_gateway.aws.errors import error_code, is_not_found
+from hybrid_gateway.aws.errors import absent_is_fine, error_code, is_not_found
 from hybrid_gateway.errors import Stalled
 from hybrid_gateway.parts.base import Observed, Ownership, Part, PartContext
 
@@ -306,11 +306,8 @@ class TruststoreObject(Part[TruststoreObjectDesired, TruststoreObjectState]):
                 if v.get("Key") == key
             ]
             for item in doomed:
-                try:
+                with absent_is_fine():
                     s3.delete_object(Bucket=bucket, Key=item["Key"], VersionId=item["VersionId"])
-                except ClientError as exc:
-                    if not is_not_found(exc):
-                        raise
 
 
 __all__ = [

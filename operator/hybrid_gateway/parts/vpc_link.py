@@ -15,15 +15,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from hybrid_gateway.errors import Stalled
-from hybrid_gateway.parts._apigateway import (
-    delete_ignoring_not_found,
-    get_or_none,
-    items,
-    owned,
-    owner_tags,
-    patch_op,
-)
-from hybrid_gateway.parts.base import Observed, Part, PartContext, Replacement
+from hybrid_gateway.parts._apigateway import delete_ignoring_not_found, get_or_none, items, owned, owner_tags, patch_op
+from hybrid_gateway.parts.base import Observed, Part, PartContext, Replacement, differing
 
 PENDING = "PENDING"
 AVAILABLE = "AVAILABLE"
@@ -69,14 +62,11 @@ def observe(link: Mapping[str, Any]) -> Observed[VpcLinkState]:
 def diff(desired: VpcLinkDesired, observed: Observed[VpcLinkState]) -> list[str]:
     """Fields that differ: ``name``, ``description``, ``targetArns`` (the last needs a new link)."""
     state = observed.state
-    changes = []
-    if state.target_arns != (desired.target_arn,):
-        changes.append("targetArns")
-    if state.name != desired.name:
-        changes.append("name")
-    if state.description != desired.description:
-        changes.append("description")
-    return changes
+    return differing(
+        ("targetArns", state.target_arns, (desired.target_arn,)),
+        ("name", state.name, desired.name),
+        ("description", state.description, desired.description),
+    )
 
 
 class VpcLinkPart(Part[VpcLinkDesired, VpcLinkState]):

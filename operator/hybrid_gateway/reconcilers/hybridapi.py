@@ -29,13 +29,6 @@ from hybrid_gateway.reconcilers.chain import Chain, Found, Step
 from hybrid_gateway.reconcilers.inputs import certificate_desired, certificate_part, check_name_in_zone
 from hybrid_gateway.status.conditions import Condition
 
-CERTIFICATE_READY = ConditionType.CERTIFICATE_READY
-LOAD_BALANCERS_READY = ConditionType.LOAD_BALANCERS_READY
-BACKEND_HEALTHY = ConditionType.BACKEND_HEALTHY
-DNS_READY = ConditionType.DNS_READY
-VPC_LINK_READY = ConditionType.VPC_LINK_READY
-API_DEPLOYED = ConditionType.API_DEPLOYED
-
 
 @dataclass(frozen=True)
 class Inputs:
@@ -106,10 +99,10 @@ CHAIN: Chain[Inputs] = Chain(
     [
         Step(Resource.CERTIFICATE_ARN,
              lambda i, f: certificate_part(i.spec.front_door.certificate, i.spec.front_door.hostname),
-             lambda i, f: i.certificate_desired, hop=CERTIFICATE_READY),
+             lambda i, f: i.certificate_desired, hop=ConditionType.CERTIFICATE_READY),
         Step(Resource.VALIDATION_RECORD_NAME, lambda i, f: dns.DnsRecord(i.spec.front_door.hosted_zone_id, "CNAME"),
              lambda i, f: dns.validation_record(f[Resource.CERTIFICATE_ARN].state), after=(Resource.CERTIFICATE_ARN,),
-             hop=CERTIFICATE_READY, when=lambda i: i.spec.front_door.certificate.requested,
+             hop=ConditionType.CERTIFICATE_READY, when=lambda i: i.spec.front_door.certificate.requested,
              finalize_id=_validation_record_to_delete),
         Step(Resource.BACKEND_TARGET_GROUP_ARN, lambda i, f: target_groups.BackendTargetGroup(),
              lambda i, f: target_groups.TargetGroupDesired.backend(
@@ -121,52 +114,52 @@ CHAIN: Chain[Inputs] = Chain(
              lambda i, f: load_balancers.LoadBalancerDesired(
                  i.spec.network.vpc_id, _subnet_ids(i),
                  (f.id(Resource.ALB_SECURITY_GROUP_ID), *(i.spec.network.security_group_ids or ()))),
-             after=(Resource.ALB_SECURITY_GROUP_ID,), hop=LOAD_BALANCERS_READY),
+             after=(Resource.ALB_SECURITY_GROUP_ID,), hop=ConditionType.LOAD_BALANCERS_READY),
         Step(Resource.ALB_LISTENER_ARN, lambda i, f: listeners.AlbListener(f.id(Resource.ALB_ARN)),
              lambda i, f: listeners.ListenerDesired(
                  "HTTPS", f.id(Resource.BACKEND_TARGET_GROUP_ARN), f.id(Resource.CERTIFICATE_ARN),
                  i.spec.front_door.ssl_policy),
              after=(Resource.ALB_ARN, Resource.BACKEND_TARGET_GROUP_ARN), ready=(Resource.CERTIFICATE_ARN,),
-             hop=LOAD_BALANCERS_READY, removed_with=Resource.ALB_ARN),
+             hop=ConditionType.LOAD_BALANCERS_READY, removed_with=Resource.ALB_ARN),
         # An ALB can be registered only once it has a listener on the target group's port.
         Step(Resource.ALB_TARGET_GROUP_ARN, lambda i, f: target_groups.AlbTargetGroup(),
              lambda i, f: target_groups.TargetGroupDesired.alb(
                  i.spec.network.vpc_id, f.id(Resource.ALB_ARN), target_groups.HealthCheck(
                      protocol="HTTPS", path=i.spec.backend.health_check.path,
                      matcher=i.spec.backend.health_check.matcher)),
-             after=(Resource.ALB_LISTENER_ARN,), hop=LOAD_BALANCERS_READY),
+             after=(Resource.ALB_LISTENER_ARN,), hop=ConditionType.LOAD_BALANCERS_READY),
         Step(Resource.NLB_ARN, lambda i, f: load_balancers.Nlb(),
              lambda i, f: load_balancers.LoadBalancerDesired(i.spec.network.vpc_id, _subnet_ids(i)),
-             hop=LOAD_BALANCERS_READY),
+             hop=ConditionType.LOAD_BALANCERS_READY),
         Step(Resource.NLB_LISTENER_ARN, lambda i, f: listeners.NlbListener(f.id(Resource.NLB_ARN)),
              lambda i, f: listeners.ListenerDesired("TCP", f.id(Resource.ALB_TARGET_GROUP_ARN)),
-             after=(Resource.NLB_ARN, Resource.ALB_TARGET_GROUP_ARN), hop=LOAD_BALANCERS_READY,
+             after=(Resource.NLB_ARN, Resource.ALB_TARGET_GROUP_ARN), hop=ConditionType.LOAD_BALANCERS_READY,
              removed_with=Resource.NLB_ARN),
         # The hostname the certificate covers resolves to the NLB.
         Step(Resource.DNS_RECORD_NAME, lambda i, f: dns.DnsRecord(i.spec.front_door.hosted_zone_id, "A"),
              lambda i, f: dns.RecordDesired.alias_to(
                  i.spec.front_door.hostname, f[Resource.NLB_ARN].state.dns_name,
                  f[Resource.NLB_ARN].state.canonical_hosted_zone_id),
-             after=(Resource.NLB_ARN,), hop=DNS_READY, finalize_id=_alias_to_delete),
+             after=(Resource.NLB_ARN,), hop=ConditionType.DNS_READY, finalize_id=_alias_to_delete),
         Step(Resource.VPC_LINK_ID, lambda i, f: VpcLinkPart(),
              lambda i, f: VpcLinkDesired(name=i.api_name, target_arn=f.id(Resource.NLB_ARN)),
-             after=(Resource.NLB_ARN,), hop=VPC_LINK_READY),
+             after=(Resource.NLB_ARN,), hop=ConditionType.VPC_LINK_READY),
         # HTTP_PROXY integrations over the VPC link to https://<hostname>/..., then deployment and stage.
         Step(Resource.REST_API_ID, lambda i, f: rest_api.RestApiPart(),
              lambda i, f: rest_api.RestApiDesired(
                  name=i.api_name, hostname=i.spec.front_door.hostname, vpc_link_id=f.id(Resource.VPC_LINK_ID),
                  routes=tuple(rest_api.Route(r.path, r.methods, r.backend_path) for r in i.spec.api.routes),
                  disable_execute_api_endpoint=i.disable_execute_api_endpoint, secret_header=i.secret_header),
-             ready=(Resource.VPC_LINK_ID,), hop=API_DEPLOYED),
+             ready=(Resource.VPC_LINK_ID,), hop=ConditionType.API_DEPLOYED),
         Step(Resource.STAGE_NAME, lambda i, f: stage.StagePart(f.id(Resource.REST_API_ID)), _stage_desired,
-             after=(Resource.REST_API_ID,), hop=API_DEPLOYED, removed_with=Resource.REST_API_ID),
+             after=(Resource.REST_API_ID,), hop=ConditionType.API_DEPLOYED, removed_with=Resource.REST_API_ID),
     ],
     ok={
-        CERTIFICATE_READY: "the front-door certificate is ISSUED",
-        LOAD_BALANCERS_READY: "internal ALB (HTTPS) and NLB (TCP 443) are active",
-        DNS_READY: "the front-door hostname resolves to the NLB",
-        VPC_LINK_READY: "the VPC link is AVAILABLE",
-        API_DEPLOYED: "the stage serves the current definition",
+        ConditionType.CERTIFICATE_READY: "the front-door certificate is ISSUED",
+        ConditionType.LOAD_BALANCERS_READY: "internal ALB (HTTPS) and NLB (TCP 443) are active",
+        ConditionType.DNS_READY: "the front-door hostname resolves to the NLB",
+        ConditionType.VPC_LINK_READY: "the VPC link is AVAILABLE",
+        ConditionType.API_DEPLOYED: "the stage serves the current definition",
     },
 )
 
@@ -274,8 +267,9 @@ class HybridApiReconciler(Reconciler):
     def _backend_condition(health: dict[str, int]) -> Condition:
         healthy, total = health["healthy"], health["total"]
         if total and healthy == total:
-            return Condition(BACKEND_HEALTHY, True, "AllTargetsHealthy", f"{healthy}/{total} targets healthy")
-        return Condition(BACKEND_HEALTHY, False, "TargetsUnhealthy",
+            return Condition(ConditionType.BACKEND_HEALTHY, True, "AllTargetsHealthy",
+                             f"{healthy}/{total} targets healthy")
+        return Condition(ConditionType.BACKEND_HEALTHY, False, "TargetsUnhealthy",
                          f"{healthy}/{total} targets healthy: check the on-prem load balancer and Direct Connect")
 
     @staticmethod

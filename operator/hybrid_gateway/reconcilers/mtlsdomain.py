@@ -66,12 +66,6 @@ from hybrid_gateway.truststore import Source, Truststore, TruststoreInvalid, ass
 
 log = logging.getLogger(__name__)
 
-TRUSTSTORE_VALID = ConditionType.TRUSTSTORE_VALID
-CERTIFICATE_READY = ConditionType.CERTIFICATE_READY
-DOMAIN_READY = ConditionType.DOMAIN_READY
-MAPPINGS_READY = ConditionType.MAPPINGS_READY
-DEFAULT_ENDPOINTS_DISABLED = ConditionType.DEFAULT_ENDPOINTS_DISABLED
-DNS_READY = ConditionType.DNS_READY
 
 # While a mapped API still has its default endpoint on, ask its HybridApi again at most this often.
 NUDGE_REPEAT_SECONDS = 10.0
@@ -196,45 +190,46 @@ def _record_of(cert_key: str, record_key: str, part: Callable[[Inputs], Part[Any
 CHAIN: Chain[Inputs] = Chain(
     [
         Step(Resource.CERTIFICATE_ARN, lambda i, f: certificate_part(i.spec.certificate, i.spec.domain_name),
-             lambda i, f: i.certificate_desired, hop=CERTIFICATE_READY),
+             lambda i, f: i.certificate_desired, hop=ConditionType.CERTIFICATE_READY),
         Step(Resource.VALIDATION_RECORD_NAME, lambda i, f: dns.DnsRecord(i.spec.hosted_zone_id, "CNAME"),
              lambda i, f: dns.validation_record(f[Resource.CERTIFICATE_ARN].state),
-             after=(Resource.CERTIFICATE_ARN,), hop=CERTIFICATE_READY, when=lambda i: i.spec.certificate.requested,
+             after=(Resource.CERTIFICATE_ARN,), hop=ConditionType.CERTIFICATE_READY,
+             when=lambda i: i.spec.certificate.requested,
              finalize_id=_record_of(Resource.CERTIFICATE_ARN, Resource.VALIDATION_RECORD_NAME,
                                     lambda i: certificate.RequestedCertificate(i.spec.domain_name))),
         Step(Resource.OWNERSHIP_CERTIFICATE_ARN, _ownership_part, _ownership_desired,
-             after=(Resource.CERTIFICATE_ARN,), hop=CERTIFICATE_READY),
+             after=(Resource.CERTIFICATE_ARN,), hop=ConditionType.CERTIFICATE_READY),
         Step(Resource.OWNERSHIP_VALIDATION_RECORD_NAME, lambda i, f: dns.DnsRecord(i.spec.hosted_zone_id, "CNAME"),
-             _ownership_record, after=(Resource.OWNERSHIP_CERTIFICATE_ARN,), hop=CERTIFICATE_READY,
+             _ownership_record, after=(Resource.OWNERSHIP_CERTIFICATE_ARN,), hop=ConditionType.CERTIFICATE_READY,
              when=lambda i: not i.spec.ownership_arn,
              finalize_id=_record_of(Resource.OWNERSHIP_CERTIFICATE_ARN, Resource.OWNERSHIP_VALIDATION_RECORD_NAME,
                                     lambda i: OwnershipCertificate(i.spec.domain_name))),
         Step(Resource.TRUSTSTORE_BUCKET, lambda i, f: TruststoreBucket(), lambda i, f: _bucket_desired(i.spec),
-             hop=TRUSTSTORE_VALID, finalize_id=lambda ctx, i, known: i.spec.truststore.bucket),
+             hop=ConditionType.TRUSTSTORE_VALID, finalize_id=lambda ctx, i, known: i.spec.truststore.bucket),
         # The bundle is written only when its sha256 changed.
         Step(Resource.TRUSTSTORE_URI, lambda i, f: TruststoreObject(),
              lambda i, f: TruststoreObjectDesired(i.spec.truststore.bucket, i.spec.truststore_key, i.store.pem,
                                                   i.store.sha256) if i.store is not None else None,
-             after=(Resource.TRUSTSTORE_BUCKET,), hop=TRUSTSTORE_VALID,
+             after=(Resource.TRUSTSTORE_BUCKET,), hop=ConditionType.TRUSTSTORE_VALID,
              finalize_id=lambda ctx, i, known: i.spec.truststore_uri),
         # Pinned to the truststore version just made sure of.
         Step(Resource.DOMAIN_NAME, lambda i, f: DomainNamePart(), _domain_desired, after=(Resource.TRUSTSTORE_URI,),
-             ready=(Resource.CERTIFICATE_ARN, Resource.OWNERSHIP_CERTIFICATE_ARN), hop=DOMAIN_READY,
+             ready=(Resource.CERTIFICATE_ARN, Resource.OWNERSHIP_CERTIFICATE_ARN), hop=ConditionType.DOMAIN_READY,
              finalize_id=lambda ctx, i, known: i.spec.domain_name),
         Step(Resource.BASE_PATH_MAPPINGS, lambda i, f: BasePathMappings(), _mappings_desired,
-             after=(Resource.DOMAIN_NAME,), hop=MAPPINGS_READY, finalize_id=_mappings_to_delete),
+             after=(Resource.DOMAIN_NAME,), hop=ConditionType.MAPPINGS_READY, finalize_id=_mappings_to_delete),
         Step(Resource.DNS_RECORD_NAME, lambda i, f: dns.DnsRecord(i.spec.hosted_zone_id, "A"),
              lambda i, f: dns.RecordDesired.alias_to(
                  i.spec.domain_name, f[Resource.DOMAIN_NAME].state.regional_domain_name,
                  f[Resource.DOMAIN_NAME].state.regional_hosted_zone_id),
-             after=(Resource.DOMAIN_NAME,), hop=DNS_READY, finalize_id=_alias_to_delete),
+             after=(Resource.DOMAIN_NAME,), hop=ConditionType.DNS_READY, finalize_id=_alias_to_delete),
     ],
     ok={
-        CERTIFICATE_READY: "the regional certificate (and its ownership verification) is ISSUED",
-        TRUSTSTORE_VALID: _truststore_ok,
-        DOMAIN_READY: _domain_ok,
-        MAPPINGS_READY: "mappings in place",
-        DNS_READY: "the domain name resolves to the regional domain name",
+        ConditionType.CERTIFICATE_READY: "the regional certificate (and its ownership verification) is ISSUED",
+        ConditionType.TRUSTSTORE_VALID: _truststore_ok,
+        ConditionType.DOMAIN_READY: _domain_ok,
+        ConditionType.MAPPINGS_READY: "mappings in place",
+        ConditionType.DNS_READY: "the domain name resolves to the regional domain name",
     },
 )
 
@@ -265,7 +260,8 @@ class MtlsDomainReconciler(Reconciler):
         except MissingInput as exc:
             message = f"spec.truststore.sources: {exc.what}: create it or fix the reference"
             raise Stalled("TruststoreSourceMissing", message,
-                          (Condition(TRUSTSTORE_VALID, False, "TruststoreSourceMissing", message),)) from None
+                          (Condition(ConditionType.TRUSTSTORE_VALID, False, "TruststoreSourceMissing", message),)
+                          ) from None
         try:
             return assemble(sources)
         except TruststoreInvalid as exc:
@@ -273,7 +269,7 @@ class MtlsDomainReconciler(Reconciler):
             keep = f" The domain keeps truststore version {pinned}." if pinned else ""
             message = f"Truststore not uploaded: {exc}. Fix the CA sources in spec.truststore.sources.{keep}"
             raise Stalled("TruststoreInvalid", message,
-                          (Condition(TRUSTSTORE_VALID, False, "TruststoreInvalid", message),)) from None
+                          (Condition(ConditionType.TRUSTSTORE_VALID, False, "TruststoreInvalid", message),)) from None
 
     def _validate(self, ctx: PartContext, spec: MtlsDomainSpec) -> None:
         check_name_in_zone(ctx, spec.domain_name, spec.hosted_zone_id, name_field="spec.domainName",
@@ -353,8 +349,9 @@ class MtlsDomainReconciler(Reconciler):
         before = BasePathMappings().find(ctx, None, spec.domain_name) if known.get(Resource.DOMAIN_NAME) else None
         run = CHAIN.ensure(ctx, Inputs(spec, store, cert_desired, plan), known, previous.get("retiring"))
         found = run.found.observed
-        hops = [self._mappings_hop(h, plan) if h.type == MAPPINGS_READY and Resource.BASE_PATH_MAPPINGS in found
-                else h for h in run.hops]
+        mapped = Resource.BASE_PATH_MAPPINGS in found
+        hops = [self._mappings_hop(h, plan) if h.type == ConditionType.MAPPINGS_READY and mapped else h
+                for h in run.hops]
         info: list[Condition] = []
         events: list[Event] = []
         status: dict[str, Any] = {"resources": run.resources,
@@ -397,7 +394,8 @@ class MtlsDomainReconciler(Reconciler):
             self._default_endpoints(ctx, obj, spec, plan, hops, info, nudge)
             self._nudge(obj.namespace, nudge, plan.hybrid_apis)
         else:
-            hops.append(Condition(DEFAULT_ENDPOINTS_DISABLED, False, "Waiting", "waits for the domain name"))
+            hops.append(Condition(ConditionType.DEFAULT_ENDPOINTS_DISABLED, False, "Waiting",
+                                  "waits for the domain name"))
 
         if store.sha256 != (previous.get("truststore") or {}).get("sha256"):
             events += self._input_changes(run.outcomes)
@@ -445,10 +443,10 @@ class MtlsDomainReconciler(Reconciler):
         """MappingsReady once the mappings are written: it also waits for HybridApis not deployed yet."""
         pending = {**plan.waiting, **plan.released}
         if pending:
-            return Condition(MAPPINGS_READY, False, "Waiting",
+            return Condition(ConditionType.MAPPINGS_READY, False, "Waiting",
                              "; ".join(f"{label(bp)}: {why}" for bp, why in sorted(pending.items())))
         done = [f"{label(bp)} -> {t.rest_api_id}/{t.stage}" for bp, t in sorted(plan.targets.items())]
-        return Condition(MAPPINGS_READY, True, "Ready", ", ".join(done) or "no mappings")
+        return Condition(ConditionType.MAPPINGS_READY, True, "Ready", ", ".join(done) or "no mappings")
 
     @staticmethod
     def _mapped_apis(
@@ -474,13 +472,13 @@ class MtlsDomainReconciler(Reconciler):
             if api is not None and not api.get("disableExecuteApiEndpoint", False):
                 enabled.append(api_id)
         if not spec.disable_default_endpoints:
-            info.append(Condition(DEFAULT_ENDPOINTS_DISABLED, False, "NotRequested",
+            info.append(Condition(ConditionType.DEFAULT_ENDPOINTS_DISABLED, False, "NotRequested",
                                   "spec.disableDefaultEndpoints is false: clients may bypass mutual TLS through "
                                   "the execute-api endpoint" + (f" of {', '.join(enabled)}" if enabled else "")))
             return
         if enabled:
             names = ", ".join(f"{plan.hybrid_apis[a]} ({a})" for a in enabled)
-            hops.append(Condition(DEFAULT_ENDPOINTS_DISABLED, False, "WaitingForHybridApi",
+            hops.append(Condition(ConditionType.DEFAULT_ENDPOINTS_DISABLED, False, "WaitingForHybridApi",
                                   f"the default execute-api endpoint of {names} is still enabled: waiting for the "
                                   "HybridApi to turn it off"))
             now = time.monotonic()
@@ -491,7 +489,7 @@ class MtlsDomainReconciler(Reconciler):
                         nudge.add(api_id)
         else:
             apis = ", ".join(sorted(plan.hybrid_apis)) or "no API"
-            hops.append(Condition(DEFAULT_ENDPOINTS_DISABLED, True, "Ready",
+            hops.append(Condition(ConditionType.DEFAULT_ENDPOINTS_DISABLED, True, "Ready",
                                   f"execute-api endpoint disabled on {apis}"))
 
     # ---- asking HybridApis to reconcile -----------------------------------------------------------
