@@ -127,17 +127,26 @@ def test_delete_after_a_crash_before_any_status_write_removes_everything(
     runs: the next operator finds every owned resource by tags (the alias by where it points) and
     removes it, with no ids in status to go by."""
     since = control.last_seq()
-    first = start_operator(namespace)
-    apply(cluster, namespace, secret("wreck-gw", {"token": "wreck"}), hybridapi("wreck", account))
-    obj = get(cluster, namespace, "hybridapi", "wreck")
-    uid, hostname = obj["metadata"]["uid"], obj["spec"]["frontDoor"]["hostname"]
+    # Route 53 answers slowly here, so that the first pass can be killed inside its UPSERT of the alias (the
+    # last write of a first pass, as the VPC link waits for an active NLB): before any status write.
+    control.set_faults(latency_ms=2000, services=["route53"], operations=["ChangeResourceRecordSets"])
+    try:
+        first = start_operator(namespace)
+        apply(cluster, namespace, secret("wreck-gw", {"token": "wreck"}), hybridapi("wreck", account))
+        obj = get(cluster, namespace, "hybridapi", "wreck")
+        uid, hostname = obj["metadata"]["uid"], obj["spec"]["frontDoor"]["hostname"]
+        wait_until(lambda: control.count(operation="CreateLoadBalancer", since=since) >= 2, timeout=60,
+                   interval=0.05, what="the NLB made (the alias UPSERT comes next)")
+        time.sleep(0.5)
+        first.kill()
+    finally:
+        control.clear_faults()
 
     def alias_written() -> bool:
         return any(e["operation"] == "ChangeResourceRecordSets" for e in control.requests(since)) and bool(
             inventory(emulator.endpoint_url, uid, account.hosted_zone_id, hostname)["alias_records"])
 
     wait_until(alias_written, timeout=60, interval=0.05, what="the alias record")
-    first.kill()
     assert not (get(cluster, namespace, "hybridapi", "wreck").get("status") or {}).get("resources")
     left = counts(inventory(emulator.endpoint_url, uid, account.hosted_zone_id, hostname))
     assert left["nlbs"] == 1 and left["alias_records"] == 1, left
