@@ -36,6 +36,7 @@ from hybrid_gateway.parts.certificate import (
     ImportedCertificateDesired,
     RequestedCertificate,
     RequestedCertificateDesired,
+    certificate_state,
     check_covers,
     covers,
     diff_imported,
@@ -1403,3 +1404,27 @@ def test_a_referenced_certificate_is_only_read(
     with pytest.raises(Stalled) as missing:
         part.ensure(ctx, ExistingCertificateDesired(arn.replace(arn[-6:], "000000")), arn)
     assert missing.value.reason == "CertificateNotFound" and rec.writes() == []
+
+
+# --- ACM answers spell key algorithms with a hyphen ---
+
+
+@pytest.mark.parametrize(
+    ("reason", "answer", "desired"),
+    [
+        ("requested certificate: ACM answers RSA-2048 for the RSA_2048 it was asked for", "RSA-2048",
+         RequestedCertificateDesired(HOST)),
+        ("imported EC certificate: EC-prime256v1 for EC_prime256v1", "EC-prime256v1",
+         ImportedCertificateDesired("c", "k", "", "f1", "EC_prime256v1", (HOST,))),
+    ],
+)
+def test_acm_hyphenated_key_algorithm_is_no_difference(reason: str, answer: str, desired: Any) -> None:
+    """ACM's answers spell KeyAlgorithm with a hyphen while its requests take the underscore enum
+    (responses recorded against real AWS: localstack tests/aws/services/acm/test_acm.snapshot.json,
+    test_certificate_for_subdomain_wildcard and test_import_certificate; docs/aws-behaviour.md). Compared
+    raw, every pass would see a key-type change and replace or re-import the certificate."""
+    state = certificate_state({"CertificateArn": "arn", "DomainName": HOST, "KeyAlgorithm": answer},
+                              fingerprint="f1")
+    differences = diff_requested(desired, state) if isinstance(desired, RequestedCertificateDesired) else (
+        diff_imported(desired, state))
+    assert differences == [], reason

@@ -52,7 +52,6 @@ TERMINAL_CODES = frozenset(
         "UnsupportedCertificate",
         "CertificateNotFound",
         "SSLPolicyNotFound",
-        "LimitExceededException",
         "TooManyLoadBalancers",
         "TooManyTargetGroups",
     }
@@ -65,8 +64,17 @@ def error_code(exc: BaseException) -> str:
     return ""
 
 
+# API Gateway answers LimitExceededException (429) both when a request rate is exceeded and when a
+# resource quota is reached ("Maximum number of Resources for this API has been reached", terraform-
+# provider-aws #37605; docs/aws-behaviour.md): only the quota needs the user, the rate passes.
+QUOTA_MESSAGES = ("maximum number of", "quota")
+
+
 def classify(exc: BaseException) -> AwsErrorKind:
     code = error_code(exc)
+    if code == "LimitExceededException":
+        message = str(getattr(exc, "response", {}).get("Error", {}).get("Message", "")).lower()
+        return AwsErrorKind.TERMINAL if any(q in message for q in QUOTA_MESSAGES) else AwsErrorKind.RETRY
     if code in NOT_FOUND_CODES:
         return AwsErrorKind.NOT_FOUND
     if code in TERMINAL_CODES:

@@ -62,6 +62,7 @@ __all__ = [
     "covers",
     "diff_imported",
     "diff_requested",
+    "key_algorithm",
 ]
 
 
@@ -239,6 +240,12 @@ class CertificateState:
         return candidates[0] if candidates else None
 
 
+def key_algorithm(value: str) -> str:
+    """ACM's key algorithm in one normal form, the request enum's (`RSA_2048`): its answers spell the
+    same value with a hyphen (`RSA-2048`, `EC-prime256v1`; docs/aws-behaviour.md, ACM answers)."""
+    return value.replace("-", "_")
+
+
 def certificate_state(cert: dict[str, Any], fingerprint: str = "") -> CertificateState:
     records = tuple(
         ValidationRecord(
@@ -257,7 +264,7 @@ def certificate_state(cert: dict[str, Any], fingerprint: str = "") -> Certificat
         type=cert.get("Type", ""),
         domain_name=cert.get("DomainName", ""),
         subject_alternative_names=tuple(cert.get("SubjectAlternativeNames", [])),
-        key_algorithm=cert.get("KeyAlgorithm", ""),
+        key_algorithm=key_algorithm(cert.get("KeyAlgorithm", "")),
         serial=cert.get("Serial", ""),
         not_after=_iso(cert.get("NotAfter")),
         in_use_by=tuple(cert.get("InUseBy", [])),
@@ -384,7 +391,7 @@ class _OwnedCertificate(Part[C, CertificateState]):
         return None
 
     def _matches(self, summary: Mapping[str, Any], desired: C) -> bool:
-        return bool(summary.get("KeyAlgorithm", desired.key_algorithm) == desired.key_algorithm)
+        return key_algorithm(str(summary.get("KeyAlgorithm", desired.key_algorithm))) == desired.key_algorithm
 
     def _observe(self, acm: Any, cert: dict[str, Any]) -> Observed[CertificateState]:
         return observed_certificate(cert)
