@@ -54,8 +54,9 @@ BACKEND_PATH_PATTERN = r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/{}-]*$"
 HEALTH_CHECK_PATH_PATTERN = r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$"
 # Base path of a base path mapping: "" (the root) or one or more segments without a leading
 # slash, e.g. "orders" or "orders/v2".
-_BASE_SEGMENT = r"[A-Za-z0-9$_.+!*'()-]+"
-BASE_PATH_PATTERN = rf"^$|^{_BASE_SEGMENT}(/{_BASE_SEGMENT})*$"
+# One segment: API Gateway v1 refuses "/" in a base path mapping ("To create a multi-level base path
+# mapping, use API Gateway V2"; docs/aws-behaviour.md), and this operator maps REST APIs through v1.
+BASE_PATH_PATTERN = r"^$|^[A-Za-z0-9$_.+!*'()-]+$"
 STAGE_NAME_PATTERN = r"^[A-Za-z0-9_]+$"
 STAGE_VARIABLE_VALUE_PATTERN = r"^[A-Za-z0-9-._~:/?#&=,]*$"
 HTTP_HEADER_NAME_PATTERN = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"

@@ -129,9 +129,9 @@ class Mapping(Model):
         description="The HybridApi's stage to map (its spec.api.stage.name), for example `prod`. Required.")
     base_path: Annotated[str, Rules(maxLength=300, pattern=BASE_PATH_PATTERN), BeforeValidator(_base_path)] = Field(
         description=(
-            "Path after the domain name that selects this API, without a leading '/', for example `orders` or "
-            '`orders/v2`; `""` maps the root. Required (write `basePath: ""` for the root; it is the key of the '
-            "list); unique in the list."))
+            "Path after the domain name that selects this API: one segment without '/', for example `orders` "
+            "(API Gateway v1 base path mappings take no multi-level paths such as `orders/v2`); `\"\"` maps the "
+            'root. Required (write `basePath: ""` for the root; it is the key of the list); unique in the list.'))
 
     @property
     def hybrid_api(self) -> str:
