@@ -22,13 +22,13 @@ from botocore.exceptions import ClientError
 
 from hybrid_gateway.aws import AwsClients
 from hybrid_gateway.aws.tags import Owner
-from hybrid_gateway.errors import RetryLater, Stalled
+from hybrid_gateway.errors import RetryLater
 from hybrid_gateway.parts import rest_api as rest_api_mod
 from hybrid_gateway.parts._apigateway import patch_op, pointer
 from hybrid_gateway.parts.base import Observed, PartContext
 from hybrid_gateway.parts.rest_api import RestApiDesired, RestApiPart, RestApiState, Route
 from hybrid_gateway.parts.stage import DEFAULT_ACCESS_LOG_FORMAT, StageDesired, StagePart, StageState, stage_patch
-from hybrid_gateway.parts.vpc_link import VpcLinkDesired, VpcLinkPart, VpcLinkState
+from hybrid_gateway.parts.vpc_link import STATUS_FAILED, VpcLinkDesired, VpcLinkPart, VpcLinkState
 from hybrid_gateway.parts.vpc_link import diff as vpc_link_diff
 
 REGION = "ap-northeast-1"
@@ -109,32 +109,41 @@ def _link_observed(**state: Any) -> Observed[VpcLinkState]:
         ("renamed out of band", _link_observed(name="other"), ["name"]),
         ("description drift", _link_observed(description="x"), ["description"]),
         ("another NLB needs a new link", _link_observed(target_arns=("arn:other",)), ["targetArns"]),
-        ("status is not compared", _link_observed(status="PENDING"), []),
+        ("a pending link is no difference", _link_observed(status="PENDING"), []),
+        ("a FAILED link never recovers: it needs a new one", _link_observed(status="FAILED"), [STATUS_FAILED]),
     ],
 )
 def test_vpc_link_diff(reason: str, observed: Observed, expected: list[str]) -> None:
     assert vpc_link_diff(VpcLinkDesired(name="orders", target_arn=NLB_ARN), observed) == expected, reason
-    assert VpcLinkPart.replace_on == {"targetArns"}
+    assert VpcLinkPart.replace_on == {"targetArns", STATUS_FAILED}
 
 
-def test_vpc_link_failed_is_stalled_unless_replaced_and_pending_is_not_ready() -> None:
+def test_a_failed_vpc_link_is_replaced_not_stalled_and_pending_is_not_ready() -> None:
+    """A VPC link AWS put in FAILED (made while its NLB still provisioned) never recovers: CloudFormation
+    coverage roadmap #1951 and terraform-provider-aws #10405 (docs/aws-behaviour.md). The part deletes it
+    and makes a new one (the reconciler makes links only for an active NLB), instead of stalling."""
+    calls: list[str] = []
+
     class Stub(VpcLinkPart):
         status = "FAILED"
 
         def find(self, ctx: PartContext, desired: Any, known_id: str | None) -> Observed[VpcLinkState] | None:
-            obs = _link_observed(status=self.status, status_message="NLB not found")
+            obs = _link_observed(status=self.status, status_message="NLB is not in active state")
             obs.ready = self.status == "AVAILABLE"
             obs.waiting_for = "" if obs.ready else f"VPC link {self.status}"
             return obs
 
+        def delete(self, ctx: PartContext, observed: Observed[VpcLinkState]) -> None:
+            calls.append(f"delete {observed.id}")
+
+        def create(self, ctx: PartContext, desired: VpcLinkDesired) -> Observed[VpcLinkState]:
+            calls.append("create")
+            return Observed("vl2", _link_observed(status="PENDING").state, ready=False, waiting_for="VPC link PENDING")
+
     ctx = PartContext(aws=AwsClients(), region=REGION, owner=Owner("HybridApi", "ns", "n", "u"))
-    with pytest.raises(Stalled) as failed:
-        Stub().ensure(ctx, VpcLinkDesired(name="orders", target_arn=NLB_ARN), "vl1")
-    assert failed.value.reason == "VpcLinkFailed" and "NLB not found" in failed.value.message
-    # Pointing the spec at another NLB replaces the failed link instead.
-    other = VpcLinkDesired(name="orders", target_arn="arn:other")
-    failed_link = _link_observed(status="FAILED")
-    assert Stub().refuse(ctx, other, failed_link, vpc_link_diff(other, failed_link)) is None
+    replaced = Stub().ensure(ctx, VpcLinkDesired(name="orders", target_arn=NLB_ARN), "vl1")
+    assert (replaced.action, replaced.changes, calls) == ("Replaced", [STATUS_FAILED], ["delete vl1", "create"])
+    assert replaced.observed.id == "vl2" and not replaced.observed.ready
     Stub.status = "PENDING"
     outcome = Stub().ensure(ctx, VpcLinkDesired(name="orders", target_arn=NLB_ARN), "vl1")
     assert outcome.action is None and not outcome.observed.ready

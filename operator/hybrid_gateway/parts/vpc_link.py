@@ -4,8 +4,9 @@ A REST VPC link targets exactly one NLB and AWS refuses to change it ("Target ar
 be changed/added"), so a different NLB means a new link (`replace_on`, deleted first). Only name and
 description can be patched. AWS also refuses to delete a link that integrations or deployed stages
 still use; that answer is `RetryLater("DependencyInUse")`, and the reconciler deletes the REST API
-first. A FAILED link (wrong or unhealthy NLB) is refused (Stalled) unless the spec now points at
-another NLB, which replaces it.
+first. A link AWS put in FAILED (its NLB was not active when it was made: the CloudFormation and
+terraform reports in docs/aws-behaviour.md) never recovers, so it is replaced like a changed target;
+the reconciler makes the link only once the NLB is active.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from hybrid_gateway.errors import Stalled
 from hybrid_gateway.parts._apigateway import delete_ignoring_not_found, get_or_none, items, owned, owner_tags, patch_op
 from hybrid_gateway.parts.base import Observed, Part, PartContext, Replacement, differing
 
@@ -22,6 +22,7 @@ PENDING = "PENDING"
 AVAILABLE = "AVAILABLE"
 FAILED = "FAILED"
 DELETING = "DELETING"
+STATUS_FAILED = "status FAILED"  # the difference a FAILED link shows: it is replaced
 
 
 @dataclass(frozen=True)
@@ -60,10 +61,12 @@ def observe(link: Mapping[str, Any]) -> Observed[VpcLinkState]:
 
 
 def diff(desired: VpcLinkDesired, observed: Observed[VpcLinkState]) -> list[str]:
-    """Fields that differ: ``name``, ``description``, ``targetArns`` (the last needs a new link)."""
+    """Fields that differ: ``name``, ``description``, ``targetArns`` and a FAILED status (these two
+    need a new link)."""
     state = observed.state
     return differing(
         ("targetArns", state.target_arns, (desired.target_arn,)),
+        (STATUS_FAILED, state.status == FAILED, False),
         ("name", state.name, desired.name),
         ("description", state.description, desired.description),
     )
@@ -71,7 +74,7 @@ def diff(desired: VpcLinkDesired, observed: Observed[VpcLinkState]) -> list[str]
 
 class VpcLinkPart(Part[VpcLinkDesired, VpcLinkState]):
     name = "vpc-link"
-    replace_on: ClassVar[frozenset[str]] = frozenset({"targetArns"})
+    replace_on: ClassVar[frozenset[str]] = frozenset({"targetArns", STATUS_FAILED})
     replacement: ClassVar[Replacement] = Replacement.DELETE_FIRST  # the REST API moves to the new one
 
     def find(
@@ -92,18 +95,6 @@ class VpcLinkPart(Part[VpcLinkDesired, VpcLinkState]):
         if not candidates:
             return None
         return observe(sorted(candidates, key=lambda link: str(link["id"]))[0])
-
-    def refuse(
-        self, ctx: PartContext, desired: VpcLinkDesired, observed: Observed[VpcLinkState] | None, changes: list[str]
-    ) -> Stalled | None:
-        """A FAILED link, unless the changes replace it (the spec points at another NLB)."""
-        if observed is not None and observed.state.status == FAILED and not self.replace_on.intersection(changes):
-            return Stalled(
-                "VpcLinkFailed",
-                f"VPC link {observed.id} is FAILED: {observed.state.status_message or 'no message'}; "
-                "check that the NLB is internal, active and in this account and region",
-            )
-        return super().refuse(ctx, desired, observed, changes)
 
     def create(self, ctx: PartContext, desired: VpcLinkDesired) -> Observed[VpcLinkState]:
         link = ctx.client("apigateway").create_vpc_link(

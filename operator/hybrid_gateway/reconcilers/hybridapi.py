@@ -143,7 +143,8 @@ CHAIN: Chain[Inputs] = Chain(
              after=(Resource.NLB_ARN,), hop=ConditionType.DNS_READY, finalize_id=_alias_to_delete),
         Step(Resource.VPC_LINK_ID, lambda i, f: VpcLinkPart(),
              lambda i, f: VpcLinkDesired(name=i.api_name, target_arn=f.id(Resource.NLB_ARN)),
-             after=(Resource.NLB_ARN,), hop=ConditionType.VPC_LINK_READY),
+             # A link made while its NLB still provisions goes FAILED for good (docs/aws-behaviour.md).
+             ready=(Resource.NLB_ARN,), hop=ConditionType.VPC_LINK_READY),
         # HTTP_PROXY integrations over the VPC link to https://<hostname>/..., then deployment and stage.
         Step(Resource.REST_API_ID, lambda i, f: rest_api.RestApiPart(),
              lambda i, f: rest_api.RestApiDesired(
