@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from botocore.exceptions import ClientError
@@ -210,20 +211,44 @@ class TruststoreObjectDesired:
         return hashlib.md5(self.pem.encode(), usedforsecurity=False).hexdigest()
 
 
+# S3 asks to wait after enabling versioning before writing objects (PutBucketVersioning reference, up
+# to 15 minutes; docs/aws-behaviour.md): an object written meanwhile gets no version id. It is written
+# again at most this often until S3 versions it, and nothing pins it before.
+REPUT_UNVERSIONED_SECONDS = 10.0
+
+
 @dataclass(frozen=True)
 class TruststoreObjectState:
     bucket: str
     key: str
-    version_id: str  # what the domain name pins
+    version_id: str  # what the domain name pins; "" or "null" while S3 does not version the object
     sha256: str  # our metadata ("" when someone else wrote the object)
     etag: str
+    last_modified: datetime | None = None
+
+    @property
+    def versioned(self) -> bool:
+        return self.version_id not in ("", "null")
 
 
-def diff_object(desired: TruststoreObjectDesired, state: TruststoreObjectState) -> list[str]:
-    """Pure: the stored sha256 metadata decides; without it, the ETag (MD5 of a single-part upload)."""
+def diff_object(desired: TruststoreObjectDesired, state: TruststoreObjectState, now: datetime) -> list[str]:
+    """Pure: the stored sha256 metadata decides; without it, the ETag (MD5 of a single-part upload).
+    An object S3 did not version is written again once it is REPUT_UNVERSIONED_SECONDS old."""
     if state.sha256:
-        return [] if state.sha256 == desired.sha256 else ["content"]
-    return [] if state.etag == desired.md5 else ["content"]
+        changes = [] if state.sha256 == desired.sha256 else ["content"]
+    else:
+        changes = [] if state.etag == desired.md5 else ["content"]
+    written = state.last_modified or now
+    if not changes and not state.versioned and (now - written).total_seconds() >= REPUT_UNVERSIONED_SECONDS:
+        changes.append("version")
+    return changes
+
+
+def observe_object(uri: str, state: TruststoreObjectState, owned: bool = True) -> Observed[TruststoreObjectState]:
+    if state.versioned:
+        return Observed(id=uri, state=state, owned=owned)
+    waiting = f"S3 has not versioned {uri} yet (versioning was enabled moments ago; S3 asks to wait)"
+    return Observed(id=uri, state=state, ready=False, waiting_for=waiting, owned=owned)
 
 
 class TruststoreObject(Part[TruststoreObjectDesired, TruststoreObjectState]):
@@ -253,8 +278,9 @@ class TruststoreObject(Part[TruststoreObjectDesired, TruststoreObjectState]):
             version_id=head.get("VersionId") or "",
             sha256=metadata.get(SHA256_METADATA, ""),
             etag=str(head.get("ETag", "")).strip('"'),
+            last_modified=head.get("LastModified"),
         )
-        return Observed(id=uri, state=state, owned=metadata.get(UID_METADATA) == ctx.owner.uid)
+        return observe_object(uri, state, owned=metadata.get(UID_METADATA) == ctx.owner.uid)
 
     def _put(self, ctx: PartContext, desired: TruststoreObjectDesired) -> Observed[TruststoreObjectState]:
         answer = ctx.client("s3").put_object(
@@ -264,26 +290,21 @@ class TruststoreObject(Part[TruststoreObjectDesired, TruststoreObjectState]):
             ContentType=CONTENT_TYPE,
             Metadata={SHA256_METADATA: desired.sha256, UID_METADATA: ctx.owner.uid, OWNER_METADATA: ctx.owner.ref},
         )
-        version = answer.get("VersionId") or ""
-        if not version or version == "null":
-            raise Stalled(
-                "TruststoreBucketNotVersioned",
-                f"S3 bucket {desired.bucket} did not version {desired.key}: enable versioning on the bucket",
-            )
         state = TruststoreObjectState(
             bucket=desired.bucket,
             key=desired.key,
-            version_id=version,
+            version_id=answer.get("VersionId") or "",
             sha256=desired.sha256,
             etag=str(answer.get("ETag", "")).strip('"'),
+            last_modified=datetime.now(UTC),
         )
-        return Observed(id=desired.uri, state=state)
+        return observe_object(desired.uri, state)
 
     def create(self, ctx: PartContext, desired: TruststoreObjectDesired) -> Observed[TruststoreObjectState]:
         return self._put(ctx, desired)
 
     def diff(self, desired: TruststoreObjectDesired, observed: Observed[TruststoreObjectState]) -> list[str]:
-        return diff_object(desired, observed.state)
+        return diff_object(desired, observed.state, datetime.now(UTC))
 
     def update(
         self,

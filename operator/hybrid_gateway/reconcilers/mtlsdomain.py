@@ -214,7 +214,9 @@ CHAIN: Chain[Inputs] = Chain(
              finalize_id=lambda ctx, i, known: i.spec.truststore_uri),
         # Pinned to the truststore version just made sure of.
         Step(Resource.DOMAIN_NAME, lambda i, f: DomainNamePart(), _domain_desired, after=(Resource.TRUSTSTORE_URI,),
-             ready=(Resource.CERTIFICATE_ARN, Resource.OWNERSHIP_CERTIFICATE_ARN), hop=ConditionType.DOMAIN_READY,
+             # Pinned only to a version S3 really made (not "" or "null" during S3's versioning window).
+             ready=(Resource.CERTIFICATE_ARN, Resource.OWNERSHIP_CERTIFICATE_ARN, Resource.TRUSTSTORE_URI),
+             hop=ConditionType.DOMAIN_READY,
              finalize_id=lambda ctx, i, known: i.spec.domain_name),
         Step(Resource.BASE_PATH_MAPPINGS, lambda i, f: BasePathMappings(), _mappings_desired,
              after=(Resource.DOMAIN_NAME,), hop=ConditionType.MAPPINGS_READY, finalize_id=_mappings_to_delete),
