@@ -18,7 +18,7 @@ from tests.mtls_certs import make_ca, server_certificate
 
 from hybrid_gateway.aws import AwsClients
 from hybrid_gateway.aws.tags import Owner
-from hybrid_gateway.errors import Stalled
+from hybrid_gateway.errors import RetryLater, Stalled
 from hybrid_gateway.parts import base_path_mapping as bpm
 from hybrid_gateway.parts import dns
 from hybrid_gateway.parts.base import Observed, PartContext
@@ -124,6 +124,19 @@ DOMAIN_STATE = DomainNameState(
     status="AVAILABLE",
     status_message="",
 )
+
+
+def test_a_domain_name_that_is_updating_is_not_updated_again() -> None:
+    """UpdateDomainName while the domain is UPDATING answers ConflictException "There is already an update
+    in progress" (aws/chalice #1986; docs/aws-behaviour.md): the part waits for it (RetryLater), no call."""
+    ctx = PartContext(aws=AwsClients(), region=REGION, owner=Owner("MtlsDomain", "ns", "n", "u"))
+    updating = Observed("api.example.com", replace(DOMAIN_STATE, status="UPDATING", truststore_version="v1"),
+                        ready=False)
+    changes = domain_diff(DOMAIN, updating.state)
+    assert changes == ["truststoreVersion"]
+    with pytest.raises(RetryLater) as waiting:
+        DomainNamePart().update(ctx, DOMAIN, updating, changes)
+    assert waiting.value.reason == "DomainNameUpdating"
 
 
 @pytest.mark.parametrize(

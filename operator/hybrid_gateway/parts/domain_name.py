@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from hybrid_gateway.errors import Stalled
+from hybrid_gateway.errors import RetryLater, Stalled
 from hybrid_gateway.parts._apigateway import delete_ignoring_not_found, get_or_none, owned, owner_tags, patch_op
 from hybrid_gateway.parts.base import Observed, Ownership, Part, PartContext, Replacement, differing
 from hybrid_gateway.parts.certificate import RequestedCertificate
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from hybrid_gateway.parts._apigateway import PatchOperation
 
 AVAILABLE = "AVAILABLE"
+UPDATING = "UPDATING"
 TRUSTSTORE_URI = ("mutualTlsAuthentication", "truststoreUri")
 TRUSTSTORE_VERSION = ("mutualTlsAuthentication", "truststoreVersion")
 
@@ -183,6 +184,10 @@ class DomainNamePart(Part[DomainNameDesired, DomainNameState]):
         ops = domain_patch(desired, changes)
         if not ops:
             return observed
+        if observed.state.status == UPDATING:
+            # AWS refuses another update while one is in progress (ConflictException, "There is already an
+            # update in progress"; docs/aws-behaviour.md): wait for it instead of asking.
+            raise RetryLater("DomainNameUpdating", f"domain name {observed.id} is UPDATING: the change waits for it")
         domain = ctx.client("apigateway").update_domain_name(domainName=observed.id, patchOperations=ops)
         return observe(domain, True)
 
