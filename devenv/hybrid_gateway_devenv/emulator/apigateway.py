@@ -52,7 +52,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from .patches import extras
+from .delays import DELAYS
+from .patches import domain_name_status, extras
 from .reply import Reply, json_reply, rest_json_error
 from .routing import AwsCall
 from .truststore import TruststoreError, load_truststore
@@ -705,7 +706,12 @@ class ApiGatewayExtension:
                 call.account_id, regional_certificate_arn, "regional certificate"
             )
         if ownership_arn:
-            owner = _require_issued_certificate(call.account_id, ownership_arn, "ownership verification certificate")
+            # Not necessarily ISSUED yet: the domain name then waits in PENDING_OWNERSHIP_VERIFICATION.
+            owner = _acm_certificate(call.account_id, ownership_arn)
+            if owner is None:
+                raise bad_request(
+                    f"Invalid ownership verification certificate ARN specified: {ownership_arn} not found."
+                )
             if owner.type != "AMAZON_ISSUED":
                 raise bad_request("The ownership verification certificate must be a public certificate issued by ACM.")
         if not truststore_uri:
@@ -762,6 +768,7 @@ class ApiGatewayExtension:
         )
         domain.regional_hosted_zone_id = REGIONAL_HOSTED_ZONE_IDS.get(call.region, domain.regional_hosted_zone_id)
         more = extras(domain)
+        more["changed"] = time.time()  # UPDATING for the domain-name delay (delays.py)
         more["domainNameArn"] = f"arn:aws:apigateway:{call.region}::/domainnames/{name}"
         more["ownershipVerificationCertificateArn"] = ownership_arn
         if truststore_uri:
@@ -785,6 +792,8 @@ class ApiGatewayExtension:
 
     def update_domain_name(self, call: AwsCall, backend: Any, body: dict[str, Any]) -> Reply:
         domain = backend.get_domain_name(call.path_params["domain_name"])
+        if domain_name_status(domain) == "UPDATING":
+            raise conflict("There is already an update in progress")
         more = extras(domain)
         mtls = dict(more.get("mutualTlsAuthentication") or {})
         state: dict[str, Any] = {
@@ -845,6 +854,7 @@ class ApiGatewayExtension:
                 "truststoreVersion": state["/mutualTlsAuthentication/truststoreVersion"],
                 "truststoreWarnings": list(warnings if warnings is not None else mtls.get("truststoreWarnings") or []),
             }
+        more["changed"] = time.time()
         return json_reply(200, domain.to_json())
 
     def delete_rest_api(self, call: AwsCall, backend: Any, body: dict[str, Any]) -> Reply:
@@ -919,7 +929,17 @@ class ApiGatewayExtension:
                 f"Cannot delete vpc link. Vpc link '{link_id}', is referenced in [{', '.join(references)}] "
                 "in format of [rest-api-id/resource-id/http-method]."
             )
-        backend.delete_vpc_link(link_id)
+        link = backend.vpc_links[link_id]
+        more = extras(link)
+        seconds = DELAYS.get("deletionSeconds")
+        if "deleting" not in more:
+            if seconds <= 0:
+                backend.delete_vpc_link(link_id)
+            else:
+                # DELETING for the deletion delay, then gone (GetVpcLink: 404).
+                more["deleting"] = time.time()
+                links = backend.vpc_links
+                DELAYS.schedule(seconds, lambda: links.pop(link_id, None) if links.get(link_id) is link else None)
         return Reply(202, b"", [("Content-Type", "application/json")])
 
     # -- TestInvokeMethod --------------------------------------------------------------------------
