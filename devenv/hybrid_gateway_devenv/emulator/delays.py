@@ -49,7 +49,7 @@ AVAILABLE = "AVAILABLE"
 DEFAULTS: dict[str, float] = {
     "provisioningSeconds": 2.0,
     "deletionSeconds": 2.0,
-    "domainNameSeconds": 2.0,
+    "domainNameSeconds": 5.0,  # > 30 s / the quota time scale: UpdateDomainName meets UPDATING
     "healthCheckSeconds": 2.0,
     "versioningSeconds": 3.0,
 }

@@ -20,6 +20,8 @@ Validation moto skips:
   multi-level base path mapping, use API Gateway V2."
 - API Gateway CreateVpcLink: an empty name, a target that is not a well-formed ARN, or more than one
   target is a ``BadRequestException``.
+- S3 GetObject / HeadObject with a ``versionId`` other than ``null`` on a bucket that never had
+  versioning: ``InvalidArgument`` (400) "Invalid version id specified" (moto: NoSuchVersion 404).
 - ACM RequestCertificate accepts only the key algorithms ACM issues (RSA_2048, EC_prime256v1,
   EC_secp384r1); the others are for imported certificates only.
 """
@@ -271,6 +273,25 @@ def _vpc_link_request(call: AwsCall) -> Reply | None:
     return None
 
 
+# -- S3 ----------------------------------------------------------------------------------------------
+def _version_of_unversioned_bucket(call: AwsCall) -> Reply | None:
+    from .patches import s3_bucket
+
+    version = call.query_value("versionId")
+    if not version or version == "null":
+        return None
+    found = s3_bucket(call)
+    if found is None or found[1] is not None:  # versioning was set at some time: moto answers
+        return None
+    rid = request_id()
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidArgument</Code>'
+        "<Message>Invalid version id specified</Message><ArgumentName>versionId</ArgumentName>"
+        f"<ArgumentValue>{version}</ArgumentValue><RequestId>{rid}</RequestId><HostId>{rid}</HostId></Error>"
+    )
+    return xml_reply(400, body, [("x-amz-request-id", rid)])
+
+
 def refuse(call: AwsCall) -> Reply | None:
     """An AWS-shaped refusal (delete of something in use, invalid request), or None: let moto proceed."""
     if call.service == "elbv2" and call.operation == "DeleteLoadBalancer":
@@ -287,6 +308,8 @@ def refuse(call: AwsCall) -> Reply | None:
         return _base_path_with_slash(call)
     if call.service == "apigateway" and call.operation == "CreateVpcLink":
         return _vpc_link_request(call)
+    if call.service == "s3" and call.operation in ("GetObject", "HeadObject"):
+        return _version_of_unversioned_bucket(call)
     return None
 
 

@@ -23,6 +23,7 @@ Gateway extension (:mod:`.apigateway`) stores the fields moto lacks in :func:`ex
 |                                          | if the target NLB was active at creation, else ``FAILED``; |
 |                                          | ``DELETING`` after DeleteVpcLink                           |
 | apigateway ``APIGatewayBackend.create_vpc_link`` | remember creation time and the targets' state      |
+| apigateway ``VpcLinkNotFound``           | AWS's message "Invalid Vpc Link identifier specified"      |
 | apigateway ``RestAPI.create_deployment`` | deploying to an existing stage must keep the stage (moto   |
 |                                          | replaced it, losing variables, settings, client cert)      |
 | apigateway ``RestAPI.delete_deployment`` | refuse while any stage points at the deployment            |
@@ -243,6 +244,15 @@ def _create_vpc_link(self: Any, *args: Any, **kwargs: Any) -> Any:
     if failure:
         more["failure"] = failure
     return link
+
+
+VPC_LINK_NOT_FOUND = "Invalid Vpc Link identifier specified"
+
+
+def _vpc_link_not_found_init(self: Any) -> None:
+    from moto.apigateway.exceptions import NotFoundException
+
+    NotFoundException.__init__(self, VPC_LINK_NOT_FOUND)
 
 
 def _create_deployment(self: Any, name: str, description: str, stage_variables: Any = None) -> Any:
@@ -651,6 +661,7 @@ def apply() -> None:
                 stacklevel=2,
             )
         from moto.acm.models import AWSCertificateManagerBackend, CertBundle
+        from moto.apigateway.exceptions import VpcLinkNotFound
         from moto.apigateway.models import APIGatewayBackend, DomainName, Integration, RestAPI, Stage, VpcLink
         from moto.elbv2.models import ELBv2Backend, FakeHealthStatus, FakeLoadBalancer, FakeTargetGroup
         from moto.s3.models import FakeBucket
@@ -660,6 +671,7 @@ def apply() -> None:
             (Integration, "to_json", _integration_to_json),
             (DomainName, "to_json", _domain_name_to_json),
             (VpcLink, "to_json", _vpc_link_to_json),
+            (VpcLinkNotFound, "__init__", _vpc_link_not_found_init),
             (APIGatewayBackend, "create_vpc_link", _create_vpc_link),
             (RestAPI, "create_deployment", _create_deployment),
             (RestAPI, "delete_deployment", _delete_deployment),
