@@ -311,6 +311,7 @@ class ApiGatewayExtension:
             "CreateDomainName": self.create_domain_name,
             "UpdateDomainName": self.update_domain_name,
             "DeleteVpcLink": self.delete_vpc_link,
+            "UpdateVpcLink": self.update_vpc_link,
             "TestInvokeMethod": self.test_invoke_method,
             "DeleteRestApi": self.delete_rest_api,
             "GetTags": self.get_tags,
@@ -942,6 +943,30 @@ class ApiGatewayExtension:
                 DELAYS.schedule(seconds, lambda: links.pop(link_id, None) if links.get(link_id) is link else None)
         return Reply(202, b"", [("Content-Type", "application/json")])
 
+    def update_vpc_link(self, call: AwsCall, backend: Any, body: dict[str, Any]) -> Reply:
+        """Name and description change in place; the target cannot ("Target arns are not allowed to be
+        changed/added", hashicorp/terraform-provider-aws #2512)."""
+        link_id = call.path_params["vpclink_id"]
+        link = backend.vpc_links.get(link_id)
+        if link is None:
+            raise not_found("Invalid Vpc Link identifier specified")
+        name, description = link.name, link.description
+        for op in _patch_operations(body):
+            if op["path"] in ("/targetArns", "/targetArns/0") or op["path"].startswith("/targetArns/"):
+                raise bad_request("Target arns are not allowed to be changed/added.")
+            if op["path"] not in ("/name", "/description"):
+                raise _invalid_path(op, ["/name", "/description"])
+            if op["op"] != "replace":
+                raise _unsupported_op(op, "replace")
+            if op["path"] == "/name":
+                name = str(op.get("value") or "")
+                if not name.strip():
+                    raise bad_request("Name cannot be empty")
+            else:
+                description = str(op.get("value") or "")
+        link.name, link.description = name, description
+        return json_reply(200, link.to_json())
+
     # -- TestInvokeMethod --------------------------------------------------------------------------
     def test_invoke_method(self, call: AwsCall, backend: Any, body: dict[str, Any]) -> Reply:
         method = self._method(backend, call)
@@ -1010,6 +1035,7 @@ HANDLED_OPERATIONS = frozenset(
         "CreateDomainName",
         "UpdateDomainName",
         "DeleteVpcLink",
+        "UpdateVpcLink",
         "TestInvokeMethod",
         "DeleteRestApi",
         "GetTags",

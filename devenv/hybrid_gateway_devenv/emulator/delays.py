@@ -63,6 +63,7 @@ class ProvisioningDelays:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._values = dict(DEFAULTS)
+        self._startup = dict(DEFAULTS)  # what reset() restores: the defaults, or the CLI's settings
         # (account, record name, record value) -> wall-clock time the CNAME was first seen.
         self._dns_seen: dict[tuple[str, str, str], float] = {}
         # (due time, sequence, action): removals AWS makes some time after the API call.
@@ -106,13 +107,19 @@ class ProvisioningDelays:
     def instant(self) -> None:
         self.update({"instant": True})
 
+    def keep_as_startup(self) -> None:
+        """The current values become what :meth:`reset` and :meth:`restore_defaults` restore (the
+        command line's ``--instant`` / ``--provisioning-seconds``)."""
+        with self._lock:
+            self._startup = dict(self._values)
+
     def restore_defaults(self) -> None:
         with self._lock:
-            self._values = dict(DEFAULTS)
+            self._values = dict(self._startup)
 
     def reset(self) -> None:
         with self._lock:
-            self._values = dict(DEFAULTS)
+            self._values = dict(self._startup)
             self._dns_seen.clear()
             self._due.clear()
 

@@ -307,7 +307,12 @@ class QuotaEnforcer:
         self._lock = threading.Lock()
         self.enabled = True
         self.time_scale = DEFAULT_TIME_SCALE
+        self._startup = (True, DEFAULT_TIME_SCALE)  # what reset() restores (the command line's flags)
         self._tokens: dict[tuple[str, str, str], tuple[float, float]] = {}
+
+    def keep_as_startup(self) -> None:
+        with self._lock:
+            self._startup = (self.enabled, self.time_scale)
 
     def configure(self, enabled: bool | None = None, time_scale: float | None = None) -> None:
         if time_scale is not None and (not math.isfinite(time_scale) or time_scale <= 0):
@@ -321,8 +326,7 @@ class QuotaEnforcer:
 
     def reset(self) -> None:
         with self._lock:
-            self.enabled = True
-            self.time_scale = DEFAULT_TIME_SCALE
+            self.enabled, self.time_scale = self._startup
             self._tokens.clear()
 
     def to_json(self) -> dict[str, Any]:

@@ -21,8 +21,9 @@ The control API (JSON, same port, never logged, faulted or throttled)::
     GET|PUT|DELETE /_emulator/faults        {"rate", "kinds", "latencyMs", "services", "operations", "seed"}
     GET|PUT|DELETE /_emulator/delays        {"provisioningSeconds", "deletionSeconds", "domainNameSeconds",
                                              "healthCheckSeconds", "versioningSeconds"} or {"instant": true};
-                                            DELETE: back to the defaults
-    GET|PUT|DELETE /_emulator/quotas        {"enabled": true, "timeScale": 10}; DELETE: back to the defaults
+                                            DELETE: back to the startup settings (defaults or CLI)
+    GET|PUT|DELETE /_emulator/quotas        {"enabled": true, "timeScale": 10}; DELETE: back to the startup
+                                            settings
     GET|PUT|DELETE /_emulator/target-health {"targetId", "port", "targetGroupArn", "state": "unhealthy"|"healthy"}
     GET    /_emulator/public-ca             {"certificate": root PEM, "intermediate": PEM}
     POST   /_emulator/public-ca/certificates {"domainName", "subjectAlternativeNames", "keyAlgorithm",
