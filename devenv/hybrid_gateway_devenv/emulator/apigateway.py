@@ -27,6 +27,12 @@ against plain moto 5.2.1 before writing each handler:
 - GetTags / TagResource / UntagResource work only for stage ARNs (404 for REST APIs, VPC links,
   domain names, client certificates).
 
+What AWS does over time (docs/aws-behaviour.md): a domain name is ``UPDATING`` for the domain-name
+delay after CreateDomainName / UpdateDomainName, and UpdateDomainName meanwhile answers
+``ConflictException`` "There is already an update in progress"; DeleteVpcLink leaves the link
+``DELETING`` for the deletion delay before it is gone; UpdateVpcLink changes name and description
+only.
+
 Deleting a client certificate that a stage still uses is allowed, as on AWS (the certificate is
 an independent resource; nothing in the API reference forbids it). The stage keeps the now
 dangling ``clientCertificateId``; TestInvokeMethod with that id answers BadRequestException.
