@@ -240,3 +240,44 @@ def test_load_balancer_count_quota__elb_api_reference_create_load_balancer(aws: 
         400,
         "You've reached the limit on the number of load balancers for your AWS account.",
     )
+
+
+def test_rest_api_and_domain_name_count_quotas__api_gateway_quotas_apis_and_domain_names_per_region(
+    aws: Aws, ctl: EmulatorControl
+) -> None:
+    """The 601st regional REST API, the 121st edge-optimized REST API and the 121st custom domain name
+    in an account and Region are refused with ``LimitExceededException`` (429).
+
+    Source: API Gateway Developer Guide, "Amazon API Gateway quotas" ("Regional APIs per Region: 600",
+    "Edge-optimized APIs per Region: 120", "Custom domain names per account per Region: 120"). The
+    per-operation buckets (CreateRestApi 1 every 3 s, CreateDomainName 1 every 30 s) are sped up here
+    (timeScale 100000) so that the creates take no time.
+    """
+    from .helpers import self_signed
+
+    ctl.set_quotas(time_scale=100000)
+    apigw, once = aws.client("apigateway"), aws.client("apigateway", retries=False)
+    for index in range(600):
+        apigw.create_rest_api(name=f"r{index}", endpointConfiguration={"types": ["REGIONAL"]})
+    with pytest.raises(ClientError) as regional:
+        once.create_rest_api(name="r600", endpointConfiguration={"types": ["REGIONAL"]})
+    assert error_of(regional)[:2] == ("LimitExceededException", 429)
+    for index in range(120):
+        apigw.create_rest_api(name=f"e{index}")  # no endpointConfiguration: EDGE
+    with pytest.raises(ClientError) as edge:
+        once.create_rest_api(name="e120")
+    assert error_of(edge)[:2] == ("LimitExceededException", 429)
+
+    cert, key = self_signed("*.quota.example")
+    arn = aws.client("acm").import_certificate(Certificate=cert, PrivateKey=key)["CertificateArn"]
+    for index in range(120):
+        apigw.create_domain_name(
+            domainName=f"d{index}.quota.example",
+            regionalCertificateArn=arn,
+            endpointConfiguration={"types": ["REGIONAL"]},
+        )
+    with pytest.raises(ClientError) as domains:
+        once.create_domain_name(
+            domainName="d120.quota.example", regionalCertificateArn=arn, endpointConfiguration={"types": ["REGIONAL"]}
+        )
+    assert error_of(domains)[:2] == ("LimitExceededException", 429)
