@@ -6,9 +6,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -55,6 +59,62 @@ def aws_env() -> Iterator[None]:
             os.environ[key] = value
 
 
+class PytestAwsCalls:
+    """Every HTTP attempt this pytest process sends to one endpoint, by (service, operation).
+
+    The emulator's request log holds the calls of the operator processes *and* of test setup (seeding,
+    inventories, injected drift), and records nothing that tells them apart; counting what this process
+    sent lets tests/e2e/test_zz_iam_policy.py subtract it. Counted per attempt (botocore's
+    ``before-send``), as the emulator logs each attempt, retries included. Requests that carry the
+    operator's user agent are not counted: that is operator code, even when run in-process.
+    """
+
+    OPERATOR_USER_AGENT = "hybrid-gateway-operator/"
+
+    def __init__(self, endpoint_url: str) -> None:
+        self.netloc = urlsplit(endpoint_url).netloc
+        self.calls: Counter[tuple[str, str]] = Counter()
+        self._lock = threading.Lock()
+        self._original: Any = None
+
+    def install(self) -> None:
+        import botocore.session
+
+        original = botocore.session.Session.create_client
+        recorder = self
+
+        def create_client(session: Any, *args: Any, **kwargs: Any) -> Any:
+            client = original(session, *args, **kwargs)
+            service = client.meta.service_model.service_name
+            client.meta.events.register(
+                "before-send", lambda request, event_name, **_: recorder._sent(service, event_name, request)
+            )
+            return client
+
+        self._original = original
+        botocore.session.Session.create_client = create_client  # type: ignore[method-assign]
+
+    def uninstall(self) -> None:
+        import botocore.session
+
+        if self._original is not None:
+            botocore.session.Session.create_client = self._original  # type: ignore[method-assign]
+            self._original = None
+
+    def _sent(self, service: str, event_name: str, request: Any) -> None:
+        if urlsplit(request.url).netloc != self.netloc:
+            return
+        agent = request.headers.get("User-Agent", b"")
+        if self.OPERATOR_USER_AGENT in (agent.decode() if isinstance(agent, bytes) else str(agent)):
+            return
+        with self._lock:
+            self.calls[(service, event_name.rsplit(".", 1)[-1])] += 1
+
+    def counts(self) -> Counter[tuple[str, str]]:
+        with self._lock:
+            return Counter(self.calls)
+
+
 class EmulatorProcess:
     """The emulator as its own process (`python -m hybrid_gateway_devenv.emulator`), as the operator
     would meet AWS: its moto state is not shared with in-process emulators of other test modules."""
@@ -69,6 +129,7 @@ class EmulatorProcess:
         if "listening on" not in line:
             raise RuntimeError(f"emulator did not start: {line!r}")
         self.endpoint_url = line.rsplit(" ", 1)[-1].strip()
+        self.pytest_calls = PytestAwsCalls(self.endpoint_url)
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGINT)
@@ -81,10 +142,18 @@ class EmulatorProcess:
 @pytest.fixture(scope="session")
 def emulator(aws_env: None) -> Iterator[EmulatorProcess]:
     server = EmulatorProcess()
+    server.pytest_calls.install()  # before anything in this process can reach it
     try:
         yield server
     finally:
+        server.pytest_calls.uninstall()
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def setup_aws_calls(emulator: EmulatorProcess) -> PytestAwsCalls:
+    """What this pytest process itself sent to the session emulator (see PytestAwsCalls)."""
+    return emulator.pytest_calls
 
 
 @pytest.fixture(scope="session")
