@@ -207,6 +207,13 @@ def self_signed(hostname: str, days: int = 90) -> tuple[str, str]:
     return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem
 
 
+def public_certificate(control: Any, hostname: str) -> tuple[str, str, str]:
+    """(leaf PEM, chain PEM, key PEM) for `hostname` from the emulator's public CA: a front-door
+    certificate API Gateway trusts (the operator is told the emulator's CA is a public one)."""
+    issued = control.issue_public_certificate(hostname)
+    return issued["certificate"], issued["certificateChain"], issued["privateKey"]
+
+
 def import_certificate(endpoint_url: str, hostname: str, region: str = "ap-northeast-1") -> str:
     """Import a self-signed certificate for `hostname` into ACM with boto3 (not owned by anyone)."""
     cert_pem, key_pem = self_signed(hostname)
