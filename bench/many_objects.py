@@ -28,6 +28,8 @@ def quota_floor(calls: list[dict[str, object]], time_scale: float) -> tuple[floa
     rates: dict[str, tuple[float, float]] = {}
     regional = b'{"endpointConfiguration": {"types": ["REGIONAL"]}}'  # the log keeps no bodies; ours are regional
     for c in calls:
+        if int(str(c.get("status") or 200)) >= 400:  # a throttled or refused attempt did no work
+            continue
         call = AwsCall("POST", "/", "/", {}, {}, regional, service=str(c["service"]), operation=str(c["operation"]))
         for name, bucket in buckets_for(call):
             counts[name] = counts.get(name, 0) + 1
