@@ -34,10 +34,23 @@ class OperatorProcess:
         env.update(self.extra_env)
         return env
 
+    def public_ca_args(self) -> list[str]:
+        """`--public-ca-bundle` with the emulator's public CA: in the emulated world it is a public CA,
+        as the real ones are on AWS (empty when the endpoint is not the emulator)."""
+        from hybrid_gateway_devenv.emulator import EmulatorControl, EmulatorControlError
+
+        try:
+            root = EmulatorControl(self.aws_endpoint_url, timeout=5).public_ca()["certificate"]
+        except (EmulatorControlError, OSError):
+            return []
+        bundle = self.log_path.with_suffix(".public-ca.pem")
+        bundle.write_text(root)
+        return ["--public-ca-bundle", str(bundle)]
+
     def start(self) -> OperatorProcess:
         scope = [a for ns in self.namespaces for a in ("--namespace", ns)] or ["--all-namespaces"]
-        argv = [sys.executable, "-m", "hybrid_gateway", "run", *scope,
-                "--metrics-port", "0", "--health-port", "0", "--verbose", *self.extra_args]
+        argv = [sys.executable, "-m", "hybrid_gateway", "run", *scope, "--metrics-port", "0", "--health-port", "0",
+                "--verbose", *self.public_ca_args(), *self.extra_args]
         log_file = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(argv, env=self.env(), stdout=log_file, stderr=subprocess.STDOUT,
                                      start_new_session=True)

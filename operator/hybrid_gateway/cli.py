@@ -18,6 +18,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from hybrid_gateway import handlers, kube, metrics
     from hybrid_gateway.aws.clients import AwsClients
+    from hybrid_gateway.public_trust import PublicRoots
     from hybrid_gateway.reconcilers.base import Runtime
 
     kopf.configure(
@@ -36,7 +37,7 @@ def _run(args: argparse.Namespace) -> int:
     def startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
         handlers.configure_settings(settings, workers=args.workers)
         aws = AwsClients(max_attempts=args.aws_max_attempts, rate_limits=dict(args.aws_rate_limit or []))
-        runtime = Runtime(aws=aws, kube=kube.Kube())
+        runtime = Runtime(aws=aws, kube=kube.Kube(), public_roots=PublicRoots.load(args.public_ca_bundle or []))
         memo.state = handlers.OperatorState(runtime, default_drift_seconds=args.drift_interval)
 
     namespaces = args.namespace or []
@@ -90,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="requests per second to one AWS service, per region (repeatable; '*=RPS' sets every service). "
              "Defaults stay below AWS's API limits: "
              + ", ".join(f"{k}={v:g}" for k, v in sorted(DEFAULT_RATE_LIMITS.items())),
+    )
+    run.add_argument(
+        "--public-ca-bundle", action="append", metavar="FILE",
+        help="PEM file of more CAs that API Gateway trusts at the front door, besides the public ones (certifi's "
+             "Mozilla list); repeatable. A front-door certificate that chains to none of them is Stalled",
     )
     run.add_argument("--verbose", "-v", action="store_true")
     run.set_defaults(func=_run)

@@ -97,6 +97,28 @@ def _elb_owned(elbv2: Any, arns: list[str], uids: set[str]) -> list[str]:
     return owned
 
 
+def _listeners(elbv2: Any, lb: dict[str, Any]) -> list[dict[str, Any]]:
+    try:
+        return list(elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"])
+    except elbv2.exceptions.LoadBalancerNotFoundException:
+        return []  # deleted while being listed
+
+
+def wait_until_nothing_left(endpoint_url: str, uid: str | set[str], hosted_zone_id: str, hostname: str | None,
+                            region: str = "ap-northeast-1", timeout: float = 60.0) -> dict[str, int]:
+    """What `uid` owned, once AWS has finished deleting it: a deleted load balancer is still described for
+    a while and a VPC link is DELETING first (docs/aws-behaviour.md), so "nothing left" is eventual."""
+    left: dict[str, int] = {}
+
+    def nothing() -> bool:
+        left.clear()
+        left.update(counts(inventory(endpoint_url, uid, hosted_zone_id, hostname, region)))
+        return left == NOTHING
+
+    wait_until(nothing, timeout=timeout, what=f"every resource of {uid} deleted (left: {left})")
+    return left
+
+
 def inventory(endpoint_url: str, uid: str | set[str], hosted_zone_id: str, hostname: str | None,
               region: str = "ap-northeast-1") -> dict[str, list[dict[str, Any]]]:
     """Every AWS resource tagged with owner `uid` (or any of a set of uids), found by listing, not from
@@ -116,10 +138,7 @@ def inventory(endpoint_url: str, uid: str | set[str], hosted_zone_id: str, hostn
     tgs = [tg for page in elbv2.get_paginator("describe_target_groups").paginate() for tg in page["TargetGroups"]]
     owned_tgs = set(_elb_owned(elbv2, [tg["TargetGroupArn"] for tg in tgs], uids)) if tgs else set()
     result["target_groups"] = [tg for tg in tgs if tg["TargetGroupArn"] in owned_tgs]
-    result["listeners"] = [
-        listener for lb in result["albs"] + result["nlbs"]
-        for listener in elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
-    ]
+    result["listeners"] = [listener for lb in result["albs"] + result["nlbs"] for listener in _listeners(elbv2, lb)]
     result["security_groups"] = ec2.describe_security_groups(
         Filters=[{"Name": f"tag:{UID_TAG}", "Values": sorted(uids)}])["SecurityGroups"]
     certs = []
@@ -205,6 +224,13 @@ def self_signed(hostname: str, days: int = 90) -> tuple[str, str]:
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption()).decode()
     return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem
+
+
+def public_certificate(control: Any, hostname: str) -> tuple[str, str, str]:
+    """(leaf PEM, chain PEM, key PEM) for `hostname` from the emulator's public CA: a front-door
+    certificate API Gateway trusts (the operator is told the emulator's CA is a public one)."""
+    issued = control.issue_public_certificate(hostname)
+    return issued["certificate"], issued["certificateChain"], issued["privateKey"]
 
 
 def import_certificate(endpoint_url: str, hostname: str, region: str = "ap-northeast-1") -> str:

@@ -23,6 +23,7 @@ from tests.e2e.helpers import (
     secret,
     wait_ready,
     wait_until,
+    wait_until_nothing_left,
 )
 
 pytestmark = pytest.mark.e2e
@@ -51,7 +52,7 @@ def test_delete_removes_every_owned_resource(cluster, namespace, account, emulat
 
     _delete(cluster, namespace, "gone")
 
-    assert counts(inventory(emulator.endpoint_url, uid, account.hosted_zone_id, hostname)) == NOTHING
+    assert wait_until_nothing_left(emulator.endpoint_url, uid, account.hosted_zone_id, hostname) == NOTHING
     assert _validation_records(emulator.endpoint_url, account.hosted_zone_id, hostname) == []
     # Nothing of ours left under the name either (a twin without tags would still be a leak).
     apigw = aws(emulator.endpoint_url, "apigateway")
@@ -155,5 +156,5 @@ def test_delete_after_a_crash_before_any_status_write_removes_everything(
     start_operator(namespace)
     wait_until(lambda: cluster.kubectl("get", "-n", namespace, "hybridapi/wreck", check=False).returncode != 0,
                timeout=120, what="the object gone")
-    assert counts(inventory(emulator.endpoint_url, uid, account.hosted_zone_id, hostname)) == NOTHING
+    assert wait_until_nothing_left(emulator.endpoint_url, uid, account.hosted_zone_id, hostname) == NOTHING
     assert _validation_records(emulator.endpoint_url, account.hosted_zone_id, hostname) == []

@@ -18,9 +18,9 @@ from tests.e2e.helpers import (
     events,
     get,
     hybridapi,
+    public_certificate,
     ready_for_generation,
     secret,
-    self_signed,
     wait_ready,
     wait_until,
 )
@@ -43,11 +43,11 @@ def test_secrets_never_reach_logs_events_or_status(
     operator = start_operator(namespace)  # OperatorProcess runs `hybrid-gateway run --verbose`
     name = "secretive"
     hostname = f"{name}-backend.{account.zone_name}"
-    cert_pem, key_pem = self_signed(hostname)
+    cert_pem, chain_pem, key_pem = public_certificate(control, hostname)
     obj = hybridapi(name, account)
     obj["spec"]["frontDoor"]["certificate"] = {"secretRef": {"name": f"{name}-tls"}}
     apply(cluster, namespace, secret(f"{name}-gw", {"token": FIRST_TOKEN}),
-          secret(f"{name}-tls", {"tls.crt": cert_pem, "tls.key": key_pem}, "kubernetes.io/tls"), obj)
+          secret(f"{name}-tls", {"tls.crt": cert_pem + chain_pem, "tls.key": key_pem}, "kubernetes.io/tls"), obj)
     wait_ready(cluster, namespace, name)
     resources = get(cluster, namespace, "hybridapi", name)["status"]["resources"]
     apigw = aws(emulator.endpoint_url, "apigateway")
@@ -79,9 +79,10 @@ def test_secrets_never_reach_logs_events_or_status(
                timeout=30, what="the stage redeployed with the new secret")
 
     # Rotation of the TLS Secret (cert-manager renewing): re-imported into the same ARN.
-    new_cert, new_key = self_signed(hostname)
+    new_cert, new_chain, new_key = public_certificate(control, hostname)
     acm = aws(emulator.endpoint_url, "acm")
-    apply(cluster, namespace, secret(f"{name}-tls", {"tls.crt": new_cert, "tls.key": new_key}, "kubernetes.io/tls"))
+    apply(cluster, namespace, secret(f"{name}-tls", {"tls.crt": new_cert + new_chain, "tls.key": new_key},
+                                     "kubernetes.io/tls"))
     wait_until(lambda: acm.get_certificate(CertificateArn=resources["certificateArn"])["Certificate"].strip()
                == new_cert.strip(), timeout=60, what="certificate re-imported")
     wait_until(lambda: ready_for_generation(cluster, namespace, name), timeout=60, what="Ready")

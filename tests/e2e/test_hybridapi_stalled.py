@@ -109,6 +109,14 @@ def tls_secret_for_another_name(env: Env, name: str) -> list[dict[str, Any]]:
             secret(f"{name}-tls", {"tls.crt": cert, "tls.key": key}, "kubernetes.io/tls"), obj]
 
 
+def self_signed_front_door(env: Env, name: str) -> list[dict[str, Any]]:
+    cert, key = self_signed(f"{name}-backend.{env.account.zone_name}")
+    obj = hybridapi(name, env.account)
+    obj["spec"]["frontDoor"]["certificate"] = {"secretRef": {"name": f"{name}-tls"}}
+    return [secret(f"{name}-gw", {"token": "t"}),
+            secret(f"{name}-tls", {"tls.crt": cert, "tls.key": key}, "kubernetes.io/tls"), obj]
+
+
 def acm_arn_for_another_name(env: Env, name: str) -> list[dict[str, Any]]:
     arn = import_certificate(env.endpoint_url, "not-the-front-door.example.com")  # before the window
     obj = hybridapi(name, env.account)
@@ -135,6 +143,9 @@ CASES = [
          lambda env, name: ["not-the-front-door.example.com", f"not {name}-backend.example.com"]),
     Case("acm-arn-does-not-cover-hostname", acm_arn_for_another_name, "CertificateDoesNotCoverHostname",
          lambda env, name: ["not-the-front-door.example.com", f"not {name}-backend.example.com"]),
+    # API Gateway trusts only public CAs at the front door (docs/aws-behaviour.md): callers would get 500.
+    Case("self-signed-front-door", self_signed_front_door, "CertificateNotPubliclyTrusted",
+         lambda env, name: ["self-signed", "trusts only certificates from public CAs", "certificate.request"]),
 ]
 
 

@@ -1,5 +1,10 @@
 """One emulator for the whole emulator test session; every test starts from an empty AWS.
 
+Every test starts with the emulator's defaults, which follow AWS: provisioning delays and quotas
+on (compressed in time). A module that tests mechanics unrelated to time (answer shapes, refusals,
+the request log) says so with ``pytestmark = pytest.mark.usefixtures("instant_aws")``; the
+behaviours themselves are pinned, against these defaults, in ``tests/aws_behaviour``.
+
 Moto's state is process-wide: the reset before each test (and once at the end of the session)
 also empties what any other in-process emulator of this pytest run holds. Fixtures elsewhere
 that seed AWS once per session must not rely on that state surviving tests/emulator.
@@ -41,6 +46,14 @@ def ctl(emulator_server: EmulatorServer) -> EmulatorControl:
 @pytest.fixture(autouse=True)
 def _fresh_aws(ctl: EmulatorControl) -> None:
     ctl.reset()
+
+
+@pytest.fixture()
+def instant_aws(ctl: EmulatorControl) -> None:
+    """This test needs instant AWS: no delays (provisioning, deletion, domain updates, health checks,
+    S3 versioning propagation) and no quotas. Said explicitly, never the default."""
+    ctl.set_instant_aws()
+    ctl.disable_quotas()
 
 
 @pytest.fixture(scope="session")

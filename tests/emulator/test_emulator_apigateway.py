@@ -17,6 +17,9 @@ from hybrid_gateway_devenv.emulator import EmulatorControl
 
 from .helpers import call_raw, create_nlb, output_problems
 
+# API Gateway answer shapes and patch paths, not timing: instant AWS, no quotas.
+pytestmark = pytest.mark.usefixtures("instant_aws")
+
 
 def error_of(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
     err = excinfo.value.response

@@ -56,3 +56,40 @@ def test_cli_runs_until_sigint(command: str) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_cli_flags_set_delays_and_quotas() -> None:
+    """Defaults follow AWS (delays and quotas on); --instant, --quota-time-scale and --no-quotas say
+    otherwise for the whole run."""
+    from hybrid_gateway_devenv.emulator.delays import DEFAULTS
+
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "PYTHONUNBUFFERED": "1"}
+    runs = {
+        (): (DEFAULTS, True, 10.0),
+        ("--instant", "--quota-time-scale", "1"): (dict.fromkeys(DEFAULTS, 0.0), True, 1.0),
+        ("--provisioning-seconds", "7", "--no-quotas"): ({**DEFAULTS, "provisioningSeconds": 7.0}, False, 10.0),
+    }
+    for flags, (delays, enabled, scale) in runs.items():
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "hybrid_gateway_devenv.emulator", "--port", "0", *flags],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
+        try:
+            assert proc.stdout is not None
+            ready, _, _ = select.select([proc.stdout], [], [], 60)
+            assert ready, "no ready line within 60 s"
+            control = EmulatorControl(proc.stdout.readline().strip().rsplit(" ", 1)[1])
+            assert control.delays() == delays, flags
+            quotas = control.quotas()
+            assert (quotas["enabled"], quotas["timeScale"]) == (enabled, scale), flags
+            control.set_delays(deletion=9)
+            control.set_quotas(time_scale=3)
+            control.reset()  # back to what the command line said, not to the built-in defaults
+            assert control.delays() == delays, flags
+            assert control.quotas()["timeScale"] == scale, flags
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=20)

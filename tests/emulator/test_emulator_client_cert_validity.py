@@ -10,6 +10,9 @@ from cryptography import x509
 
 from hybrid_gateway_devenv.emulator import EmulatorControl, EmulatorControlError
 
+# client certificate lifetime only: instant AWS, no quotas.
+pytestmark = pytest.mark.usefixtures("instant_aws")
+
 
 def lifetime(cert: dict[str, Any]) -> tuple[timedelta, timedelta]:
     """(expirationDate - createdDate, PEM notAfter - notBefore)."""

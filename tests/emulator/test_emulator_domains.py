@@ -11,6 +11,9 @@ from cryptography.hazmat.primitives import hashes
 
 from .helpers import call_raw, imported_certificate, issued_certificate, make_cert, output_problems, public_zone
 
+# truststore checks and patch paths, not timing: instant AWS, no quotas.
+pytestmark = pytest.mark.usefixtures("instant_aws")
+
 BUCKET = "team-a-truststores"
 KEY = "api.example.com/truststore.pem"
 URI = f"s3://{BUCKET}/{KEY}"

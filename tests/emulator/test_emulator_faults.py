@@ -13,6 +13,9 @@ from botocore.retries import standard
 
 from hybrid_gateway_devenv.emulator import EmulatorControl
 
+# injected faults only: no quota throttling mixed in, instant AWS.
+pytestmark = pytest.mark.usefixtures("instant_aws")
+
 
 def retry_context(err: ClientError) -> standard.RetryContext:
     class _Http:

@@ -8,8 +8,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from hybrid_gateway_devenv.emulator import EmulatorControl
+from hybrid_gateway_devenv.emulator.delays import DEFAULTS
 
 from .helpers import create_nlb, imported_certificate, network
+
+# refusals, not timing: instant AWS, no quotas.
+pytestmark = pytest.mark.usefixtures("instant_aws")
 
 
 def test_load_balancer_used_by_a_vpc_link_cannot_be_deleted(apigw: Any, ec2: Any, elbv2: Any) -> None:
@@ -52,6 +56,8 @@ def test_reset_forgets_everything(ctl: EmulatorControl, apigw: Any, acm: Any) ->
     acm.request_certificate(DomainName="api.example.com", ValidationMethod="DNS")
     ctl.set_faults(latency_ms=1)
     ctl.set_provisioning_delay(30)
+    ctl.set_quotas(time_scale=1)
+    ctl.set_target_health("10.0.0.1", "unhealthy")
     ctl.set_test_invoke_response(418)
     assert ctl.count() == 3
 
@@ -62,9 +68,10 @@ def test_reset_forgets_everything(ctl: EmulatorControl, apigw: Any, acm: Any) ->
     with pytest.raises(ClientError):
         apigw.get_client_certificate(clientCertificateId=cert_id)
     assert acm.list_certificates()["CertificateSummaryList"] == []
-    fresh = apigw.create_vpc_link(name="l", targetArns=["arn:aws:elasticloadbalancing:x"])
-    assert fresh["status"] == "FAILED"  # not PENDING: the 30 s delay is gone
-    assert [e["fault"] for e in ctl.requests()] == [None] * 5
+    assert ctl.delays() == DEFAULTS  # the 30 s delay is gone, and so is instant_aws
+    assert (ctl.quotas()["enabled"], ctl.quotas()["timeScale"]) == (True, 10.0)
+    assert ctl.target_health_rules() == []
+    assert [e["fault"] for e in ctl.requests()] == [None] * 4
 
 
 def test_load_balancer_and_target_group_creation_is_idempotent(ec2: Any, elbv2: Any) -> None:

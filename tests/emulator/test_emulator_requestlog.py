@@ -13,6 +13,9 @@ from hybrid_gateway_devenv.emulator.routing import AwsCall, OperationResolver, i
 
 from .helpers import network, public_zone
 
+# the request log counts calls: instant AWS, no quotas (no throttled retries).
+pytestmark = pytest.mark.usefixtures("instant_aws")
+
 
 def ops(entries: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [(e["service"], e["operation"]) for e in entries]

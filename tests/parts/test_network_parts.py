@@ -1310,6 +1310,10 @@ def _network_cases(aws: Aws, ctx: PartContext, raw: dict[str, Any]) -> list[Cont
     host = f"contract-{uuid.uuid4().hex[:6]}.example.com"
     pem, renewed = make_cert(host, (host,)), make_cert(host, (host,))
     cert = ImportedCertificate(host).ensure(other, ImportedCertificateDesired.from_pem(host, pem.cert, pem.key), None)
+    # AWS registers an ALB in a target group only once it has a listener on the group's port (ELB user
+    # guide, "Use an Application Load Balancer as a target"; docs/aws-behaviour.md).
+    listened = _alb(replace(ctx, owner=owner()), aws, raw)
+    AlbListener(listened).ensure(other, ListenerDesired.https(tg, cert.observed.id, TLS_POLICY), None)
     group = raw["ec2"].create_security_group(GroupName=f"c-{uuid.uuid4().hex[:8]}", Description="c", VpcId=aws.vpc_id)
     nlb_name = f"c-{uuid.uuid4().hex[:8]}"
     nlb_target = elbv2.create_load_balancer(Name=nlb_name, Subnets=list(subnets), Scheme="internal", Type="network")
@@ -1332,7 +1336,7 @@ def _network_cases(aws: Aws, ctx: PartContext, raw: dict[str, Any]) -> list[Cont
         ),
         ContractCase(
             "alb target group: health check path changed by hand", AlbTargetGroup(),
-            TargetGroupDesired.alb(aws.vpc_id, alb, HealthCheck(path="/healthz")),
+            TargetGroupDesired.alb(aws.vpc_id, listened, HealthCheck(path="/healthz")),
             lambda o: elbv2.modify_target_group(TargetGroupArn=o.id, HealthCheckPath="/other"),
         ),
         ContractCase(
@@ -1344,10 +1348,12 @@ def _network_cases(aws: Aws, ctx: PartContext, raw: dict[str, Any]) -> list[Cont
             "alb: a security group swapped by hand", Alb(),
             LoadBalancerDesired(aws.vpc_id, subnets, (group["GroupId"],)),
             lambda o: elbv2.set_security_groups(LoadBalancerArn=o.id, SecurityGroups=[_other_group(aws, raw)]),
+            lingers=True,
         ),
         ContractCase(
             "nlb: a subnet moved by hand", Nlb(), LoadBalancerDesired(aws.vpc_id, subnets),
             lambda o: elbv2.set_subnets(LoadBalancerArn=o.id, Subnets=[aws.subnets["a"], aws.subnets["d"]]),
+            lingers=True,
         ),
         ContractCase(
             "alb listener: TLS policy lowered by hand", AlbListener(alb),

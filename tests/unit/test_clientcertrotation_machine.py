@@ -80,8 +80,13 @@ def aws() -> Iterator[Aws]:
         mp.delenv("AWS_PROFILE", raising=False)
         server = EmulatorServer(port=0).start()
         mp.setenv("AWS_ENDPOINT_URL", server.endpoint_url)
+        control = EmulatorControl(server.endpoint_url)
+        # A unit test of the rotation state machine on a fake clock: AWS's delays and quotas are not
+        # what it tests, so it says it needs instant AWS (the emulator's defaults follow AWS).
+        control.set_instant_aws()
+        control.disable_quotas()
         try:
-            yield Aws(server.endpoint_url, EmulatorControl(server.endpoint_url))
+            yield Aws(server.endpoint_url, control)
         finally:
             server.stop()
 

@@ -7,12 +7,16 @@ moto it adds:
 - API Gateway operations moto 5.2 lacks or gets wrong (client certificates, stage
   ``clientCertificateId``, mutual-TLS domain names with truststore checks, UpdateDomainName,
   UpdateIntegration, ``connectionId``, TestInvokeMethod, ...): :mod:`.apigateway`;
+- the catalogue of what it does and why (every behaviour's source): ``docs/aws-behaviour.md``;
 - "in use" refusals on deletes (ELBv2 load balancer used by a VPC link, ACM certificate used by a
   listener or domain name) and the outside-VPC IP target rule: :mod:`.guards`;
 - AWS behaviour moto gets wrong in ELBv2 / ACM (idempotent creates, NLB ARNs, DNS validation):
   :mod:`.patches`;
 - fault injection (throttling / 5xx shaped per service, slow answers): :mod:`.faults`;
-- provisioning delays (load balancers, VPC links, DNS-validated certificates): :mod:`.delays`;
+- AWS's request-rate and resource-count quotas, on by default at 10x AWS's rates: :mod:`.quotas`;
+- delays, on by default at compressed values (provisioning, asynchronous deletes, domain name
+  updates, health checks, S3 versioning propagation): :mod:`.delays`, :mod:`.targethealth`;
+- an emulated public CA that signs ACM's issued certificates: :mod:`.publicca`;
 - a request log with real AWS operation names: :mod:`.requestlog`, :mod:`.routing`;
 - a control API under ``/_emulator/`` and its client :class:`EmulatorControl`.
 

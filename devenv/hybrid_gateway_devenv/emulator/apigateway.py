@@ -27,6 +27,12 @@ against plain moto 5.2.1 before writing each handler:
 - GetTags / TagResource / UntagResource work only for stage ARNs (404 for REST APIs, VPC links,
   domain names, client certificates).
 
+What AWS does over time (docs/aws-behaviour.md): a domain name is ``UPDATING`` for the domain-name
+delay after CreateDomainName / UpdateDomainName, and UpdateDomainName meanwhile answers
+``ConflictException`` "There is already an update in progress"; DeleteVpcLink leaves the link
+``DELETING`` for the deletion delay before it is gone; UpdateVpcLink changes name and description
+only.
+
 Deleting a client certificate that a stage still uses is allowed, as on AWS (the certificate is
 an independent resource; nothing in the API reference forbids it). The stage keeps the now
 dangling ``clientCertificateId``; TestInvokeMethod with that id answers BadRequestException.
@@ -52,7 +58,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from .patches import extras
+from .delays import DELAYS
+from .patches import domain_name_status, extras
 from .reply import Reply, json_reply, rest_json_error
 from .routing import AwsCall
 from .truststore import TruststoreError, load_truststore
@@ -310,6 +317,7 @@ class ApiGatewayExtension:
             "CreateDomainName": self.create_domain_name,
             "UpdateDomainName": self.update_domain_name,
             "DeleteVpcLink": self.delete_vpc_link,
+            "UpdateVpcLink": self.update_vpc_link,
             "TestInvokeMethod": self.test_invoke_method,
             "DeleteRestApi": self.delete_rest_api,
             "GetTags": self.get_tags,
@@ -705,7 +713,12 @@ class ApiGatewayExtension:
                 call.account_id, regional_certificate_arn, "regional certificate"
             )
         if ownership_arn:
-            owner = _require_issued_certificate(call.account_id, ownership_arn, "ownership verification certificate")
+            # Not necessarily ISSUED yet: the domain name then waits in PENDING_OWNERSHIP_VERIFICATION.
+            owner = _acm_certificate(call.account_id, ownership_arn)
+            if owner is None:
+                raise bad_request(
+                    f"Invalid ownership verification certificate ARN specified: {ownership_arn} not found."
+                )
             if owner.type != "AMAZON_ISSUED":
                 raise bad_request("The ownership verification certificate must be a public certificate issued by ACM.")
         if not truststore_uri:
@@ -762,6 +775,7 @@ class ApiGatewayExtension:
         )
         domain.regional_hosted_zone_id = REGIONAL_HOSTED_ZONE_IDS.get(call.region, domain.regional_hosted_zone_id)
         more = extras(domain)
+        more["changed"] = time.time()  # UPDATING for the domain-name delay (delays.py)
         more["domainNameArn"] = f"arn:aws:apigateway:{call.region}::/domainnames/{name}"
         more["ownershipVerificationCertificateArn"] = ownership_arn
         if truststore_uri:
@@ -785,6 +799,8 @@ class ApiGatewayExtension:
 
     def update_domain_name(self, call: AwsCall, backend: Any, body: dict[str, Any]) -> Reply:
         domain = backend.get_domain_name(call.path_params["domain_name"])
+        if domain_name_status(domain) == "UPDATING":
+            raise conflict("There is already an update in progress")
         more = extras(domain)
         mtls = dict(more.get("mutualTlsAuthentication") or {})
         state: dict[str, Any] = {
@@ -845,6 +861,7 @@ class ApiGatewayExtension:
                 "truststoreVersion": state["/mutualTlsAuthentication/truststoreVersion"],
                 "truststoreWarnings": list(warnings if warnings is not None else mtls.get("truststoreWarnings") or []),
             }
+        more["changed"] = time.time()
         return json_reply(200, domain.to_json())
 
     def delete_rest_api(self, call: AwsCall, backend: Any, body: dict[str, Any]) -> Reply:
@@ -919,8 +936,42 @@ class ApiGatewayExtension:
                 f"Cannot delete vpc link. Vpc link '{link_id}', is referenced in [{', '.join(references)}] "
                 "in format of [rest-api-id/resource-id/http-method]."
             )
-        backend.delete_vpc_link(link_id)
+        link = backend.vpc_links[link_id]
+        more = extras(link)
+        seconds = DELAYS.get("deletionSeconds")
+        if "deleting" not in more:
+            if seconds <= 0:
+                backend.delete_vpc_link(link_id)
+            else:
+                # DELETING for the deletion delay, then gone (GetVpcLink: 404).
+                more["deleting"] = time.time()
+                links = backend.vpc_links
+                DELAYS.schedule(seconds, lambda: links.pop(link_id, None) if links.get(link_id) is link else None)
         return Reply(202, b"", [("Content-Type", "application/json")])
+
+    def update_vpc_link(self, call: AwsCall, backend: Any, body: dict[str, Any]) -> Reply:
+        """Name and description change in place; the target cannot ("Target arns are not allowed to be
+        changed/added", hashicorp/terraform-provider-aws #2512)."""
+        link_id = call.path_params["vpclink_id"]
+        link = backend.vpc_links.get(link_id)
+        if link is None:
+            raise not_found("Invalid Vpc Link identifier specified")
+        name, description = link.name, link.description
+        for op in _patch_operations(body):
+            if op["path"] in ("/targetArns", "/targetArns/0") or op["path"].startswith("/targetArns/"):
+                raise bad_request("Target arns are not allowed to be changed/added.")
+            if op["path"] not in ("/name", "/description"):
+                raise _invalid_path(op, ["/name", "/description"])
+            if op["op"] != "replace":
+                raise _unsupported_op(op, "replace")
+            if op["path"] == "/name":
+                name = str(op.get("value") or "")
+                if not name.strip():
+                    raise bad_request("Name cannot be empty")
+            else:
+                description = str(op.get("value") or "")
+        link.name, link.description = name, description
+        return json_reply(200, link.to_json())
 
     # -- TestInvokeMethod --------------------------------------------------------------------------
     def test_invoke_method(self, call: AwsCall, backend: Any, body: dict[str, Any]) -> Reply:
@@ -990,6 +1041,7 @@ HANDLED_OPERATIONS = frozenset(
         "CreateDomainName",
         "UpdateDomainName",
         "DeleteVpcLink",
+        "UpdateVpcLink",
         "TestInvokeMethod",
         "DeleteRestApi",
         "GetTags",

@@ -1,6 +1,9 @@
 """The emulator's command line: ``hybrid-gateway-dev emulator`` or ``python -m hybrid_gateway_devenv.emulator``.
 
-Runs the AWS emulator until SIGINT/SIGTERM.
+Runs the AWS emulator until SIGINT/SIGTERM. Defaults follow AWS, compressed in time: provisioning
+and deletion delays on (``delays.DEFAULTS``), request-rate and resource-count quotas on at 10x AWS's
+rates. ``--quota-time-scale 1`` gives AWS's own rates (benchmarks); ``--no-quotas`` and
+``--instant`` switch quotas and delays off for a run that says so.
 """
 
 from __future__ import annotations
@@ -11,9 +14,11 @@ import sys
 import threading
 from types import FrameType
 
-from .delays import DELAYS
+from .delays import DEFAULTS, DELAYS
+from .quotas import DEFAULT_TIME_SCALE, QUOTAS
 from .server import EmulatorServer
 
+DELAYS_DEFAULT_PROVISIONING = DEFAULTS["provisioningSeconds"]
 DESCRIPTION = "AWS emulator (moto server + hybrid-gateway extension) on one endpoint for all services."
 
 
@@ -23,9 +28,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--provisioning-seconds",
         type=float,
-        default=0.0,
-        help="provisioning delay for load balancers, VPC links and certificates (default 0)",
+        default=None,
+        help=f"provisioning delay for load balancers, VPC links and certificates "
+        f"(default {DELAYS_DEFAULT_PROVISIONING:g})",
     )
+    parser.add_argument(
+        "--instant",
+        action="store_true",
+        help="no delays at all (provisioning, deletion, domain updates, health checks, S3 versioning)",
+    )
+    parser.add_argument(
+        "--quota-time-scale",
+        type=float,
+        default=DEFAULT_TIME_SCALE,
+        help=f"AWS's request-rate quotas refill this many times faster (default {DEFAULT_TIME_SCALE:g}; "
+        "1 = AWS's own rates)",
+    )
+    parser.add_argument("--no-quotas", action="store_true", help="no request-rate or resource-count quotas")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,8 +56,17 @@ def run(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     server = EmulatorServer(host=args.host, port=args.port).start()
     try:
-        if args.provisioning_seconds:
+        if getattr(args, "instant", False):
+            DELAYS.instant()
+        if args.provisioning_seconds is not None:
             DELAYS.set_seconds(args.provisioning_seconds)
+        QUOTAS.configure(
+            enabled=not getattr(args, "no_quotas", False),
+            time_scale=getattr(args, "quota_time_scale", DEFAULT_TIME_SCALE),
+        )
+        # A POST /_emulator/reset goes back to these settings, not to the built-in defaults.
+        DELAYS.keep_as_startup()
+        QUOTAS.keep_as_startup()
         print(f"emulator listening on {server.endpoint_url}", flush=True)
         while not stop.wait(0.2):
             pass

@@ -100,9 +100,133 @@ class EmulatorControl:
     def clear_faults(self) -> None:
         self._call("DELETE", "/faults")
 
-    # -- provisioning delays ------------------------------------------------------------------
+    # -- delays ---------------------------------------------------------------------------------
+    def delays(self) -> dict[str, float]:
+        """The current delays: ``provisioningSeconds``, ``deletionSeconds``, ``domainNameSeconds``,
+        ``healthCheckSeconds``, ``versioningSeconds``."""
+        return {k: float(v) for k, v in self._call("GET", "/delays").items()}
+
     def set_provisioning_delay(self, seconds: float) -> None:
+        """Load balancers, VPC links and certificates take ``seconds`` (the other delays stay)."""
         self._call("PUT", "/delays", {"provisioningSeconds": seconds})
+
+    def set_delays(
+        self,
+        *,
+        provisioning: float | None = None,
+        deletion: float | None = None,
+        domain_name: float | None = None,
+        health_check: float | None = None,
+        versioning: float | None = None,
+    ) -> dict[str, float]:
+        """Set some of the delays (seconds); the others keep their values."""
+        values = {
+            "provisioningSeconds": provisioning,
+            "deletionSeconds": deletion,
+            "domainNameSeconds": domain_name,
+            "healthCheckSeconds": health_check,
+            "versioningSeconds": versioning,
+        }
+        payload = {k: v for k, v in values.items() if v is not None}
+        return {k: float(v) for k, v in self._call("PUT", "/delays", payload).items()}
+
+    def set_instant_aws(self) -> None:
+        """Every delay 0: for a test that says it needs instant AWS (nothing provisions, deletes,
+        updates, health-checks or propagates over time)."""
+        self._call("PUT", "/delays", {"instant": True})
+
+    def restore_delays(self) -> None:
+        """Back to the default (compressed, non-zero) delays."""
+        self._call("DELETE", "/delays")
+
+    # -- quotas -----------------------------------------------------------------------------------
+    def quotas(self) -> dict[str, Any]:
+        """``{"enabled": bool, "timeScale": float, "resourceCounts": {...}}``."""
+        return self._call("GET", "/quotas")
+
+    def set_quotas(self, *, enabled: bool | None = None, time_scale: float | None = None) -> dict[str, Any]:
+        """Switch quotas on/off, or set the time-scale factor (10 by default; 1 = AWS's own rates).
+        Buckets start full again."""
+        payload: dict[str, Any] = {}
+        if enabled is not None:
+            payload["enabled"] = enabled
+        if time_scale is not None:
+            payload["timeScale"] = time_scale
+        return self._call("PUT", "/quotas", payload)
+
+    def disable_quotas(self) -> None:
+        """No request-rate or resource-count quota at all: for a test that says it needs that."""
+        self.set_quotas(enabled=False)
+
+    def restore_quotas(self) -> None:
+        self._call("DELETE", "/quotas")
+
+    # -- target health ----------------------------------------------------------------------------
+    def set_target_health(
+        self,
+        target_id: str,
+        state: str,
+        *,
+        port: int | None = None,
+        target_group_arn: str | None = None,
+    ) -> None:
+        """What the emulated health checks find for a target: ``"unhealthy"`` (checks fail:
+        ``Target.FailedHealthChecks``) or ``"healthy"`` (checks pass, the default)."""
+        self._call(
+            "PUT",
+            "/target-health",
+            {"targetId": target_id, "state": state, "port": port, "targetGroupArn": target_group_arn},
+        )
+
+    def clear_target_health(self) -> None:
+        self._call("DELETE", "/target-health")
+
+    def target_health_rules(self) -> list[dict[str, Any]]:
+        return list(self._call("GET", "/target-health")["rules"])
+
+    # -- the emulated public CA ------------------------------------------------------------------
+    def public_ca(self) -> dict[str, str]:
+        """``{"certificate": root PEM, "intermediate": PEM}`` of the CA that signs ACM's issued
+        certificates (the only CA the emulator treats as publicly trusted)."""
+        return {k: str(v) for k, v in self._call("GET", "/public-ca").items()}
+
+    def issue_public_certificate(
+        self,
+        domain_name: str,
+        subject_alternative_names: Sequence[str] = (),
+        *,
+        key_algorithm: str = "RSA_2048",
+        validity_days: float = 90,
+    ) -> dict[str, str]:
+        """A leaf certificate + key for ``domain_name`` signed by the public CA:
+        ``{"certificate", "privateKey", "certificateChain"}`` (PEM), ready for ACM ImportCertificate."""
+        answer = self._call(
+            "POST",
+            "/public-ca/certificates",
+            {
+                "domainName": domain_name,
+                "subjectAlternativeNames": list(subject_alternative_names),
+                "keyAlgorithm": key_algorithm,
+                "validityDays": validity_days,
+            },
+        )
+        return {k: str(v) for k, v in answer.items()}
+
+    def publicly_trusted(
+        self,
+        certificate: str | None = None,
+        certificate_chain: str | None = None,
+        *,
+        certificate_arn: str | None = None,
+    ) -> dict[str, Any]:
+        """Whether a certificate (PEM + chain, or an ACM certificate by ARN) chains to the public CA:
+        ``{"trusted": bool, "reason": str | None}``."""
+        payload: dict[str, Any] = (
+            {"certificateArn": certificate_arn}
+            if certificate_arn
+            else {"certificate": certificate, "certificateChain": certificate_chain or ""}
+        )
+        return self._call("POST", "/public-ca/verify", payload)
 
     # -- TestInvokeMethod answers -------------------------------------------------------------
     def set_test_invoke_response(

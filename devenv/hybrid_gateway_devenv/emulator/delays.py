@@ -1,20 +1,33 @@
-"""Provisioning delays: how long emulated resources take to become usable.
+"""How long things take: provisioning, asynchronous deletes, domain name updates, health checks, S3.
 
-Off by default (``seconds == 0``):
+AWS does none of these at once, so neither does the emulator: every delay is **on by default** at a
+small, compressed value (:data:`DEFAULTS`, a few seconds where AWS takes minutes), so that no test
+relies on instant AWS by accident. A test that needs instant AWS says so through the control API
+(``PUT /_emulator/delays {"instant": true}`` or :meth:`EmulatorControl.set_instant_aws`).
 
-- ELBv2 load balancers answer ``provisioning`` from CreateLoadBalancer and ``active`` from the
-  first DescribeLoadBalancers;
-- API Gateway VPC links are ``AVAILABLE`` at once (moto's own behaviour);
-- ACM certificates from RequestCertificate stay ``PENDING_VALIDATION`` until every DNS validation
-  CNAME of their DomainValidationOptions exists in a *public* Route 53 hosted zone of the same
-  emulated account, and become ``ISSUED`` at the first read after that. Moto's own rule (issued
-  ``MOTO_ACM_VALIDATION_WAIT`` seconds after the request, with or without the record) is replaced,
-  because a certificate that validates itself hides the operator's DNS-validation step.
+| key                  | what waits for it (source: ``docs/aws-behaviour.md``)                              |
+|----------------------|------------------------------------------------------------------------------------|
+| ``provisioningSeconds`` | ELBv2 load balancer ``provisioning`` -> ``active``; VPC link ``PENDING`` ->     |
+|                      | ``AVAILABLE``/``FAILED``; ACM certificate issue after its DNS record appeared      |
+| ``deletionSeconds``  | VPC link ``DELETING`` -> gone (404); a deleted load balancer still described (as   |
+|                      | ``active``) -> ``LoadBalancerNotFound``; deregistered targets ``draining``         |
+| ``domainNameSeconds``| API Gateway domain name ``UPDATING`` -> ``AVAILABLE`` after create or update       |
+| ``healthCheckSeconds``| target ``initial`` -> ``healthy`` (the initial health checks; on AWS about        |
+|                      | HealthCheckIntervalSeconds x HealthyThresholdCount)                                |
+| ``versioningSeconds``| after versioning is first enabled on an S3 bucket, writes still land unversioned   |
+|                      | (PutObject answers no ``VersionId``); AWS says to wait 15 minutes                  |
 
-With ``seconds > 0`` load balancers stay ``provisioning`` and VPC links ``PENDING`` until
-``seconds`` after their creation, and a certificate is issued only ``seconds`` after its last
-validation record appeared. Everything is evaluated when the resource is read, so nothing runs in
-the background.
+ACM certificates from RequestCertificate stay ``PENDING_VALIDATION`` until every DNS validation
+CNAME of their DomainValidationOptions exists in a *public* Route 53 hosted zone of the same
+emulated account, and become ``ISSUED`` ``provisioningSeconds`` after the last record appeared.
+Moto's own rule (issued ``MOTO_ACM_VALIDATION_WAIT`` seconds after the request, with or without
+the record) is replaced, because a certificate that validates itself hides the operator's
+DNS-validation step.
+
+Everything is evaluated when the resource is read, except removals (a VPC link that finished
+deleting, a deleted load balancer that stops being described), which are scheduled here and run by
+:meth:`ProvisioningDelays.sweep` before every AWS call the emulator serves. Nothing runs in the
+background.
 
 The policy is process-wide (:data:`DELAYS`) because moto's state is process-wide: every
 :class:`~hybrid_gateway_devenv.emulator.EmulatorServer` in a process serves the same emulated AWS.
@@ -22,13 +35,24 @@ The policy is process-wide (:data:`DELAYS`) because moto's state is process-wide
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 PENDING = "PENDING"
 AVAILABLE = "AVAILABLE"
+
+DEFAULTS: dict[str, float] = {
+    "provisioningSeconds": 2.0,
+    "deletionSeconds": 2.0,
+    "domainNameSeconds": 5.0,  # > 30 s / the quota time scale: UpdateDomainName meets UPDATING
+    "healthCheckSeconds": 2.0,
+    "versioningSeconds": 3.0,
+}
 
 
 def normalise_dns_name(name: str) -> str:
@@ -38,28 +62,86 @@ def normalise_dns_name(name: str) -> str:
 class ProvisioningDelays:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._seconds = 0.0
+        self._values = dict(DEFAULTS)
+        self._startup = dict(DEFAULTS)  # what reset() restores: the defaults, or the CLI's settings
         # (account, record name, record value) -> wall-clock time the CNAME was first seen.
         self._dns_seen: dict[tuple[str, str, str], float] = {}
+        # (due time, sequence, action): removals AWS makes some time after the API call.
+        self._due: list[tuple[float, int, Callable[[], None]]] = []
+        self._sequence = itertools.count()
+
+    # -- settings ------------------------------------------------------------------------------
+    def get(self, key: str) -> float:
+        with self._lock:
+            return self._values[key]
 
     @property
     def seconds(self) -> float:
-        with self._lock:
-            return self._seconds
+        """The provisioning delay (load balancers, VPC links, certificates)."""
+        return self.get("provisioningSeconds")
 
     def set_seconds(self, seconds: float) -> None:
-        if seconds < 0:
-            raise ValueError("provisioning delay must not be negative")
+        self.update({"provisioningSeconds": seconds})
+
+    def update(self, values: dict[str, Any]) -> None:
+        """Set some of the delays (keys of :data:`DEFAULTS`); ``{"instant": true}`` sets all to 0."""
+        instant = values.get("instant")
+        unknown = sorted(set(values) - set(DEFAULTS) - {"instant"})
+        if unknown:
+            raise ValueError(f"unknown delay settings {unknown}; use {sorted(DEFAULTS)} or 'instant'")
+        parsed: dict[str, float] = {}
+        for key, value in values.items():
+            if key == "instant":
+                continue
+            number = float(value)
+            if number < 0:
+                raise ValueError(f"{key} must not be negative")
+            parsed[key] = number
+        if not parsed and not instant:
+            raise ValueError(f"give at least one of {sorted(DEFAULTS)}, or 'instant': true")
         with self._lock:
-            self._seconds = float(seconds)
+            if instant:
+                self._values = dict.fromkeys(DEFAULTS, 0.0)
+            self._values.update(parsed)
+
+    def instant(self) -> None:
+        self.update({"instant": True})
+
+    def keep_as_startup(self) -> None:
+        """The current values become what :meth:`reset` and :meth:`restore_defaults` restore (the
+        command line's ``--instant`` / ``--provisioning-seconds``)."""
+        with self._lock:
+            self._startup = dict(self._values)
+
+    def restore_defaults(self) -> None:
+        with self._lock:
+            self._values = dict(self._startup)
 
     def reset(self) -> None:
         with self._lock:
-            self._seconds = 0.0
+            self._values = dict(self._startup)
             self._dns_seen.clear()
+            self._due.clear()
 
     def to_json(self) -> dict[str, Any]:
-        return {"provisioningSeconds": self.seconds}
+        with self._lock:
+            return dict(self._values)
+
+    # -- scheduled removals ---------------------------------------------------------------------
+    def schedule(self, delay: float, action: Callable[[], None]) -> None:
+        """Run ``action`` at the first :meth:`sweep` at least ``delay`` seconds from now."""
+        with self._lock:
+            heapq.heappush(self._due, (time.time() + max(0.0, delay), next(self._sequence), action))
+
+    def sweep(self, now: float | None = None) -> None:
+        """Run every scheduled removal that is due (called before each AWS call)."""
+        now = time.time() if now is None else now
+        ready: list[Callable[[], None]] = []
+        with self._lock:
+            while self._due and self._due[0][0] <= now:
+                ready.append(heapq.heappop(self._due)[2])
+        for action in ready:
+            action()
 
     # -- ELBv2 -------------------------------------------------------------------------------
     def load_balancer_ready(self, created_time: str, now: float | None = None) -> bool:
@@ -73,12 +155,10 @@ class ProvisioningDelays:
             return True
         return (now if now is not None else time.time()) - created >= seconds
 
-    # -- API Gateway VPC links ----------------------------------------------------------------
-    def vpc_link_status(self, created: float, now: float | None = None) -> str:
-        seconds = self.seconds
-        if seconds <= 0:
-            return AVAILABLE
-        return AVAILABLE if (now if now is not None else time.time()) - created >= seconds else PENDING
+    # -- generic ---------------------------------------------------------------------------------
+    def elapsed(self, key: str, since: float, now: float | None = None) -> bool:
+        """Whether the delay ``key`` has passed since ``since`` (wall-clock seconds)."""
+        return (now if now is not None else time.time()) - since >= self.get(key)
 
     # -- ACM DNS validation -------------------------------------------------------------------
     @staticmethod
@@ -128,7 +208,7 @@ class ProvisioningDelays:
             return False
         with self._lock:
             appeared = max(self._dns_seen[(account_id, n, v)] for n, v in validation_records)
-            return now - appeared >= self._seconds
+            return now - appeared >= self._values["provisioningSeconds"]
 
 
 DELAYS = ProvisioningDelays()

@@ -1,5 +1,11 @@
 """Fault injection: throttling and 5xx answers shaped like each service's real ones, and slow answers.
 
+Throttling answers (each cited in docs/aws-behaviour.md): API Gateway ``TooManyRequestsException``
+429; ELBv2 and Route 53 ``Throttling`` 400 "Rate exceeded"; EC2 ``RequestLimitExceeded`` 503; ACM
+``ThrottlingException`` 400; S3 ``SlowDown`` 503. Kind ``prior-request`` answers Route 53's
+``PriorRequestNotComplete`` 400 (other services: no fault). :mod:`.quotas` answers the same shapes
+when a request-rate quota is exceeded.
+
 A faulted call never reaches moto, so it changes nothing, exactly like a throttled call on AWS.
 The shapes are those botocore parses into the error codes its retry logic knows
 (``botocore.retries.standard``): ``TooManyRequestsException``, ``Throttling``,
@@ -19,7 +25,9 @@ from .routing import AwsCall
 
 THROTTLE = "throttle"
 SERVER_ERROR = "5xx"
-FAULT_KINDS = (THROTTLE, SERVER_ERROR)
+PRIOR_REQUEST = "prior-request"  # Route 53 only: PriorRequestNotComplete
+FAULT_KINDS = (THROTTLE, SERVER_ERROR, PRIOR_REQUEST)
+DEFAULT_KINDS = (THROTTLE, SERVER_ERROR)
 
 _QUERY_NAMESPACES = {
     "elbv2": "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/",
@@ -32,7 +40,7 @@ _QUERY_NAMESPACES = {
 @dataclass
 class FaultConfig:
     rate: float = 0.0
-    kinds: list[str] = field(default_factory=lambda: list(FAULT_KINDS))
+    kinds: list[str] = field(default_factory=lambda: list(DEFAULT_KINDS))
     latency_ms: int = 0
     services: list[str] | None = None
     operations: list[str] | None = None
@@ -43,7 +51,7 @@ class FaultConfig:
         rate = float(data.get("rate", 0.0))
         if not 0.0 <= rate <= 1.0:
             raise ValueError("rate must be between 0 and 1")
-        kinds = list(data.get("kinds") or FAULT_KINDS)
+        kinds = list(data.get("kinds") or DEFAULT_KINDS)
         unknown = [k for k in kinds if k not in FAULT_KINDS]
         if unknown:
             raise ValueError(f"unknown fault kinds {unknown}; use {list(FAULT_KINDS)}")
@@ -109,14 +117,26 @@ class FaultInjector:
                 return latency, None
             if self._rng.random() >= cfg.rate:
                 return latency, None
-            kind = cfg.kinds[0] if len(cfg.kinds) == 1 else self._rng.choice(cfg.kinds)
+            kinds = [k for k in cfg.kinds if k != PRIOR_REQUEST or call.service == "route53"]
+            if not kinds:
+                return latency, None
+            kind = kinds[0] if len(kinds) == 1 else self._rng.choice(kinds)
             return latency, kind
 
 
 def fault_reply(call: AwsCall, kind: str) -> Reply:
-    """The error answer of ``call``'s service for a throttling (``throttle``) or ``5xx`` fault."""
+    """The error answer of ``call``'s service for a throttling (``throttle``), ``5xx`` or
+    ``prior-request`` (Route 53's PriorRequestNotComplete) fault."""
     throttle = kind == THROTTLE
     rid = request_id()
+    if kind == PRIOR_REQUEST:
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/">'
+            "<Error><Type>Sender</Type><Code>PriorRequestNotComplete</Code><Message>The request was rejected because "
+            "Route 53 was still processing a prior request.</Message></Error>"
+            f"<RequestId>{rid}</RequestId></ErrorResponse>"
+        )
+        return xml_reply(400, body, [("x-amzn-RequestId", rid)])
     if call.service == "s3":
         code, status, message = (
             ("SlowDown", 503, "Please reduce your request rate.")

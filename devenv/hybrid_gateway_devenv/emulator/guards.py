@@ -1,16 +1,29 @@
-"""Cross-service "in use" refusals that AWS makes and moto 5.2 does not.
+"""Refusals AWS makes and moto 5.2 does not (each cites its source in ``docs/aws-behaviour.md``).
 
-The operator deletes a chain of resources; AWS refuses to delete a link of the chain that another
-service still uses, and the operator's deletion order must cope with that. Moto deletes anything.
+"In use" refusals, which the operator's deletion order must cope with:
 
-- ELBv2 DeleteLoadBalancer of a load balancer that an API Gateway VPC link targets:
-  ``ResourceInUse`` (HTTP 400), as AWS answers while the VPC link exists.
+- ELBv2 DeleteLoadBalancer of a load balancer that an API Gateway VPC link (not FAILED, including
+  one still DELETING) targets: ``ResourceInUse`` (HTTP 400).
 - ACM DeleteCertificate of a certificate used by an ELBv2 listener or an API Gateway domain name
   (regional, edge or ownership-verification certificate): ``ResourceInUseException`` (HTTP 400).
 
-And one validation of the same family: ELBv2 RegisterTargets of an IP target outside the target
-group's VPC needs ``AvailabilityZone: all`` (and a private RFC 1918 / RFC 6598 address); AWS
-answers ``ValidationError`` otherwise, moto accepted it.
+Validation moto skips:
+
+- ELBv2 RegisterTargets of an IP target outside the target group's VPC needs
+  ``AvailabilityZone: all`` (and a private RFC 1918 / RFC 6598 address): ``ValidationError``.
+- ELBv2 target groups of type ``alb``: CreateTargetGroup only with protocol TCP; RegisterTargets
+  takes one Application Load Balancer, and only once it has a listener on the group's port (or the
+  target's port override): ``ValidationError`` "If the target type is ALB, the target must have at
+  least one listener that matches the target group port or any specified port overrides".
+- API Gateway (v1) CreateBasePathMapping with a ``/`` in the base path: ``BadRequestException``
+  "API Gateway V1 doesn't support the slash character (/) in base path mappings. To create a
+  multi-level base path mapping, use API Gateway V2."
+- API Gateway CreateVpcLink: an empty name, a target that is not a well-formed ARN, or more than one
+  target is a ``BadRequestException``.
+- S3 GetObject / HeadObject with a ``versionId`` other than ``null`` on a bucket that never had
+  versioning: ``InvalidArgument`` (400) "Invalid version id specified" (moto: NoSuchVersion 404).
+- ACM RequestCertificate accepts only the key algorithms ACM issues (RSA_2048, EC_prime256v1,
+  EC_secp384r1); the others are for imported certificates only.
 """
 
 from __future__ import annotations
@@ -18,8 +31,8 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from .patches import extras
-from .reply import Reply, json_reply, request_id, xml_reply
+from .patches import extras, vpc_link_status
+from .reply import Reply, json_reply, request_id, rest_json_error, xml_reply
 from .routing import AwsCall
 
 
@@ -36,7 +49,7 @@ def _load_balancer_in_use(call: AwsCall) -> Reply | None:
         return None
     backend = apigateway_backends[call.account_id][call.region]
     for link in list(backend.vpc_links.values()):
-        if arn in (link.target_arns or []) and not extras(link).get("failure"):
+        if arn in (link.target_arns or []) and vpc_link_status(link)[0] != "FAILED":
             rid = request_id()
             body = (
                 '<ErrorResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"><Error>'
@@ -141,12 +154,163 @@ def _ip_targets_outside_vpc(call: AwsCall) -> Reply | None:
     return None
 
 
-def refuse_if_in_use(call: AwsCall) -> Reply | None:
-    """An AWS-shaped refusal (delete of something in use, invalid target), or None: let moto proceed."""
+# -- target groups of type alb ------------------------------------------------------------------
+ALB_LISTENER_MESSAGE = (
+    "If the target type is ALB, the target must have at least one listener that matches the target group "
+    "port or any specified port overrides"
+)
+
+
+def _alb_target_group_protocol(call: AwsCall) -> Reply | None:
+    if (_param(call, "TargetType") or "").lower() != "alb":
+        return None
+    protocol = (_param(call, "Protocol") or "").upper()
+    if protocol != "TCP":
+        return _elb_validation_error(
+            f"Protocol '{protocol or '(none)'}' is not supported for target groups of type 'alb'; use TCP"
+        )
+    return None
+
+
+def _alb_targets(call: AwsCall) -> Reply | None:
+    from moto.elbv2.models import elbv2_backends
+
+    backend = elbv2_backends[call.account_id][call.region]
+    group = backend.target_groups.get(_param(call, "TargetGroupArn") or "")
+    if group is None or group.target_type != "alb":
+        return None
+    index = 1
+    wanted: list[tuple[str, str]] = []
+    while (target_id := _param(call, f"Targets.member.{index}.Id")) is not None:
+        wanted.append((target_id, _param(call, f"Targets.member.{index}.Port") or str(group.port)))
+        index += 1
+    registered = set(group.targets)
+    if len({t for t, _ in wanted} | registered) > 1:
+        return _elb_validation_error("You can register only one Application Load Balancer per target group")
+    for target_id, port in wanted:
+        balancer = backend.load_balancers.get(target_id)
+        if balancer is None or balancer.type != "application":
+            return _elb_validation_error(
+                f"The target '{target_id}' is not the ARN of an Application Load Balancer in this account and Region"
+            )
+        if not any(str(listener.port) == str(port) for listener in list(balancer.listeners.values())):
+            return _elb_validation_error(ALB_LISTENER_MESSAGE)
+    return None
+
+
+# -- API Gateway v1 base path mappings ------------------------------------------------------------
+SLASH_IN_BASE_PATH_MESSAGE = (
+    "API Gateway V1 doesn't support the slash character (/) in base path mappings. "
+    "To create a multi-level base path mapping, use API Gateway V2."
+)
+
+
+def _base_path_with_slash(call: AwsCall) -> Reply | None:
+    import json
+
+    try:
+        base_path = str(json.loads(call.body or b"{}").get("basePath") or "")
+    except (ValueError, AttributeError):
+        return None
+    if "/" in base_path:
+        return rest_json_error(400, "BadRequestException", SLASH_IN_BASE_PATH_MESSAGE)
+    return None
+
+
+# -- ACM key algorithms ---------------------------------------------------------------------------------
+REQUESTABLE_KEY_ALGORITHMS = ("RSA_2048", "EC_prime256v1", "EC_secp384r1")
+
+
+def requested_key_algorithm(call: AwsCall) -> str:
+    import json
+
+    try:
+        value = json.loads(call.body or b"{}").get("KeyAlgorithm")
+    except (ValueError, AttributeError):
+        value = None
+    return str(value or "RSA_2048")
+
+
+def _requestable_key_algorithm(call: AwsCall) -> Reply | None:
+    algorithm = requested_key_algorithm(call)
+    if algorithm in REQUESTABLE_KEY_ALGORITHMS:
+        return None
+    reply = json_reply(
+        400,
+        {
+            "__type": "ValidationException",
+            "message": f"Key algorithm {algorithm} is not supported for ACM certificate requests; "
+            f"use one of {', '.join(REQUESTABLE_KEY_ALGORITHMS)}.",
+        },
+    )
+    reply.headers[0] = ("Content-Type", "application/x-amz-json-1.1")
+    return reply
+
+
+# -- API Gateway VPC links (REST) ---------------------------------------------------------------
+def _well_formed_arn(arn: str) -> bool:
+    parts = arn.split(":", 5)
+    return len(parts) == 6 and parts[0] == "arn" and all(parts[i] for i in (1, 2, 5))
+
+
+def _vpc_link_request(call: AwsCall) -> Reply | None:
+    import json
+
+    try:
+        body = json.loads(call.body or b"{}")
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    if not str(body.get("name") or "").strip():
+        return rest_json_error(400, "BadRequestException", "Name cannot be empty")
+    targets = [str(t) for t in body.get("targetArns") or []]
+    for arn in targets:
+        if not _well_formed_arn(arn):
+            return rest_json_error(400, "BadRequestException", f"Invalid ARN. ARN is not well formed {arn}")
+    if len(targets) > 1:
+        return rest_json_error(400, "BadRequestException", "More than one target arn specified for vpc link.")
+    return None
+
+
+# -- S3 ----------------------------------------------------------------------------------------------
+def _version_of_unversioned_bucket(call: AwsCall) -> Reply | None:
+    from .patches import s3_bucket
+
+    version = call.query_value("versionId")
+    if not version or version == "null":
+        return None
+    found = s3_bucket(call)
+    if found is None or found[1] is not None:  # versioning was set at some time: moto answers
+        return None
+    rid = request_id()
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidArgument</Code>'
+        "<Message>Invalid version id specified</Message><ArgumentName>versionId</ArgumentName>"
+        f"<ArgumentValue>{version}</ArgumentValue><RequestId>{rid}</RequestId><HostId>{rid}</HostId></Error>"
+    )
+    return xml_reply(400, body, [("x-amz-request-id", rid)])
+
+
+def refuse(call: AwsCall) -> Reply | None:
+    """An AWS-shaped refusal (delete of something in use, invalid request), or None: let moto proceed."""
     if call.service == "elbv2" and call.operation == "DeleteLoadBalancer":
         return _load_balancer_in_use(call)
     if call.service == "acm" and call.operation == "DeleteCertificate":
         return _certificate_in_use(call)
+    if call.service == "acm" and call.operation == "RequestCertificate":
+        return _requestable_key_algorithm(call)
     if call.service == "elbv2" and call.operation == "RegisterTargets":
-        return _ip_targets_outside_vpc(call)
+        return _ip_targets_outside_vpc(call) or _alb_targets(call)
+    if call.service == "elbv2" and call.operation == "CreateTargetGroup":
+        return _alb_target_group_protocol(call)
+    if call.service == "apigateway" and call.operation == "CreateBasePathMapping":
+        return _base_path_with_slash(call)
+    if call.service == "apigateway" and call.operation == "CreateVpcLink":
+        return _vpc_link_request(call)
+    if call.service == "s3" and call.operation in ("GetObject", "HeadObject"):
+        return _version_of_unversioned_bucket(call)
     return None
+
+
+refuse_if_in_use = refuse

@@ -15,10 +15,15 @@ Gateway extension (:mod:`.apigateway`) stores the fields moto lacks in :func:`ex
 | apigateway ``Integration.to_json``       | add ``connectionId`` (moto drops it), omit null members    |
 | apigateway ``DomainName.to_json``        | add ``mutualTlsAuthentication``,                           |
 |                                          | ``ownershipVerificationCertificateArn``, ``domainNameArn``;|
-|                                          | no distribution* fields on REGIONAL names (and vice versa) |
-| apigateway ``VpcLink.to_json``           | ``PENDING`` -> ``AVAILABLE`` after the provisioning delay, |
-|                                          | ``FAILED`` when a target is not an existing NLB            |
-| apigateway ``APIGatewayBackend.create_vpc_link`` | remember creation time, check the targets          |
+|                                          | no distribution* fields on REGIONAL names (and vice versa);|
+|                                          | ``domainNameStatus`` ``UPDATING`` for the domain-name delay |
+|                                          | after a create/update, ``PENDING_OWNERSHIP_VERIFICATION``   |
+|                                          | while the ownership certificate is not ISSUED              |
+| apigateway ``VpcLink.to_json``           | ``PENDING`` for the provisioning delay, then ``AVAILABLE`` |
+|                                          | if the target NLB was active at creation, else ``FAILED``; |
+|                                          | ``DELETING`` after DeleteVpcLink                           |
+| apigateway ``APIGatewayBackend.create_vpc_link`` | remember creation time and the targets' state      |
+| apigateway ``VpcLinkNotFound``           | AWS's message "Invalid Vpc Link identifier specified"      |
 | apigateway ``RestAPI.create_deployment`` | deploying to an existing stage must keep the stage (moto   |
 |                                          | replaced it, losing variables, settings, client cert)      |
 | apigateway ``RestAPI.delete_deployment`` | refuse while any stage points at the deployment            |
@@ -28,14 +33,30 @@ Gateway extension (:mod:`.apigateway`) stores the fields moto lacks in :func:`ex
 | elbv2 ``FakeLoadBalancer.activate``      | stay ``provisioning`` for the provisioning delay           |
 | elbv2 ``ELBv2Backend.create_load_balancer`` | same name + same type/scheme returns the existing LB  |
 |                                          | (moto made a twin); ``loadbalancer/net/`` ARNs for NLBs    |
+| elbv2 ``ELBv2Backend.delete_load_balancer`` / | a deleted load balancer is still described (as it    |
+| ``describe_load_balancers``              | was) for the deletion delay, then ``LoadBalancerNotFound`` |
 | elbv2 ``ELBv2Backend.create_target_group`` | same name + same settings returns the existing group    |
+| elbv2 ``ELBv2Backend.create_listener`` / ``modify_listener`` / ``create_rule`` / ``modify_rule`` | note |
+|                                          | when a target group starts being used by a load balancer   |
 | elbv2 ``FakeTargetGroup.register`` /     | keep a target's ``AvailabilityZone`` (``all`` for IPs      |
-| ``health_for``, ``FakeHealthStatus.target`` | outside the VPC) and show it in DescribeTargetHealth    |
+| ``health_for``, ``FakeHealthStatus.target`` | outside the VPC); target health ``unused`` without a load |
+|                                          | balancer, ``initial`` for the health-check delay, then     |
+|                                          | ``healthy`` (or ``unhealthy`` when the control API says so) |
+| elbv2 ``FakeTargetGroup.deregister``,    | a deregistered target is ``draining`` for the deletion     |
+| ``ELBv2Backend.describe_target_health``  | delay when its group is in use                             |
+| acm ``CertBundle.generate_cert``         | requested certificates are signed by the emulated public CA |
+|                                          | with the requested key algorithm (moto: self-signed RSA)   |
 | acm ``CertBundle.check``                 | issue DNS-validated certificates only once their CNAMEs    |
 |                                          | exist (moto issued them after a fixed wait, record or not) |
 | acm ``CertBundle.describe``              | ``InUseBy`` lists the ELBv2 load balancers and API Gateway |
 |                                          | domain names using it (moto: always empty); no IssuedAt /  |
-|                                          | NotBefore / NotAfter / Serial while PENDING_VALIDATION     |
+|                                          | NotBefore / NotAfter / Serial while PENDING_VALIDATION;    |
+|                                          | ``KeyAlgorithm`` spelled ``RSA-2048`` as AWS answers;      |
+|                                          | ``Issuer`` is the issuer's O (moto: CN)                    |
+| acm ``AWSCertificateManagerBackend.list_certificates`` | without ``Includes.keyTypes`` only RSA_1024 /  |
+|                                          | RSA_2048 certificates; ``keyTypes`` in the request spelling |
+| s3 ``FakeBucket.is_versioned``           | writes stay unversioned for the versioning delay after     |
+|                                          | versioning is first enabled                                |
 """
 
 from __future__ import annotations
@@ -50,6 +71,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .delays import DELAYS, PENDING, normalise_dns_name
+from .targethealth import TARGET_HEALTH
 
 MOTO_VERSION_TARGETED = "5.2"
 
@@ -59,10 +81,15 @@ _APPLIED = False
 _APPLY_LOCK = threading.Lock()
 _ORIGINALS: dict[str, Any] = {}
 
-VPC_LINK_MESSAGES = {
-    "AVAILABLE": "Your vpc link is ready for use",
-    PENDING: "Your vpc link is being provisioned",
-}
+VPC_LINK_READY = "Your vpc link is ready for use"
+NLB_NOT_ACTIVE = (
+    "NLB is not in active state. If you recently created this NLB, please wait for it to become active and try again."
+)
+NLB_MALFORMED = "NLB ARN is malformed"
+
+# What the request being served asked for that moto's model methods do not receive (one request
+# per thread in the werkzeug server): ``key_algorithm`` of an ACM RequestCertificate.
+REQUEST = threading.local()
 
 
 def extras(obj: Any) -> dict[str, Any]:
@@ -119,37 +146,92 @@ def _domain_name_to_json(self: Any) -> dict[str, Any]:
         data["ownershipVerificationCertificateArn"] = more["ownershipVerificationCertificateArn"]
     if more.get("domainNameArn"):
         data["domainNameArn"] = more["domainNameArn"]
+    data["domainNameStatus"] = domain_name_status(self)
+    data.pop("domainNameStatusMessage", None)
     return data
+
+
+def acm_certificate(arn: str | None) -> Any | None:
+    """The moto ACM certificate of ``arn`` (account and Region from the ARN), or None."""
+    from moto.acm.models import acm_backends
+
+    parts = str(arn or "").split(":")
+    if len(parts) < 6 or parts[2] != "acm":
+        return None
+    try:
+        return getattr(acm_backends[parts[4]][parts[3]], "_certificates", {}).get(arn)
+    except Exception:
+        return None
+
+
+def domain_name_status(domain: Any) -> str:
+    """``domainNameStatus`` now: PENDING_OWNERSHIP_VERIFICATION while a needed ownership
+    verification certificate is not ISSUED, UPDATING for the domain-name delay after the last
+    create or update, else AVAILABLE."""
+    more = extras(domain)
+    ownership = more.get("ownershipVerificationCertificateArn")
+    if more.get("mutualTlsAuthentication") and ownership:
+        regional = acm_certificate(domain.regional_certificate_arn)
+        if regional is not None and regional.type != "AMAZON_ISSUED":
+            owner = acm_certificate(ownership)
+            if owner is not None:
+                owner.check()
+            if owner is None or owner.status != "ISSUED":
+                return "PENDING_OWNERSHIP_VERIFICATION"
+    changed = more.get("changed")
+    if changed is not None and not DELAYS.elapsed("domainNameSeconds", float(changed)):
+        return "UPDATING"
+    return "AVAILABLE"
+
+
+def vpc_link_status(link: Any) -> tuple[str, str | None]:
+    """(status, statusMessage) of a VPC link now."""
+    more = extras(link)
+    if "deleting" in more:
+        return "DELETING", None
+    if "created" not in more:
+        return str(link.status), None
+    if not DELAYS.elapsed("provisioningSeconds", float(more["created"])):
+        return PENDING, None
+    if more.get("failure"):
+        return "FAILED", str(more["failure"])
+    return "AVAILABLE", VPC_LINK_READY
 
 
 def _vpc_link_to_json(self: Any) -> dict[str, Any]:
     data: dict[str, Any] = _original("VpcLink.to_json")(self)
-    more = extras(self)
-    if more.get("failure"):
-        data["status"] = "FAILED"
-        data["statusMessage"] = more["failure"]
-    elif "created" in more:
-        status = DELAYS.vpc_link_status(float(more["created"]))
-        data["status"] = status
-        data["statusMessage"] = VPC_LINK_MESSAGES[status]
+    status, message = vpc_link_status(self)
+    data["status"] = status
+    data.pop("statusMessage", None)
+    if message:
+        data["statusMessage"] = message
     if not data.get("tags"):
         data.pop("tags", None)
+    if not data.get("description"):
+        data.pop("description", None)
     return data
 
 
 def vpc_link_target_failure(account_id: str, region: str, target_arns: list[str]) -> str | None:
-    """Why a VPC link to ``target_arns`` would end up FAILED (None when the targets are fine)."""
+    """Why a VPC link created now to ``target_arns`` ends up FAILED (None: it becomes AVAILABLE).
+
+    The target must be an NLB ARN (an ALB's fails "NLB ARN is malformed") whose load balancer is
+    ``active`` *when the link is created*.
+    """
     from moto.elbv2.models import elbv2_backends
 
     if not target_arns:
         return "No target NLB specified"
     backend = elbv2_backends[account_id][region]
     for arn in target_arns:
+        if ":loadbalancer/net/" not in arn:
+            return NLB_MALFORMED
         balancer = backend.load_balancers.get(arn)
         if balancer is None:
             return f"NLB ARN is malformed or does not exist: {arn}"
-        if getattr(balancer, "type", "") != "network":
-            return f"Load balancer {arn} is not a Network Load Balancer"
+        balancer.activate()
+        if balancer.state != "active":
+            return NLB_NOT_ACTIVE
     return None
 
 
@@ -162,6 +244,15 @@ def _create_vpc_link(self: Any, *args: Any, **kwargs: Any) -> Any:
     if failure:
         more["failure"] = failure
     return link
+
+
+VPC_LINK_NOT_FOUND = "Invalid Vpc Link identifier specified"
+
+
+def _vpc_link_not_found_init(self: Any) -> None:
+    from moto.apigateway.exceptions import NotFoundException
+
+    NotFoundException.__init__(self, VPC_LINK_NOT_FOUND)
 
 
 def _create_deployment(self: Any, name: str, description: str, stage_variables: Any = None) -> Any:
@@ -246,7 +337,14 @@ def _create_target_group(self: Any, name: str, **kwargs: Any) -> Any:
 
 
 def _target_group_register(self: Any, targets: list[dict[str, Any]]) -> None:
+    now = time.time()
+    new = [t["Id"] for t in targets if t.get("Id") not in self.targets]
     _original("FakeTargetGroup.register")(self, targets)
+    registered: dict[str, float] = extras(self).setdefault("registered", {})
+    draining = extras(self).get("draining") or {}
+    for target_id in new:
+        registered[target_id] = now
+        draining.pop(target_id, None)
     for target in targets:
         zone = target.get("AvailabilityZone")
         if zone and target["Id"] in self.targets:
@@ -254,7 +352,21 @@ def _target_group_register(self: Any, targets: list[dict[str, Any]]) -> None:
 
 
 def _target_group_health_for(self: Any, target: dict[str, Any], ec2_backend: Any) -> Any:
+    from moto.elbv2.models import FakeHealthStatus
+
+    now = time.time()
+    draining = _draining(self, now).get(target["Id"])
+    if target["Id"] not in self.targets and draining is not None:
+        kept = draining["target"]
+        status = FakeHealthStatus(kept["Id"], kept["Port"], self.health_check_port, *DRAINING)
+        zone = kept.get("AvailabilityZone")
+        if zone:
+            extras(status)["AvailabilityZone"] = zone
+        return status
     status = _original("FakeTargetGroup.health_for")(self, target, ec2_backend)
+    if target["Id"] in self.targets and status.status == "healthy":
+        state, reason, description = target_health_state(self, target["Id"], status.port, now)
+        status.status, status.reason, status.description = state, reason, description
     zone = (self.targets.get(target["Id"]) or {}).get("AvailabilityZone")
     if zone:
         extras(status)["AvailabilityZone"] = zone
@@ -267,6 +379,127 @@ def _health_status_target(self: Any) -> dict[str, Any]:
     if zone:
         data["AvailabilityZone"] = zone
     return data
+
+
+def _delete_load_balancer(self: Any, arn: str) -> None:
+    """Moto forgets at once; AWS still describes a deleted load balancer for a while."""
+    balancer = self.load_balancers.get(arn)
+    _original("ELBv2Backend.delete_load_balancer")(self, arn)
+    seconds = DELAYS.get("deletionSeconds")
+    if balancer is None or seconds <= 0:
+        return
+    ghosts: dict[str, Any] = extras(self).setdefault("ghosts", {})
+    ghosts[arn] = balancer
+    DELAYS.schedule(seconds, lambda: ghosts.pop(arn, None) if ghosts.get(arn) is balancer else None)
+
+
+def _describe_load_balancers(self: Any, arns: list[str] | None, names: list[str] | None) -> list[Any]:
+    original = _original("ELBv2Backend.describe_load_balancers")
+    ghosts = {a: g for a, g in dict(extras(self).get("ghosts") or {}).items() if a not in self.load_balancers}
+    if not ghosts:
+        return list(original(self, arns, names))
+    arns, names = list(arns or []), list(names or [])
+    if not arns and not names:
+        return [*original(self, arns, names), *ghosts.values()]
+    live_names = {lb.name for lb in list(self.load_balancers.values())}
+    ghost_names = {g.name: g for g in ghosts.values() if g.name not in live_names}
+    live_arns = [a for a in arns if a not in ghosts]
+    live_wanted = [n for n in names if n not in ghost_names]
+    found = list(original(self, live_arns, live_wanted)) if live_arns or live_wanted else []
+    found += [ghosts[a] for a in arns if a in ghosts]
+    found += [ghost_names[n] for n in names if n in ghost_names]
+    unique: list[Any] = []
+    for balancer in found:
+        if balancer not in unique:
+            unique.append(balancer)
+    return unique
+
+
+def _target_group_in_use(group: Any) -> bool:
+    from moto.elbv2.models import elbv2_backends
+
+    backend = elbv2_backends[group.account_id][group.region_name]
+    return bool(backend._any_listener_using(group.arn))
+
+
+def _stamp_groups_in_use(backend: Any) -> None:
+    now = time.time()
+    for group in list(backend.target_groups.values()):
+        if backend._any_listener_using(group.arn):
+            extras(group).setdefault("in_use_since", now)
+        else:
+            extras(group).pop("in_use_since", None)
+
+
+def _stamping(name: str) -> Callable[..., Any]:
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = _original(name)(self, *args, **kwargs)
+        _stamp_groups_in_use(self)
+        return result
+
+    wrapper.__name__ = name.rsplit(".", 1)[-1]
+    return wrapper
+
+
+NOT_IN_USE = ("unused", "Target.NotInUse", "Target group is not configured to receive traffic from the load balancer")
+REGISTRATION_IN_PROGRESS = ("initial", "Elb.RegistrationInProgress", "Target registration is in progress")
+INITIAL_HEALTH_CHECKING = ("initial", "Elb.InitialHealthChecking", "Initial health checks in progress")
+FAILED_HEALTH_CHECKS = ("unhealthy", "Target.FailedHealthChecks", "Health checks failed")
+DRAINING = ("draining", "Target.DeregistrationInProgress", "Target deregistration is in progress")
+
+
+def target_health_state(group: Any, target_id: str, port: Any, now: float | None = None) -> tuple[Any, ...]:
+    """(State, Reason, Description) of a registered target: ``unused`` while no load balancer uses the
+    group, ``initial`` for the health-check delay after registration (or first use), then
+    ``healthy`` unless the control API marked the target down (``unhealthy``)."""
+    now = time.time() if now is None else now
+    more = extras(group)
+    if not _target_group_in_use(group):
+        more.pop("in_use_since", None)
+        return NOT_IN_USE
+    in_use = float(more.setdefault("in_use_since", now))
+    registered = float((more.get("registered") or {}).get(target_id, in_use))
+    elapsed = now - max(in_use, registered)
+    period = DELAYS.get("healthCheckSeconds")
+    if elapsed < period / 2:
+        return REGISTRATION_IN_PROGRESS
+    if elapsed < period:
+        return INITIAL_HEALTH_CHECKING
+    if TARGET_HEALTH.override(group.arn, target_id, port) == "unhealthy":
+        return FAILED_HEALTH_CHECKS
+    return ("healthy", None, None)
+
+
+def _draining(group: Any, now: float) -> dict[str, dict[str, Any]]:
+    entries: dict[str, dict[str, Any]] = extras(group).setdefault("draining", {})
+    seconds = DELAYS.get("deletionSeconds")
+    for target_id in [t for t, e in entries.items() if now - float(e["since"]) >= seconds]:
+        del entries[target_id]
+    return entries
+
+
+def _target_group_deregister(self: Any, targets: list[dict[str, Any]]) -> None:
+    now = time.time()
+    leaving = {t["Id"]: dict(self.targets[t["Id"]]) for t in targets if t.get("Id") in self.targets}
+    _original("FakeTargetGroup.deregister")(self, targets)
+    if DELAYS.get("deletionSeconds") > 0 and _target_group_in_use(self):
+        draining = _draining(self, now)
+        for target_id, target in leaving.items():
+            draining[target_id] = {"target": target, "since": now}
+    registered = extras(self).get("registered") or {}
+    for target_id in leaving:
+        registered.pop(target_id, None)
+
+
+def _describe_target_health(self: Any, target_group_arn: str, targets: list[dict[str, Any]]) -> list[Any]:
+    found: list[Any] = list(_original("ELBv2Backend.describe_target_health")(self, target_group_arn, targets))
+    if targets:
+        return found
+    group = self.target_groups[target_group_arn]
+    for target_id, entry in list(_draining(group, time.time()).items()):
+        if target_id not in group.targets:
+            found.append(group.health_for(entry["target"], self.ec2_backend))
+    return found
 
 
 def _load_balancer_activate(self: Any) -> None:
@@ -300,10 +533,80 @@ def _certificate_check(self: Any) -> None:
         self.status = "ISSUED"
 
 
+def key_algorithm(cert: Any) -> str:
+    """A moto certificate's key algorithm in the request spelling (``RSA_2048``, ``EC_prime256v1``)."""
+    return str(_original("CertBundle.describe")(cert)["Certificate"]["KeyAlgorithm"])
+
+
+def answer_key_algorithm(request_spelling: str) -> str:
+    """ACM's answer spelling: ``RSA_2048`` -> ``RSA-2048``, ``EC_prime256v1`` -> ``EC-prime256v1``."""
+    return request_spelling.replace("_", "-", 1)
+
+
+def _issuer_name(cert: Any) -> str:
+    from cryptography.x509.oid import NameOID
+
+    for oid in (NameOID.ORGANIZATION_NAME, NameOID.COMMON_NAME):
+        found = cert._cert.issuer.get_attributes_for_oid(oid)
+        if found:
+            return str(found[0].value)
+    return str(cert.issuer_common_name)
+
+
+def _generate_cert(
+    cls: Any,
+    domain_name: str,
+    account_id: str,
+    region: str,
+    sans: list[str] | None = None,
+    cert_authority_arn: str | None = None,
+) -> Any:
+    """A requested (public) certificate, signed by the emulated public CA with the key algorithm
+    of the request being served."""
+    if cert_authority_arn is not None:
+        original: Any = _original("CertBundle.generate_cert")
+        return original.__func__(cls, domain_name, account_id, region, sans=sans, cert_authority_arn=cert_authority_arn)
+    from .publicca import PUBLIC_CA
+
+    names = [domain_name, *[n for n in (sans or []) if n != domain_name]]
+    issued = PUBLIC_CA.issue(domain_name, names[1:], getattr(REQUEST, "key_algorithm", None) or "RSA_2048")
+    bundle = cls(
+        account_id=account_id,
+        certificate=issued.certificate,
+        private_key=issued.private_key,
+        cert_type="AMAZON_ISSUED",
+        cert_status="PENDING_VALIDATION",
+        region=region,
+    )
+    bundle.chain = issued.chain
+    return bundle
+
+
+DEFAULT_LISTED_KEY_TYPES = ("RSA_1024", "RSA_2048")
+
+
+def _list_certificates(self: Any, statuses: list[str], includes: dict[str, Any]) -> Any:
+    """As moto, but without ``Includes.keyTypes`` only RSA_1024 and RSA_2048 certificates (the
+    ACM Filters reference: "Default filtering returns only RSA_1024 and RSA_2048 certificates")."""
+    includes = dict(includes or {})
+    key_types = list(includes.get("keyTypes") or DEFAULT_LISTED_KEY_TYPES)
+    for arn in list(self._certificates.keys()):
+        cert = self.get_certificate(arn)
+        if statuses and cert.status not in statuses:
+            continue
+        if "exportOption" in includes and includes["exportOption"] not in cert.cert_options.get("Export", ""):
+            continue
+        if key_algorithm(cert) not in key_types:
+            continue
+        yield cert
+
+
 def _certificate_describe(self: Any) -> dict[str, Any]:
     from .guards import certificate_users
 
     data: dict[str, Any] = _original("CertBundle.describe")(self)
+    data["Certificate"]["KeyAlgorithm"] = answer_key_algorithm(str(data["Certificate"]["KeyAlgorithm"]))
+    data["Certificate"]["Issuer"] = _issuer_name(self)
     parts = str(self.arn).split(":")
     if len(parts) > 4:
         with contextlib.suppress(Exception):  # a region moto does not know: keep moto's answer
@@ -312,6 +615,35 @@ def _certificate_describe(self: Any) -> dict[str, Any]:
         for key in ("IssuedAt", "NotBefore", "NotAfter", "Serial"):
             data["Certificate"].pop(key, None)
     return data
+
+
+# -- S3 ---------------------------------------------------------------------------------------------
+def s3_bucket(call: Any) -> tuple[Any, str | None] | None:
+    """(moto bucket, its versioning status) of the bucket an S3 call names, or None."""
+    from moto.s3.models import s3_backends
+
+    name = call.path_params.get("Bucket") or ""
+    owner = s3_backends.bucket_accounts.get(name)
+    if not owner:
+        return None
+    partition, account_id = owner
+    try:
+        bucket = s3_backends[account_id][partition].get_bucket(name)
+    except Exception:
+        return None
+    return bucket, bucket.versioning_status
+
+
+def note_versioning_enabled(bucket: Any) -> None:
+    """Versioning was enabled for the first time on ``bucket`` just now."""
+    extras(bucket)["versioningEnabledAt"] = time.time()
+
+
+def _bucket_is_versioned(self: Any) -> bool:
+    if self.versioning_status != "Enabled":
+        return False
+    since = extras(self).get("versioningEnabledAt")
+    return since is None or DELAYS.elapsed("versioningSeconds", float(since))
 
 
 def apply() -> None:
@@ -328,15 +660,18 @@ def apply() -> None:
                 "re-check hybrid_gateway_devenv/emulator/patches.py",
                 stacklevel=2,
             )
-        from moto.acm.models import CertBundle
+        from moto.acm.models import AWSCertificateManagerBackend, CertBundle
+        from moto.apigateway.exceptions import VpcLinkNotFound
         from moto.apigateway.models import APIGatewayBackend, DomainName, Integration, RestAPI, Stage, VpcLink
         from moto.elbv2.models import ELBv2Backend, FakeHealthStatus, FakeLoadBalancer, FakeTargetGroup
+        from moto.s3.models import FakeBucket
 
         table: list[tuple[type, str, Any]] = [
             (Stage, "to_json", _stage_to_json),
             (Integration, "to_json", _integration_to_json),
             (DomainName, "to_json", _domain_name_to_json),
             (VpcLink, "to_json", _vpc_link_to_json),
+            (VpcLinkNotFound, "__init__", _vpc_link_not_found_init),
             (APIGatewayBackend, "create_vpc_link", _create_vpc_link),
             (RestAPI, "create_deployment", _create_deployment),
             (RestAPI, "delete_deployment", _delete_deployment),
@@ -344,12 +679,23 @@ def apply() -> None:
             (APIGatewayBackend, "delete_domain_name", _delete_domain_name),
             (FakeLoadBalancer, "activate", _load_balancer_activate),
             (ELBv2Backend, "create_load_balancer", _create_load_balancer),
+            (ELBv2Backend, "delete_load_balancer", _delete_load_balancer),
+            (ELBv2Backend, "describe_load_balancers", _describe_load_balancers),
             (ELBv2Backend, "create_target_group", _create_target_group),
+            (ELBv2Backend, "create_listener", _stamping("ELBv2Backend.create_listener")),
+            (ELBv2Backend, "modify_listener", _stamping("ELBv2Backend.modify_listener")),
+            (ELBv2Backend, "create_rule", _stamping("ELBv2Backend.create_rule")),
+            (ELBv2Backend, "modify_rule", _stamping("ELBv2Backend.modify_rule")),
+            (ELBv2Backend, "describe_target_health", _describe_target_health),
             (FakeTargetGroup, "register", _target_group_register),
+            (FakeTargetGroup, "deregister", _target_group_deregister),
             (FakeTargetGroup, "health_for", _target_group_health_for),
             (FakeHealthStatus, "target", property(_health_status_target)),
+            (CertBundle, "generate_cert", classmethod(_generate_cert)),
             (CertBundle, "check", _certificate_check),
             (CertBundle, "describe", _certificate_describe),
+            (AWSCertificateManagerBackend, "list_certificates", _list_certificates),
+            (FakeBucket, "is_versioned", property(_bucket_is_versioned)),
         ]
         for cls, attribute, replacement in table:
             # getattr_static: keep the original descriptor itself (plain function or property)

@@ -3,20 +3,33 @@
 Request flow for an AWS call (anything not under ``/_emulator/``)::
 
     parse (service, operation, region, account from SigV4 + botocore's model)  -> routing.py
+    scheduled removals that are due (deleted VPC links, load balancers)       -> delays.py
     fault injection: sleep latency_ms, maybe answer throttling / 5xx         -> faults.py
-    refusals moto lacks (deletes of things in use, IP targets outside the VPC) -> guards.py
+    request-rate quotas (token buckets), then resource-count quotas           -> quotas.py
+    refusals moto lacks (deletes of things in use, invalid requests)          -> guards.py
     API Gateway operations moto lacks or gets wrong                           -> apigateway.py
     everything else: moto's DomainDispatcherApplication                       (moto server mode)
     after a Route 53 change: note DNS records for ACM validation             -> delays.py
+    after versioning is first enabled on an S3 bucket: start its window        -> patches.py
     append to the request log                                                 -> requestlog.py
 
-The control API (JSON, same port, never logged or faulted)::
+The control API (JSON, same port, never logged, faulted or throttled)::
 
     GET    /_emulator/health
     GET    /_emulator/requests?since=N      {"requests": [...], "lastSeq": N}
     DELETE /_emulator/requests
     GET|PUT|DELETE /_emulator/faults        {"rate", "kinds", "latencyMs", "services", "operations", "seed"}
-    GET|PUT /_emulator/delays               {"provisioningSeconds": 5}
+    GET|PUT|DELETE /_emulator/delays        {"provisioningSeconds", "deletionSeconds", "domainNameSeconds",
+                                             "healthCheckSeconds", "versioningSeconds"} or {"instant": true};
+                                            DELETE: back to the startup settings (defaults or CLI)
+    GET|PUT|DELETE /_emulator/quotas        {"enabled": true, "timeScale": 10}; DELETE: back to the startup
+                                            settings
+    GET|PUT|DELETE /_emulator/target-health {"targetId", "port", "targetGroupArn", "state": "unhealthy"|"healthy"}
+    GET    /_emulator/public-ca             {"certificate": root PEM, "intermediate": PEM}
+    POST   /_emulator/public-ca/certificates {"domainName", "subjectAlternativeNames", "keyAlgorithm",
+                                             "validityDays"} -> {"certificate", "privateKey", "certificateChain"}
+    POST   /_emulator/public-ca/verify      {"certificate", "certificateChain"} or {"certificateArn"}
+                                            -> {"trusted": bool, "reason": str | null}
     GET|PUT|DELETE /_emulator/test-invoke   {"status", "body", "headers", "clientCertificateId"}
     GET|PUT|DELETE /_emulator/client-certificates  {"validitySeconds": 40}  (DELETE: back to 365 days)
     POST   /_emulator/reset                 moto reset of every backend + all emulator state
@@ -39,10 +52,13 @@ from . import patches
 from .apigateway import ApiGatewayExtension, TestInvokeAnswer
 from .delays import DELAYS
 from .faults import FaultConfig, FaultInjector, fault_reply
-from .guards import refuse_if_in_use
+from .guards import refuse, requested_key_algorithm
+from .publicca import PUBLIC_CA
+from .quotas import QUOTAS, throttled_reply
 from .reply import Reply, StartResponse, json_reply, rest_json_error
 from .requestlog import RequestLog
 from .routing import AwsCall, OperationResolver, default_resolver, parse_call
+from .targethealth import TARGET_HEALTH
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +96,10 @@ class EmulatorApp:
             logger.exception("could not parse request %s %s", environ.get("REQUEST_METHOD"), path)
             return self._moto(environ, start_response, None)
         head = call.method == "HEAD"
+        try:
+            DELAYS.sweep()
+        except Exception:
+            logger.exception("scheduled removal failed")
         latency, fault = self.faults.decide(call)
         if latency > 0:
             time.sleep(latency)
@@ -87,8 +107,13 @@ class EmulatorApp:
             reply = fault_reply(call, fault)
             self._record(call, reply.status, fault)
             return reply(start_response, head)
+        wait = QUOTAS.admit(call)
+        if wait is not None:
+            reply = throttled_reply(call, wait)
+            self._record(call, reply.status, "quota")
+            return reply(start_response, head)
         try:
-            reply_or_none = refuse_if_in_use(call)
+            reply_or_none = QUOTAS.resource_refusal(call) or refuse(call)
             if reply_or_none is None and self.apigateway.handles(call):
                 reply_or_none = self.apigateway.handle(call)
         except Exception as err:
@@ -106,6 +131,7 @@ class EmulatorApp:
             captured.append((status, headers))
             return lambda data: None
 
+        before = self._before_moto(call)
         try:
             result = self.moto_app(environ, capture)
             try:
@@ -123,15 +149,33 @@ class EmulatorApp:
         except Exception as err:
             logger.exception("moto failed on %s", call.operation if call else environ.get("PATH_INFO"))
             reply = rest_json_error(500, "InternalFailure", f"moto error: {type(err).__name__}: {err}")
+        finally:
+            patches.REQUEST.key_algorithm = None
         if call is not None:
-            if (
-                call.service == "route53"
-                and call.operation in ("ChangeResourceRecordSets", "DeleteHostedZone")
-                and 200 <= reply.status < 300
-            ):
-                DELAYS.observe_dns(call.account_id)
+            if 200 <= reply.status < 300:
+                self._after_moto(call, before)
             self._record(call, reply.status, None)
         return reply(start_response, environ.get("REQUEST_METHOD") == "HEAD")
+
+    @staticmethod
+    def _before_moto(call: AwsCall | None) -> Any:
+        """What the after-hook needs to know about the state before moto serves ``call``."""
+        if call is None:
+            return None
+        if call.service == "acm" and call.operation == "RequestCertificate":
+            patches.REQUEST.key_algorithm = requested_key_algorithm(call)
+        if call.service == "s3" and call.operation == "PutBucketVersioning":
+            return patches.s3_bucket(call)
+        return None
+
+    @staticmethod
+    def _after_moto(call: AwsCall, before: Any) -> None:
+        if call.service == "route53" and call.operation in ("ChangeResourceRecordSets", "DeleteHostedZone"):
+            DELAYS.observe_dns(call.account_id)
+        if call.service == "s3" and call.operation == "PutBucketVersioning" and before is not None:
+            bucket, previous = before
+            if previous is None and bucket.versioning_status == "Enabled":
+                patches.note_versioning_enabled(bucket)
 
     def _record(self, call: AwsCall, status: int, fault: str | None) -> None:
         self.log.append(
@@ -150,6 +194,8 @@ class EmulatorApp:
         patches.clear_extras()
         self.apigateway.reset()
         DELAYS.reset()
+        QUOTAS.reset()
+        TARGET_HEALTH.clear()
         self.faults.clear()
         self.log.clear()
 
@@ -180,7 +226,12 @@ class EmulatorApp:
             "/health": ("GET",),
             "/requests": ("GET", "DELETE"),
             "/faults": ("GET", "PUT", "DELETE"),
-            "/delays": ("GET", "PUT"),
+            "/delays": ("GET", "PUT", "DELETE"),
+            "/quotas": ("GET", "PUT", "DELETE"),
+            "/target-health": ("GET", "PUT", "DELETE"),
+            "/public-ca": ("GET",),
+            "/public-ca/certificates": ("POST",),
+            "/public-ca/verify": ("POST",),
             "/test-invoke": ("GET", "PUT", "DELETE"),
             "/client-certificates": ("GET", "PUT", "DELETE"),
             "/reset": ("POST",),
@@ -204,10 +255,40 @@ class EmulatorApp:
             result = {"faults": self.faults.config().to_json()}
         elif path == "/delays":
             if method == "PUT":
-                if "provisioningSeconds" not in body:
-                    raise ValueError("provisioningSeconds is required")
-                DELAYS.set_seconds(float(body["provisioningSeconds"]))
+                DELAYS.update(body)
+            elif method == "DELETE":
+                DELAYS.restore_defaults()
             result = DELAYS.to_json()
+        elif path == "/quotas":
+            if method == "PUT":
+                unknown = sorted(set(body) - {"enabled", "timeScale"})
+                if unknown or not body:
+                    raise ValueError("give 'enabled' (bool) and/or 'timeScale' (> 0; 1 = AWS's rates)")
+                enabled = body.get("enabled")
+                if enabled is not None and not isinstance(enabled, bool):
+                    raise ValueError("enabled must be true or false")
+                scale = body.get("timeScale")
+                QUOTAS.configure(enabled=enabled, time_scale=float(scale) if scale is not None else None)
+            elif method == "DELETE":
+                QUOTAS.reset()
+            result = QUOTAS.to_json()
+        elif path == "/target-health":
+            if method == "PUT":
+                TARGET_HEALTH.set(
+                    str(body.get("targetId") or ""),
+                    str(body.get("state") or ""),
+                    target_group_arn=body.get("targetGroupArn"),
+                    port=body.get("port"),
+                )
+            elif method == "DELETE":
+                TARGET_HEALTH.clear()
+            result = TARGET_HEALTH.to_json()
+        elif path == "/public-ca":
+            result = PUBLIC_CA.to_json()
+        elif path == "/public-ca/certificates":
+            result = self._issue_public_certificate(body)
+        elif path == "/public-ca/verify":
+            result = self._verify_public_certificate(body)
         elif path == "/test-invoke":
             if method == "PUT":
                 answer = TestInvokeAnswer.from_json(body)
@@ -227,6 +308,40 @@ class EmulatorApp:
             self.reset()
             result = {"reset": True}
         return json_reply(200, result)
+
+    @staticmethod
+    def _issue_public_certificate(body: dict[str, Any]) -> dict[str, Any]:
+        from datetime import timedelta
+
+        sans = body.get("subjectAlternativeNames") or []
+        if not isinstance(sans, list):
+            raise ValueError("subjectAlternativeNames must be a list")
+        days = float(body.get("validityDays", 90))
+        if days <= 0:
+            raise ValueError("validityDays must be positive")
+        issued = PUBLIC_CA.issue(
+            str(body.get("domainName") or ""),
+            [str(n) for n in sans],
+            str(body.get("keyAlgorithm") or "RSA_2048"),
+            validity=timedelta(days=days),
+        )
+        return issued.to_json()
+
+    @staticmethod
+    def _verify_public_certificate(body: dict[str, Any]) -> dict[str, Any]:
+        arn = body.get("certificateArn")
+        if arn:
+            cert = patches.acm_certificate(str(arn))
+            if cert is None:
+                raise ValueError(f"no ACM certificate {arn} in the emulator")
+            certificate, chain = bytes(cert.cert), bytes(cert.chain or b"")
+        else:
+            if not body.get("certificate"):
+                raise ValueError("give certificate (+ certificateChain) or certificateArn")
+            certificate = str(body["certificate"]).encode()
+            chain = str(body.get("certificateChain") or "").encode()
+        problem = PUBLIC_CA.chain_problem(certificate, chain)
+        return {"trusted": problem is None, "reason": problem}
 
 
 class _QuietHandler(WSGIRequestHandler):

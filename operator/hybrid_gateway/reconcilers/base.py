@@ -22,6 +22,7 @@ from hybrid_gateway.aws.tags import Owner
 from hybrid_gateway.errors import RetryLater, Stalled
 from hybrid_gateway.kube import KubeApi, MissingInput
 from hybrid_gateway.parts.base import Outcome
+from hybrid_gateway.public_trust import PublicRoots
 from hybrid_gateway.status import conditions as cond
 from hybrid_gateway.status.conditions import Condition
 
@@ -54,6 +55,8 @@ class Runtime:
 
     aws: AwsClients
     kube: KubeApi
+    # The CAs API Gateway trusts at the front door (public_trust.py); loaded once.
+    public_roots: PublicRoots = field(default_factory=PublicRoots.load)
 
 
 @dataclass

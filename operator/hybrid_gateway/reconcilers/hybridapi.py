@@ -24,6 +24,7 @@ from hybrid_gateway.parts import certificate, dns, listeners, load_balancers, re
 from hybrid_gateway.parts import security_group as sg
 from hybrid_gateway.parts.base import Observed, PartContext
 from hybrid_gateway.parts.vpc_link import VpcLinkDesired, VpcLinkPart
+from hybrid_gateway.public_trust import ADVICE
 from hybrid_gateway.reconcilers.base import Event, FinalizeResult, KubeObject, PassResult, Reconciler, parse_spec
 from hybrid_gateway.reconcilers.chain import Chain, Found, Step
 from hybrid_gateway.reconcilers.inputs import certificate_desired, certificate_part, check_name_in_zone
@@ -209,6 +210,26 @@ class HybridApiReconciler(Reconciler):
         check_name_in_zone(ctx, front.hostname, front.hosted_zone_id, name_field="spec.frontDoor.hostname",
                            zone_field="spec.frontDoor.hostedZoneId", reason="HostnameOutsideHostedZone")
 
+    def _check_publicly_trusted(self, ctx: PartContext, spec: HybridApiSpec, desired: Any) -> None:
+        """Stalled, before any write, for a front-door certificate API Gateway will not trust (public_trust.py).
+        A requested certificate is ACM's public one; a missing one or one for another name is reported by
+        the certificate step first."""
+        front, roots = spec.front_door, self.runtime.public_roots
+        why = None
+        if isinstance(desired, certificate.ImportedCertificateDesired):
+            why = roots.why_untrusted(front.hostname, desired.certificate_pem, desired.chain_pem)
+        elif isinstance(desired, certificate.ExistingCertificateDesired):
+            given = certificate.ExistingCertificate(front.hostname).find(ctx, desired, None)
+            if given is None or certificate.uncovered(front.hostname, given.state) is not None:
+                return
+            if given.state.type == "PRIVATE":
+                why = f"ACM certificate {given.id} is issued by a private CA"
+            elif given.state.type == "IMPORTED":
+                body = ctx.client("acm").get_certificate(CertificateArn=given.id)
+                why = roots.why_untrusted(front.hostname, body["Certificate"], body.get("CertificateChain", ""))
+        if why:
+            raise Stalled("CertificateNotPubliclyTrusted", f"spec.frontDoor.certificate: {why}. {ADVICE}")
+
     # ---- the pass -------------------------------------------------------------------------------
     def reconcile(self, obj: KubeObject) -> PassResult:
         spec = parse_spec(HybridApiSpec, obj)
@@ -223,6 +244,7 @@ class HybridApiReconciler(Reconciler):
         )
         ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
         self._validate(ctx, spec)
+        self._check_publicly_trusted(ctx, spec, inputs.certificate_desired)
         retiring = obj.status.get("retiring")
         run = CHAIN.ensure(ctx, inputs, dict(obj.status.get("resources") or {}), retiring)
         found = run.found.observed
