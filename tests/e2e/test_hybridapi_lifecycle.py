@@ -85,11 +85,18 @@ def test_operator_killed_during_creation_adopts_what_it_made(
     cluster, namespace, account, emulator, control, start_operator, kill_after: str
 ) -> None:
     since = control.last_seq()
-    first = start_operator(namespace)
-    apply(cluster, namespace, secret("crash-gw", {"token": "crash-secret"}), hybridapi("crash", account))
-    wait_until(lambda: control.count(operation=kill_after, since=since) > 0, timeout=60, interval=0.05,
-               what=f"the first {kill_after}")
-    first.kill()  # SIGKILL: no status write, no cleanup
+    # The create's answer comes late (it has taken effect and is logged at once), so the operator is killed
+    # while it waits for the answer: a create that ends its pass (CreateVpcLink: the REST API waits for the
+    # link to be AVAILABLE) would otherwise race its own status write.
+    control.set_faults(answer_latency_ms=3000, operations=[kill_after])
+    try:
+        first = start_operator(namespace)
+        apply(cluster, namespace, secret("crash-gw", {"token": "crash-secret"}), hybridapi("crash", account))
+        wait_until(lambda: control.count(operation=kill_after, since=since) > 0, timeout=60, interval=0.05,
+                   what=f"the first {kill_after}")
+        first.kill()  # SIGKILL: no status write, no cleanup
+    finally:
+        control.clear_faults()
     killed_at = control.last_seq()
     obj = get(cluster, namespace, "hybridapi", "crash")
     assert condition(obj, "Ready").get("status") != "True", "killed too late: the object was already Ready"

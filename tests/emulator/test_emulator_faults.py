@@ -142,6 +142,29 @@ def test_latency_and_filters(ctl: EmulatorControl, apigw: Any, ec2: Any) -> None
     assert throttled.value.response["Error"]["Code"] == "RequestLimitExceeded"
 
 
+def test_a_slow_answer_comes_after_the_call_took_effect(ctl: EmulatorControl, apigw: Any) -> None:
+    """answerLatencyMs: the write is done and logged while its client still waits for the answer (what the
+    crash tests use to stop the operator between a create and its status write)."""
+    import threading
+
+    ctl.set_faults(answer_latency_ms=3000, services=["apigateway"], operations=["CreateRestApi"])
+    since = ctl.last_seq()
+    answered: list[str] = []
+    caller = threading.Thread(target=lambda: answered.append(apigw.create_rest_api(name="slow")["id"]))
+    caller.start()
+    try:
+        deadline = time.monotonic() + 2.5
+        while ctl.count(operation="CreateRestApi", since=since) == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert ctl.count(operation="CreateRestApi", since=since) == 1, "logged before the answer"
+        assert [api["name"] for api in apigw.get_rest_apis()["items"]] == ["slow"], "in effect before the answer"
+        assert caller.is_alive() and not answered, "the client still waits"
+    finally:
+        caller.join(10)
+        ctl.clear_faults()
+    assert len(answered) == 1
+
+
 def test_invalid_fault_settings_are_refused(ctl: EmulatorControl) -> None:
     from hybrid_gateway_devenv.emulator import EmulatorControlError
 

@@ -86,11 +86,15 @@ class EmulatorControl:
         services: list[str] | None = None,
         operations: list[str] | None = None,
         seed: int | None = None,
+        answer_latency_ms: int = 0,
     ) -> dict[str, Any]:
+        """``latency_ms`` delays a call before it takes effect; ``answer_latency_ms`` delays only its answer
+        (the call has taken effect and is in the request log meanwhile)."""
         payload = {
             "rate": rate,
             "kinds": list(kinds),
             "latencyMs": latency_ms,
+            "answerLatencyMs": answer_latency_ms,
             "services": services,
             "operations": operations,
             "seed": seed,

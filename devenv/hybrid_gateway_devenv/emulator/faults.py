@@ -42,6 +42,9 @@ class FaultConfig:
     rate: float = 0.0
     kinds: list[str] = field(default_factory=lambda: list(DEFAULT_KINDS))
     latency_ms: int = 0
+    # A slow answer: the call takes effect and is logged at once, its reply comes this much later. A test
+    # can so stop a client between an AWS write and whatever the client does with the answer.
+    answer_latency_ms: int = 0
     services: list[str] | None = None
     operations: list[str] | None = None
     seed: int | None = None
@@ -56,8 +59,9 @@ class FaultConfig:
         if unknown:
             raise ValueError(f"unknown fault kinds {unknown}; use {list(FAULT_KINDS)}")
         latency = int(data.get("latencyMs", data.get("latency_ms", 0)) or 0)
-        if latency < 0:
-            raise ValueError("latencyMs must not be negative")
+        answer_latency = int(data.get("answerLatencyMs", 0) or 0)
+        if latency < 0 or answer_latency < 0:
+            raise ValueError("latencyMs and answerLatencyMs must not be negative")
         services = data.get("services")
         operations = data.get("operations")
         seed = data.get("seed")
@@ -65,6 +69,7 @@ class FaultConfig:
             rate=rate,
             kinds=kinds,
             latency_ms=latency,
+            answer_latency_ms=answer_latency,
             services=list(services) if services is not None else None,
             operations=list(operations) if operations is not None else None,
             seed=int(seed) if seed is not None else None,
@@ -75,6 +80,7 @@ class FaultConfig:
             "rate": self.rate,
             "kinds": list(self.kinds),
             "latencyMs": self.latency_ms,
+            "answerLatencyMs": self.answer_latency_ms,
             "services": self.services,
             "operations": self.operations,
             "seed": self.seed,
@@ -122,6 +128,12 @@ class FaultInjector:
                 return latency, None
             kind = kinds[0] if len(kinds) == 1 else self._rng.choice(kinds)
             return latency, kind
+
+    def answer_delay(self, call: AwsCall) -> float:
+        """Seconds to hold back the reply of ``call`` after it took effect."""
+        with self._lock:
+            cfg = self._config
+            return cfg.answer_latency_ms / 1000.0 if cfg.matches(call) else 0.0
 
 
 def fault_reply(call: AwsCall, kind: str) -> Reply:

@@ -18,7 +18,7 @@ The control API (JSON, same port, never logged, faulted or throttled)::
     GET    /_emulator/health
     GET    /_emulator/requests?since=N      {"requests": [...], "lastSeq": N}
     DELETE /_emulator/requests
-    GET|PUT|DELETE /_emulator/faults        {"rate", "kinds", "latencyMs", "services", "operations", "seed"}
+    GET|PUT|DELETE /_emulator/faults        {"rate", "kinds", "latencyMs", "answerLatencyMs", "services", "operations", "seed"}
     GET|PUT|DELETE /_emulator/delays        {"provisioningSeconds", "deletionSeconds", "domainNameSeconds",
                                              "healthCheckSeconds", "versioningSeconds"} or {"instant": true};
                                             DELETE: back to the startup settings (defaults or CLI)
@@ -186,6 +186,10 @@ class EmulatorApp:
             write=call.write,
             fault=fault,
         )
+        if fault is None:
+            slow = self.faults.answer_delay(call)
+            if slow > 0:
+                time.sleep(slow)  # after the log entry: the call is seen to have happened, its answer is late
 
     # -- state -------------------------------------------------------------------------------------
     def reset(self) -> None:
