@@ -18,7 +18,8 @@ The control API (JSON, same port, never logged, faulted or throttled)::
     GET    /_emulator/health
     GET    /_emulator/requests?since=N      {"requests": [...], "lastSeq": N}
     DELETE /_emulator/requests
-    GET|PUT|DELETE /_emulator/faults        {"rate", "kinds", "latencyMs", "answerLatencyMs", "services", "operations", "seed"}
+    GET|PUT|DELETE /_emulator/faults        {"rate", "kinds", "latencyMs", "answerLatencyMs", "services",
+                                             "operations", "seed"}
     GET|PUT|DELETE /_emulator/delays        {"provisioningSeconds", "deletionSeconds", "domainNameSeconds",
                                              "healthCheckSeconds", "versioningSeconds"} or {"instant": true};
                                             DELETE: back to the startup settings (defaults or CLI)
