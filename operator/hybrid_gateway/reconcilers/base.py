@@ -189,10 +189,11 @@ class Reconciler(ABC):
         obj = KubeObject(body)
         started = time.monotonic()
         previous = obj.status
-        was_converged = (
-            previous.get("observedGeneration") == obj.generation
-            and cond.is_true(previous.get("conditions"), cond.READY)
-        )
+        same_generation = previous.get("observedGeneration") == obj.generation
+        was_converged = same_generation and cond.is_true(previous.get("conditions"), cond.READY)
+        # A repair that must wait for AWS between passes (a new VPC link PENDING, a domain UPDATING) leaves
+        # the object not Ready meanwhile; what the following passes put back is still drift.
+        repairing_drift = was_converged or (same_generation and bool((previous.get("drift") or {}).get("repairing")))
         stalled: Condition | None = None
         retry_after: float | None = None
         result = PassResult()
@@ -224,7 +225,11 @@ class Reconciler(ABC):
         drift = dict(previous.get("drift") or {})
         now = cond.now_rfc3339()
         drift["lastCheckTime"] = now
-        if result.changed and was_converged:
+        if repairing_drift and stalled is None and (result.waiting or retry_after is not None):
+            drift["repairing"] = True
+        elif drift.get("repairing"):
+            drift["repairing"] = False  # a merge patch cannot remove the key
+        if result.changed and repairing_drift:
             # The spec did not change but AWS did: that is drift, and it was put back.
             names = [o.part for o in result.changed]
             drift["lastCorrectionTime"] = now

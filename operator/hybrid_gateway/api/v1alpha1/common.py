@@ -394,6 +394,10 @@ class DriftRecord(Model):
                           ...] | None = Field(None, description=(
         "The most recent corrections, newest first (a bounded list), each as `<resource>: <what was put back>`, "
         "for example `alb-listener: sslPolicy`."))
+    repairing: bool | None = Field(None, description=(
+        "True while a drift repair takes more than one pass because AWS must finish something first (a new "
+        "VPC link must become AVAILABLE, a domain name must leave UPDATING): what those passes put back still "
+        "counts as drift. False or absent otherwise."))
 
 
 class CertificateStatus(Model):
