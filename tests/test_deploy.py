@@ -155,12 +155,14 @@ def test_kustomize_renders_deploy_dir_in_place() -> None:
 
 
 def test_kustomization_uses_plain_resources_only() -> None:
-    kustomization = yaml.safe_load((DEPLOY / "kustomization.yaml").read_text())
-    assert set(kustomization) <= {"apiVersion", "kind", "resources"}, sorted(kustomization)
-    for entry in kustomization["resources"]:
-        path = (DEPLOY / entry).resolve()
-        assert path.is_file(), f"{entry} is not a file in deploy/"
-        assert DEPLOY.resolve() in path.parents, f"{entry} is outside deploy/ (kustomize refuses it)"
+    # deploy/ and the one directory it includes (operator/, shared with overlays/namespaced/).
+    for directory in (DEPLOY, DEPLOY / "operator"):
+        kustomization = yaml.safe_load((directory / "kustomization.yaml").read_text())
+        assert set(kustomization) <= {"apiVersion", "kind", "resources"}, sorted(kustomization)
+        for entry in kustomization["resources"]:
+            path = (directory / entry).resolve()
+            assert path.is_file() or path == (DEPLOY / "operator").resolve(), f"{entry} is not a file in deploy/"
+            assert DEPLOY.resolve() in path.parents, f"{entry} is outside deploy/ (kustomize refuses it)"
 
 
 @pytest.mark.parametrize("stem", CRD_FILES)
@@ -227,7 +229,7 @@ def test_service_account_has_irsa_annotation(rendered: list[dict[str, Any]]) -> 
     assert sa["metadata"]["name"] == NAME
     role_arn = sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
     assert re.fullmatch(r"arn:aws:iam::\d{12}:role/[\w+=,.@/-]+", role_arn), role_arn
-    assert "fill in" in (DEPLOY / "service-account.yaml").read_text().lower()
+    assert "fill in" in (DEPLOY / "operator" / "service-account.yaml").read_text().lower()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -408,22 +410,20 @@ def test_rendered_manifests_validate_on_the_api_server(cluster: Any, rendered: l
 # --------------------------------------------------------------------------------------------------
 # RBAC
 
+# Exactly the verbs kopf and operator/hybrid_gateway/kube.py use (see the comments in cluster-role.yaml).
 EXPECTED_RULES = {
     ("kopf.dev", "clusterkopfpeerings"): {"get", "list", "watch", "patch"},
-    ("kopf.dev", "kopfpeerings"): {"get", "list", "watch", "patch"},
-    ("apiextensions.k8s.io", "customresourcedefinitions"): {"get", "list", "watch"},
-    ("", "namespaces"): {"get", "list", "watch"},
-    ("", "events"): {"create", "patch"},
-    ("events.k8s.io", "events"): {"create"},
-    ("hybridgateway.io", "hybridapis"): {"get", "list", "watch", "patch", "update"},
-    ("hybridgateway.io", "mtlsdomains"): {"get", "list", "watch", "patch", "update"},
-    ("hybridgateway.io", "clientcertrotations"): {"get", "list", "watch", "patch", "update"},
-    ("hybridgateway.io", "hybridapis/status"): {"get", "patch", "update"},
-    ("hybridgateway.io", "mtlsdomains/status"): {"get", "patch", "update"},
-    ("hybridgateway.io", "clientcertrotations/status"): {"get", "patch", "update"},
+    ("apiextensions.k8s.io", "customresourcedefinitions"): {"list", "watch"},
+    ("", "events"): {"create"},
+    ("hybridgateway.io", "hybridapis"): {"get", "list", "watch", "patch"},
+    ("hybridgateway.io", "mtlsdomains"): {"get", "list", "watch", "patch"},
+    ("hybridgateway.io", "clientcertrotations"): {"get", "list", "watch", "patch"},
+    ("hybridgateway.io", "hybridapis/status"): {"patch"},
+    ("hybridgateway.io", "mtlsdomains/status"): {"patch"},
+    ("hybridgateway.io", "clientcertrotations/status"): {"patch"},
     ("hybridgateway.io", "clientcertrotations/finalizers"): {"update"},
-    ("", "secrets"): {"get", "list", "watch", "create", "update", "patch"},
-    ("", "configmaps"): {"get", "list", "watch", "create", "update", "patch"},
+    ("", "secrets"): {"get", "create", "patch"},
+    ("", "configmaps"): {"get", "create", "patch"},
 }
 
 
@@ -790,7 +790,7 @@ def test_dockerfile_runs_as_non_root_numeric_user() -> None:
     match = re.fullmatch(r"(\d+)(?::(\d+))?", users[-1])
     assert match, f"USER must be numeric (runAsNonRoot checks it): {users[-1]}"
     assert int(match.group(1)) != 0
-    assert int(match.group(1)) == 10001, "matches runAsUser in deploy/deployment.yaml"
+    assert int(match.group(1)) == 10001, "matches runAsUser in deploy/operator/deployment.yaml"
     if match.group(2):
         assert int(match.group(2)) != 0
 
