@@ -684,6 +684,24 @@ def test_iam_mutating_elb_ec2_acm_actions_are_scoped_by_owner_tag(iam_policy: di
     assert listify(vpc_statement["Resource"]) == ["arn:aws:ec2:*:*:vpc/*"]
 
 
+def test_iam_apigateway_writes_are_scoped_by_owner_tag(iam_policy: dict[str, Any]) -> None:
+    """API Gateway's IAM actions are HTTP verbs: reads on the operator's paths carry no condition (they also
+    look at what is not ours), a POST/PUT on a top-level collection (a create) or on /tags needs the owner tags
+    in the request, and every other write needs them on the resource (or its parent: tags are inherited)."""
+    for statement in statements(iam_policy):
+        verbs = {a.split(":", 1)[1] for a in listify(statement["Action"]) if a.startswith("apigateway:")}
+        if not verbs or verbs <= {"GET", "AddCertificateToDomain"}:
+            continue  # AddCertificateToDomain: an extra check on top of POST/PATCH /domainnames, scoped below
+        scope = owner_tag_condition(statement)
+        paths = [r.split("::", 1)[1] for r in listify(statement["Resource"]) if r.startswith("arn:aws:apigateway:")]
+        assert scope is not None, f"{statement['Sid']}: API Gateway writes without an owner-tag condition"
+        if scope == "request":
+            assert verbs <= {"POST", "PUT"}, statement["Sid"]
+            assert all(p.count("/") == 1 or p == "/tags/*" for p in paths), paths
+        else:
+            assert all(p.endswith("/*") for p in paths), paths
+
+
 def test_iam_tag_on_create_is_limited_to_create_calls(iam_policy: dict[str, Any]) -> None:
     by_sid = {s["Sid"]: s for s in statements(iam_policy)}
     ec2_tags = [s for s in statements(iam_policy) if "ec2:CreateTags" in listify(s["Action"])]
