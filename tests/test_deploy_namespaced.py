@@ -80,4 +80,4 @@ def test_the_rest_is_the_base_install(docs: list[dict[str, Any]]) -> None:
     ours_args = ours["spec"]["template"]["spec"]["containers"][0].pop("args")
     theirs_args = theirs["spec"]["template"]["spec"]["containers"][0].pop("args")
     assert ours == theirs
-    assert ours_args == ["run", *scope] + theirs_args[theirs_args.index("--all-namespaces") + 1:]
+    assert ours_args == ["run", *scope, *theirs_args[theirs_args.index("--all-namespaces") + 1:]]

@@ -23,7 +23,7 @@ import yaml
 
 from hybrid_gateway_devenv.cluster import LocalCluster
 from hybrid_gateway_devenv.operator_process import OperatorProcess
-from tests.e2e.helpers import apply, condition, get, hybridapi, secret, wait_until
+from tests.e2e.helpers import apply, get, hybridapi, secret, wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -676,7 +676,8 @@ def test_an_existing_bundle_object_it_did_not_create_is_stalled_without_writes(a
     h.run(1)
     stalled = h.condition("Stalled")
     assert stalled["status"] == "True" and stalled["reason"] == "TrustBundleTargetNotOwned"
-    assert f"{kind} {NS}/aws-auth" in stalled["message"] and "not created by this ClientCertRotation" in stalled["message"]
+    assert f"{kind} {NS}/aws-auth" in stalled["message"]
+    assert "not created by this ClientCertRotation" in stalled["message"]
     assert "Delete that" in stalled["message"] and "name another" in stalled["message"]
     assert h.kube.data[(kind, NS, "aws-auth")].data == {"mapRoles": "keep me"}
     assert h.owned() == []  # refused before any AWS write: no client certificate generated
