@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hybrid_gateway.kube import MissingInput
+from hybrid_gateway.kube import MissingInput, NotOwned, missing_labels, owned_by
 
 
 def without_none(value: Any) -> Any:
@@ -42,6 +42,7 @@ class DataObject:
 
     data: dict[str, str] = field(default_factory=dict)
     owners: list[dict[str, Any]] = field(default_factory=list)
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -118,27 +119,35 @@ class FakeKube:
         found = self.data.get((kind, namespace, name))
         return None if found is None else found.data.get(key)
 
+    def check_owned(self, kind: str, namespace: str, name: str, owner_uid: str) -> None:
+        found = self.data.get((kind, namespace, name))
+        if found is not None and not owned_by(found.owners, owner_uid):
+            raise NotOwned(kind, namespace, name)
+
     def upsert_data_key(
         self, kind: str, namespace: str, name: str, key: str, value: str, *,
-        owner_reference: dict[str, Any] | None = None, labels: dict[str, str] | None = None,
+        owner_reference: dict[str, Any], labels: dict[str, str] | None = None,
         annotations: dict[str, str] | None = None,
     ) -> str | None:
         found = self.data.get((kind, namespace, name))
         if found is None:
-            self.data[(kind, namespace, name)] = DataObject({key: value}, [owner_reference] if owner_reference else [])
+            self.data[(kind, namespace, name)] = DataObject({key: value}, [owner_reference], dict(labels or {}))
             action = "Created"
-        elif found.data.get(key) == value:
-            return None
         else:
+            self.check_owned(kind, namespace, name, str(owner_reference["uid"]))
+            add_labels = missing_labels(found.labels, dict(labels or {}))
+            if found.data.get(key) == value and not add_labels:
+                return None
+            action = "Labelled" if found.data.get(key) == value else "Updated"
             found.data[key] = value
-            action = "Updated"
+            found.labels.update(add_labels)
         self.writes.append(f"{kind} {action}")
         self.after_write(kind)
         return action
 
-    def remove_data_key(self, kind: str, namespace: str, name: str, key: str) -> bool:
+    def remove_data_key(self, kind: str, namespace: str, name: str, key: str, *, owner_uid: str) -> bool:
         found = self.data.get((kind, namespace, name))
-        if found is None or key not in found.data:
+        if found is None or key not in found.data or not owned_by(found.owners, owner_uid):
             return False
         del found.data[key]
         self.writes.append(f"{kind} key removed")

@@ -734,10 +734,28 @@ def apigateway_path(operation: str, region: str = "ap-northeast-1") -> tuple[str
     return str(http["method"]), re.sub(r"\{([^}]+)\}", value, uri)
 
 
+def _apigateway_context(operation: str, verb: str, path: str) -> dict[str, ContextValue]:
+    """The tag context of an API Gateway call: reads carry none (they also look at resources that are not
+    ours); a create carries the owner tags in the request; every other call acts on a resource the operator
+    made, or on a child of one (a REST API's resources, methods, integrations, deployments and stages, a
+    domain name's base path mappings), and API Gateway V1 evaluates aws:ResourceTag on a child with the
+    tags of its parent ("child resources inherit the tags that are set on parent resources" for
+    attribute-based access control:
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-tagging-supported-resources.html)."""
+    if verb == "GET":
+        return {}
+    context: dict[str, ContextValue] = {}
+    if operation in _TAGGED_CREATES:
+        context.update(request_tags("api"))
+    if path.count("/") > 1:  # not a create on a top-level collection (POST /restapis): an owned resource
+        context.update(resource_tags("api"))
+    return context
+
+
 def apigateway_needs(operation: str, region: str) -> tuple[Need, ...]:
     verb, path = apigateway_path(operation, region)
-    needs = [Need(f"apigateway:{verb}", None, request_tags("api") if operation in _TAGGED_CREATES else {},
-                  arn=path, why=f"{verb} {path}")]
+    needs = [Need(f"apigateway:{verb}", None, _apigateway_context(operation, verb, path), arn=path,
+                  why=f"{verb} {path}")]
     if operation in _TAGGED_CREATES:
         created = f"arn:{PARTITION}:apigateway:{region}::{_TAGGED_CREATES[operation]}"
         tags_path = "/tags/" + quote(created, safe="")

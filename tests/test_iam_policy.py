@@ -298,12 +298,9 @@ def test_needs_lists_only_operations_the_operator_calls() -> None:
     assert set(ic.NEEDS) - _operator_api_calls() == set()
 
 
-# Grants that no need of the operator uses, kept on purpose.
-UNUSED_BUT_KEPT = {
-    # The reference authorizes CreateListener on the load balancer; the listener ARN is kept in case ELB also
-    # checks the request tags of a new listener against it (the statement still requires the owner tags).
-    ("ElbCreateOnlyWithOwnerTag", "arn:aws:elasticloadbalancing:*:*:listener/*"),
-}
+# Grants that no need of the operator uses, kept on purpose (none: the ELB statements name the service's ARNs
+# as a whole, so a listener ARN that ELB might also check on CreateListener is covered without a grant of its own).
+UNUSED_BUT_KEPT: set[tuple[str, str]] = set()
 
 
 def test_every_grant_of_the_policy_is_used_by_the_operator(reference: ic.Reference) -> None:
@@ -324,3 +321,63 @@ def test_every_grant_of_the_policy_is_used_by_the_operator(reference: ic.Referen
                 unused.append((statement["Sid"], resource))
     assert set(unused) - UNUSED_BUT_KEPT == set(), unused
     assert set(unused) >= UNUSED_BUT_KEPT, "UNUSED_BUT_KEPT names a grant that is used (or gone): drop it"
+
+
+def _without(context: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    return {k: v for k, v in context.items() if not k.lower().startswith(prefix) and k.lower() != "aws:tagkeys"}
+
+
+# Writes that the owner tags of the resource cannot scope, and why (docs/iam.md, "Not scoped by the owner tag").
+NOT_RESOURCE_SCOPED = {
+    # ACM has no condition key that tells the tags of a create from a later AddTagsToCertificate (nothing like
+    # ec2:CreateAction), and the tags of RequestCertificate/ImportCertificate may be authorized as
+    # AddTagsToCertificate on a certificate that has no tags yet: the grant can only ask for the owner tags in
+    # the request.
+    "acm:AddTagsToCertificate",
+}
+
+
+def test_the_owner_tags_are_what_allows_every_write(reference: ic.Reference) -> None:
+    """Scoped by the owner tag, checked per call: every write the operator makes on a resource (its
+    context carries the resource's owner tags) is denied on the same resource without them, and every
+    create (its context carries the owner tags in the request) is denied without them. So the role can
+    change and delete only what carries the owner tags, and creates only what it tags at creation."""
+    checked = {"resource": 0, "request": 0}
+    for service, operation in sorted(_operator_api_calls()):
+        for need in ic.needs_for(service, operation, REGION):
+            request, _ = ic.resolve(need, reference, REGION)
+            keys = {k.lower() for k in request.context}
+            for scope, prefix in (("resource", "aws:resourcetag/"), ("request", "aws:requesttag/")):
+                if not any(k.startswith(prefix) for k in keys):
+                    continue
+                bare = ic.Request(request.action, request.resource, _without(request.context, prefix), request.why)
+                if scope == "request" and any(k.startswith("aws:resourcetag/") for k in keys):
+                    continue  # a child create in an owned parent (CreateStage): the parent's tags decide
+                if scope == "resource" and request.action in NOT_RESOURCE_SCOPED:
+                    assert not ic.evaluate(POLICY, ic.Request(
+                        request.action, request.resource, _without(request.context, "aws:requesttag/"))).allowed
+                    continue
+                assert not ic.evaluate(POLICY, bare).allowed, f"{service}:{operation}: {bare} allowed without tags"
+                checked[scope] += 1
+    assert checked["resource"] >= 20 and checked["request"] >= 8, checked
+
+
+@pytest.mark.parametrize(("request_", "allowed"), [
+    # A stage of someone else's REST API (no owner tags, not inherited either): read, never changed.
+    (ic.Request("apigateway:GET", "arn:aws:apigateway:ap-northeast-1::/restapis/other/stages/prod"), True),
+    (ic.Request("apigateway:PATCH", "arn:aws:apigateway:ap-northeast-1::/restapis/other/stages/prod"), False),
+    (ic.Request("apigateway:DELETE", "arn:aws:apigateway:ap-northeast-1::/domainnames/other.example.com"), False),
+    (ic.Request("apigateway:DELETE", "arn:aws:apigateway:ap-northeast-1::/clientcertificates/other"), False),
+    # A create without the owner tags.
+    (ic.Request("apigateway:POST", "arn:aws:apigateway:ap-northeast-1::/restapis"), False),
+    # ELB/EC2 tags only on the operator's creates, never on an existing resource.
+    (ic.Request("elasticloadbalancing:AddTags", TG, ic.request_tags("target-group")), False),
+    (ic.Request("ec2:CreateTags", "arn:aws:ec2:ap-northeast-1:123456789012:security-group/sg-1",
+                ic.request_tags("security-group")), False),
+    # Endpoint services only (API Gateway's, for VPC links), not any EC2 resource.
+    (ic.Request("ec2:ModifyVpcEndpointServicePermissions",
+                "arn:aws:ec2:ap-northeast-1:123456789012:vpc-endpoint-service/vpce-svc-1"), True),
+    (ic.Request("ec2:ModifyVpcEndpointServicePermissions", "*"), False),
+], ids=str)
+def test_the_shipped_policy_on_resources_that_are_not_ours(request_: ic.Request, allowed: bool) -> None:
+    assert ic.evaluate(POLICY, request_).allowed is allowed

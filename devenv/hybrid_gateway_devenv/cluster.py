@@ -170,6 +170,13 @@ class LocalCluster:
             raise subprocess.CalledProcessError(proc.returncode, proc.args, proc.stdout, proc.stderr)
         return proc
 
+    def service_account_kubeconfig(self, namespace: str, name: str, path: Path, duration: str = "2h") -> Path:
+        """A kubeconfig that authenticates as ServiceAccount `namespace/name` (a TokenRequest token), as a
+        pod of that ServiceAccount would: only what RBAC grants that ServiceAccount applies."""
+        token = self.kubectl("create", "token", name, "-n", namespace, f"--duration={duration}").stdout.strip()
+        self._write_kubeconfig(path, f"system:serviceaccount:{namespace}:{name}", token)
+        return path
+
     def install_crds(self, crd_dir: Path) -> None:
         self.kubectl("apply", "-f", str(crd_dir))
         self.kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(crd_dir))

@@ -35,7 +35,7 @@ def _run(args: argparse.Namespace) -> int:
 
     @kopf.on.startup()
     def startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
-        handlers.configure_settings(settings, workers=args.workers)
+        handlers.configure_settings(settings, workers=args.workers, scan_cluster=needs_cluster_scan(args))
         aws = AwsClients(max_attempts=args.aws_max_attempts, rate_limits=dict(args.aws_rate_limit or []))
         runtime = Runtime(aws=aws, kube=kube.Kube(), public_roots=PublicRoots.load(args.public_ca_bundle or []))
         memo.state = handlers.OperatorState(runtime, default_drift_seconds=args.drift_interval)
@@ -52,6 +52,14 @@ def _run(args: argparse.Namespace) -> int:
         memo=kopf.Memo(),
     )
     return 0
+
+
+def needs_cluster_scan(args: argparse.Namespace) -> bool:
+    """Whether kopf must watch CustomResourceDefinitions and namespaces: cluster-wide, or with --namespace
+    patterns (globs, `!` exclusions) that only a namespace listing resolves. With exact names only, the
+    namespaced install's Roles suffice (cluster-scoped objects cannot be granted by a Role)."""
+    namespaces = args.namespace or []
+    return bool(args.all_namespaces or not namespaces or any(set(ns) & set("*?[]!") for ns in namespaces))
 
 
 def rate_limit(text: str) -> tuple[str, float]:

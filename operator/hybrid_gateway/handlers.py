@@ -129,7 +129,10 @@ def register(registry: kopf.OperatorRegistry | None = None) -> None:
         kopf.daemon(*resource, id="drift", cancellation_timeout=5.0, registry=reg)(drift)
 
 
-def configure_settings(settings: kopf.OperatorSettings, *, workers: int) -> None:
+def configure_settings(settings: kopf.OperatorSettings, *, workers: int, scan_cluster: bool = True) -> None:
+    """`scan_cluster=False`: do not watch CustomResourceDefinitions and namespaces (an operator limited to
+    exact namespace names, with Roles only: kopf scans the served resources once at start-up instead)."""
+    settings.scanning.disabled = not scan_cluster
     settings.persistence.finalizer = FINALIZER
     # Handler progress lives in annotations: status belongs to us and its schema prunes unknown fields.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)

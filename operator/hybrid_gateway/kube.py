@@ -24,6 +24,32 @@ class MissingInput(Exception):
         self.what = what
 
 
+class NotOwned(Exception):
+    """A Secret or ConfigMap exists that the custom resource did not create: the operator leaves it alone.
+
+    Owned means an ownerReference with the custom resource's uid, which the operator sets on every object
+    it creates (and which objects created by earlier releases carry too).
+    """
+
+    def __init__(self, kind: str, namespace: str, name: str) -> None:
+        super().__init__(f"{kind} {namespace}/{name} exists and is not owned by this object")
+        self.kind, self.namespace, self.name = kind, namespace, name
+
+
+def owned_by(owner_references: list[Any] | None, owner_uid: str) -> bool:
+    """Whether one of `owner_references` (dicts or V1OwnerReference) names `owner_uid`."""
+    for ref in owner_references or ():
+        uid = ref.get("uid") if isinstance(ref, dict) else getattr(ref, "uid", None)
+        if uid and uid == owner_uid:
+            return True
+    return False
+
+
+def missing_labels(current: dict[str, str] | None, wanted: dict[str, str]) -> dict[str, str]:
+    """The labels of `wanted` that `current` lacks or holds with another value."""
+    return {k: v for k, v in wanted.items() if (current or {}).get(k) != v}
+
+
 def load_config() -> None:
     try:
         kubernetes.config.load_incluster_config()
@@ -60,10 +86,11 @@ class KubeApi(Protocol):
     def data_key(self, kind: str, namespace: str, name: str, key: str) -> str | None: ...
     def upsert_data_key(
         self, kind: str, namespace: str, name: str, key: str, value: str, *,
-        owner_reference: dict[str, Any] | None = None, labels: dict[str, str] | None = None,
+        owner_reference: dict[str, Any], labels: dict[str, str] | None = None,
         annotations: dict[str, str] | None = None,
     ) -> str | None: ...
-    def remove_data_key(self, kind: str, namespace: str, name: str, key: str) -> bool: ...
+    def check_owned(self, kind: str, namespace: str, name: str, owner_uid: str) -> None: ...
+    def remove_data_key(self, kind: str, namespace: str, name: str, key: str, *, owner_uid: str) -> bool: ...
     def remove_owner_reference(self, kind: str, namespace: str, name: str, owner_uid: str) -> bool: ...
 
 
@@ -165,6 +192,13 @@ class Kube:
             return None
         return base64.b64decode(data[key]).decode() if kind == "Secret" else str(data[key])
 
+    def check_owned(self, kind: str, namespace: str, name: str, owner_uid: str) -> None:
+        """Raise NotOwned when the Secret or ConfigMap exists and is not owned by `owner_uid` (a missing one
+        is fine: upsert_data_key creates it). A read only, so a reconciler can refuse before any write."""
+        found = self._read_data_object(kind, namespace, name)
+        if found is not None and not owned_by(found.metadata.owner_references, owner_uid):
+            raise NotOwned(kind, namespace, name)
+
     def upsert_data_key(
         self,
         kind: str,
@@ -173,16 +207,20 @@ class Kube:
         key: str,
         value: str,
         *,
-        owner_reference: dict[str, Any] | None = None,
+        owner_reference: dict[str, Any],
         labels: dict[str, str] | None = None,
         annotations: dict[str, str] | None = None,
     ) -> str | None:
-        """Write one key of a Secret or ConfigMap, creating the object when missing.
+        """Write one key of a Secret or ConfigMap that the owner created, creating the object when missing.
 
-        Other keys are left alone. `owner_reference`, labels and annotations are set only on an object
-        this call creates (an existing object belongs to whoever made it). Returns "Created", "Updated",
-        or None when the key already held `value` (no write).
+        A missing object is created with `owner_reference`, labels and annotations. An existing one is
+        written only when it carries an ownerReference with the owner's uid (raises NotOwned otherwise,
+        before any write): a custom resource must not be a way to overwrite keys of objects its author
+        may not edit. Other keys are left alone; labels the owned object lacks are added (objects created
+        by earlier releases have the ownerReference but not every label). Returns "Created", "Updated"
+        (the key changed), "Labelled" (only labels were added), or None when nothing was written.
         """
+        owner_uid = str(owner_reference["uid"])
         encoded = base64.b64encode(value.encode()).decode() if kind == "Secret" else value
         found = self._read_data_object(kind, namespace, name)
         if found is None:
@@ -192,9 +230,7 @@ class Kube:
                 namespace=namespace,
                 labels=dict(labels or {}),
                 annotations=dict(annotations or {}),
-                owner_references=[client.V1OwnerReference(**_owner_reference_args(owner_reference))]
-                if owner_reference
-                else None,
+                owner_references=[client.V1OwnerReference(**_owner_reference_args(owner_reference))],
             )
             try:
                 if kind == "Secret":
@@ -207,30 +243,44 @@ class Kube:
                     )
                 return "Created"
             except ApiException as exc:
-                if exc.status != 409:  # made meanwhile: fall through to a patch of the key
+                if exc.status != 409:  # made meanwhile: written below only if it is ours
                     raise
             found = self._read_data_object(kind, namespace, name)
             if found is None:
                 raise RuntimeError(f"{kind} {namespace}/{name} exists and does not")
-        if (found.data or {}).get(key) == encoded:
+        if not owned_by(found.metadata.owner_references, owner_uid):
+            raise NotOwned(kind, namespace, name)
+        patch: dict[str, Any] = {}
+        if (found.data or {}).get(key) != encoded:
+            patch["data"] = {key: encoded}
+        add_labels = missing_labels(found.metadata.labels, dict(labels or {}))
+        if add_labels:
+            patch["metadata"] = {"labels": add_labels}
+        if not patch:
             return None
-        patch = {"data": {key: encoded}}
+        # With the resourceVersion read, the patch fails (409 Conflict) if the object changed since:
+        # an object replaced meanwhile by one we do not own is never written.
+        patch.setdefault("metadata", {})["resourceVersion"] = found.metadata.resource_version
+        self._patch_data_object(kind, namespace, name, patch)
+        return "Updated" if "data" in patch else "Labelled"
+
+    def _patch_data_object(self, kind: str, namespace: str, name: str, patch: Any) -> None:
         if kind == "Secret":
             self.core.patch_namespaced_secret(name, namespace, patch)
         else:
             self.core.patch_namespaced_config_map(name, namespace, patch)
-        return "Updated"
 
-    def remove_data_key(self, kind: str, namespace: str, name: str, key: str) -> bool:
-        """Remove one key (the object itself stays: the operator never deletes Kubernetes objects)."""
+    def remove_data_key(self, kind: str, namespace: str, name: str, key: str, *, owner_uid: str) -> bool:
+        """Remove one key of an object the owner created (the object itself stays: the operator never
+        deletes Kubernetes objects). False, with no write, when the object is missing, lacks the key or
+        is not owned (someone else's object, or one released by deletionPolicy Retain)."""
         found = self._read_data_object(kind, namespace, name)
         if found is None or key not in (found.data or {}):
             return False
-        patch = {"data": {key: None}}
-        if kind == "Secret":
-            self.core.patch_namespaced_secret(name, namespace, patch)
-        else:
-            self.core.patch_namespaced_config_map(name, namespace, patch)
+        if not owned_by(found.metadata.owner_references, owner_uid):
+            return False
+        patch = {"metadata": {"resourceVersion": found.metadata.resource_version}, "data": {key: None}}
+        self._patch_data_object(kind, namespace, name, patch)
         return True
 
     def remove_owner_reference(self, kind: str, namespace: str, name: str, owner_uid: str) -> bool:
@@ -245,10 +295,7 @@ class Kube:
             {"op": "replace", "path": "/metadata/ownerReferences", "value": [self._api.sanitize_for_serialization(r)
                                                                              for r in keep]},
         ]
-        if kind == "Secret":
-            self.core.patch_namespaced_secret(name, namespace, ops)
-        else:
-            self.core.patch_namespaced_config_map(name, namespace, ops)
+        self._patch_data_object(kind, namespace, name, ops)
         return True
 
     def patch_status_fields(self, plural: str, namespace: str, name: str, patch: dict[str, Any]) -> None:

@@ -1,7 +1,8 @@
 """The Kubernetes writes of a ClientCertRotation against the real API server, as the operator's user.
 
 The trust bundle key of a Secret or ConfigMap (created with an owner reference, updated key by
-key, removed on deletion, released from garbage collection on Retain), and status patches that
+key, removed on deletion, released from garbage collection on Retain; an existing object that has no
+owner reference to the ClientCertRotation is never written), and status patches that
 clear fields (the status schema must keep every field the reconciler writes).
 """
 
@@ -13,7 +14,7 @@ from typing import Any
 import kubernetes
 import pytest
 
-from hybrid_gateway.kube import Kube
+from hybrid_gateway.kube import Kube, NotOwned
 from hybrid_gateway_devenv.cluster import LocalCluster
 from tests.e2e.helpers import apply, get
 
@@ -48,24 +49,56 @@ def test_bundle_key_lifecycle(cluster: LocalCluster, namespace: str, kube: Kube,
     if kind == "Secret":
         assert obj["type"] == "Opaque"
 
+    assert kube.remove_data_key(kind, namespace, name, "ca.pem", owner_uid=OWNER["uid"])
+    assert not kube.remove_data_key(kind, namespace, name, "ca.pem", owner_uid=OWNER["uid"])
+    assert kube.data_key(kind, namespace, name, "ca.pem") is None
     assert kube.remove_owner_reference(kind, namespace, name, OWNER["uid"])
     assert not kube.remove_owner_reference(kind, namespace, name, OWNER["uid"])
     assert "ownerReferences" not in get(cluster, namespace, kind.lower(), name)["metadata"]
-    assert kube.remove_data_key(kind, namespace, name, "ca.pem")
-    assert not kube.remove_data_key(kind, namespace, name, "ca.pem")
-    assert kube.data_key(kind, namespace, name, "ca.pem") is None
+    # Released (deletionPolicy Retain): no longer ours to write.
+    with pytest.raises(NotOwned):
+        kube.upsert_data_key(kind, namespace, name, "ca.pem", "three\n", owner_reference=OWNER)
 
 
-def test_an_existing_secret_keeps_its_other_keys_and_metadata(cluster: LocalCluster, namespace: str,
-                                                             kube: Kube) -> None:
-    apply(cluster, namespace, {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "shared"},
-                               "stringData": {"other": "keep me"}})
-    assert kube.upsert_data_key("Secret", namespace, "shared", "ca.pem", "pem\n", owner_reference=OWNER) == "Updated"
-    obj = get(cluster, namespace, "secret", "shared")
-    assert base64.b64decode(obj["data"]["other"]).decode() == "keep me"
-    assert "ownerReferences" not in obj["metadata"]  # not ours to hand to the garbage collector
-    assert kube.remove_data_key("Secret", namespace, "shared", "ca.pem")
-    assert set(get(cluster, namespace, "secret", "shared")["data"]) == {"other"}
+def _data_object(kind: str, name: str, data: dict[str, str]) -> dict[str, Any]:
+    if kind == "Secret":
+        return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "stringData": data}
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data}
+
+
+@pytest.mark.parametrize("kind", ["Secret", "ConfigMap"])
+def test_an_existing_object_it_did_not_create_is_never_written(cluster: LocalCluster, namespace: str, kube: Kube,
+                                                               kind: str) -> None:
+    apply(cluster, namespace, _data_object(kind, "shared", {"other": "keep me"}))
+    before = get(cluster, namespace, kind.lower(), "shared")
+    with pytest.raises(NotOwned):
+        kube.check_owned(kind, namespace, "shared", OWNER["uid"])
+    with pytest.raises(NotOwned):
+        kube.upsert_data_key(kind, namespace, "shared", "ca.pem", "pem\n", owner_reference=OWNER)
+    with pytest.raises(NotOwned):
+        kube.upsert_data_key(kind, namespace, "shared", "other", "overwritten", owner_reference=OWNER)
+    assert not kube.remove_data_key(kind, namespace, "shared", "other", owner_uid=OWNER["uid"])
+    after = get(cluster, namespace, kind.lower(), "shared")
+    assert after["data"] == before["data"]
+    assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+
+
+@pytest.mark.parametrize("kind", ["Secret", "ConfigMap"])
+def test_an_object_an_earlier_release_created_is_written_and_labelled_once(cluster: LocalCluster, namespace: str,
+                                                                          kube: Kube, kind: str) -> None:
+    old = _data_object(kind, "old-trust", {"ca.pem": "one\n"})
+    old["metadata"].update(ownerReferences=[OWNER], labels={"app.kubernetes.io/managed-by": "hybrid-gateway-operator"})
+    apply(cluster, namespace, old)
+    labels = {"app.kubernetes.io/managed-by": "hybrid-gateway-operator", "hybridgateway.io/uid": OWNER["uid"]}
+    kube.check_owned(kind, namespace, "old-trust", OWNER["uid"])
+    assert kube.upsert_data_key(kind, namespace, "old-trust", "ca.pem", "one\n", owner_reference=OWNER,
+                                labels=labels) == "Labelled"
+    assert get(cluster, namespace, kind.lower(), "old-trust")["metadata"]["labels"] == labels
+    assert kube.upsert_data_key(kind, namespace, "old-trust", "ca.pem", "one\n", owner_reference=OWNER,
+                                labels=labels) is None
+    assert kube.upsert_data_key(kind, namespace, "old-trust", "ca.pem", "two\n", owner_reference=OWNER,
+                                labels=labels) == "Updated"
+    assert kube.data_key(kind, namespace, "old-trust", "ca.pem") == "two\n"
 
 
 def test_status_schema_keeps_every_field_and_nulls_clear_them(cluster: LocalCluster, namespace: str,

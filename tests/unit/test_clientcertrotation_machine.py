@@ -20,7 +20,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from tests.fakes import FakeKube
+from tests.fakes import DataObject, FakeKube
 
 from hybrid_gateway.aws import AwsClients
 from hybrid_gateway.parts import trust_bundle as tb
@@ -662,3 +662,60 @@ def test_a_stage_moved_back_to_the_old_certificate_keeps_it_trusted_until_moved_
     h.run(1)
     assert h.violations == []  # the bundle lost `old` only after the stage was put back on `new`
     assert h.stage_cert("billing") == new and h.owned() == [new] and h.bundle_ids() == [new]
+
+
+# ---- the trust bundle object must be one this ClientCertRotation created --------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["Secret", "ConfigMap"])
+def test_an_existing_bundle_object_it_did_not_create_is_stalled_without_writes(aws: Aws, kind: str) -> None:
+    ref = {"secretRef": {"name": "aws-auth", "key": "mapRoles"}} if kind == "Secret" else \
+        {"configMapRef": {"name": "aws-auth", "key": "mapRoles"}}
+    h = Harness(aws, backendTrust=ref)
+    h.kube.add_data(kind, NS, "aws-auth", {"mapRoles": "keep me"})
+    h.run(1)
+    stalled = h.condition("Stalled")
+    assert stalled["status"] == "True" and stalled["reason"] == "TrustBundleTargetNotOwned"
+    assert f"{kind} {NS}/aws-auth" in stalled["message"]
+    assert "not created by this ClientCertRotation" in stalled["message"]
+    assert "Delete that" in stalled["message"] and "name another" in stalled["message"]
+    assert h.kube.data[(kind, NS, "aws-auth")].data == {"mapRoles": "keep me"}
+    assert h.owned() == []  # refused before any AWS write: no client certificate generated
+    assert not any(w.startswith((kind, "Generate")) for w in h.kube.writes)
+    # Deletion leaves someone else's key alone too.
+    result = h.rec.run_finalize(copy.deepcopy(h.obj))
+    assert result.done and h.kube.data[(kind, NS, "aws-auth")].data == {"mapRoles": "keep me"}
+
+
+def test_a_bundle_object_made_by_an_earlier_release_keeps_working_and_gets_the_owner_labels(h: Harness) -> None:
+    # Earlier releases created the object with the ownerReference and the managed-by label only.
+    owner = {"apiVersion": "hybridgateway.io/v1alpha1", "kind": "ClientCertRotation", "name": "cert",
+             "uid": h.uid, "controller": True, "blockOwnerDeletion": True}
+    h.kube.data[("Secret", NS, "backend-trust")] = DataObject(
+        {}, [owner], {"app.kubernetes.io/managed-by": "hybrid-gateway-operator"})
+    created(h)
+    found = h.kube.data[("Secret", NS, "backend-trust")]
+    assert h.bundle() and found.labels == {"app.kubernetes.io/managed-by": "hybrid-gateway-operator",
+                                           "hybridgateway.io/uid": h.uid}
+    writes = len(h.kube.writes)
+    h.run(60)
+    assert not [w for w in h.kube.writes[writes:] if w.startswith("Secret")]  # labelled once, then no writes
+
+
+def test_the_bundle_object_it_creates_carries_the_owner_labels_and_reference(h: Harness) -> None:
+    created(h)
+    found = h.kube.data[("Secret", NS, "backend-trust")]
+    assert found.owners[0]["uid"] == h.uid and found.labels["hybridgateway.io/uid"] == h.uid
+
+
+def test_after_retain_a_new_rotation_of_the_same_name_does_not_take_the_released_object(aws: Aws) -> None:
+    h = Harness(aws)
+    created(h)
+    h.patch_spec(deletionPolicy="Retain")
+    assert h.rec.run_finalize(copy.deepcopy(h.obj)).done
+    kept = h.bundle()
+    again = Harness(aws)  # same name, new uid
+    again.kube.data = h.kube.data
+    again.run(1)
+    assert again.condition("Stalled")["reason"] == "TrustBundleTargetNotOwned"
+    assert again.bundle() == kept

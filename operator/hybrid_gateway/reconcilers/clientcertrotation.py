@@ -41,9 +41,10 @@ from hybrid_gateway.api.v1alpha1.clientcertrotation import (
 )
 from hybrid_gateway.api.v1alpha1.hybridapi import HYBRID_API, HybridApiSpec, Resource
 from hybrid_gateway.aws.errors import error_code
-from hybrid_gateway.aws.tags import MANAGED_BY, MANAGED_BY_TAG, OWNER_TAG
+from hybrid_gateway.aws.tags import MANAGED_BY, MANAGED_BY_TAG, OWNER_TAG, UID_TAG
 from hybrid_gateway.durations import format_time, parse_time
 from hybrid_gateway.errors import PassError, Stalled
+from hybrid_gateway.kube import NotOwned
 from hybrid_gateway.parts import client_certificate as cc
 from hybrid_gateway.parts import trust_bundle as tb
 from hybrid_gateway.parts.base import Observed, Outcome, PartContext
@@ -70,6 +71,15 @@ SHORT_GRACE_SECONDS = 30.0
 
 # Why a rotation started (status.rotation.reason).
 INITIAL, REQUESTED, EXPIRING, DELETED = "Initial", "Requested", "Expiring", "CertificateDeleted"
+
+
+def not_owned(exc: NotOwned, obj: KubeObject) -> Stalled:
+    """The Stalled for a trust bundle target that this ClientCertRotation did not create."""
+    return Stalled("TrustBundleTargetNotOwned", (
+        f"spec.backendTrust: {exc.kind} {exc.namespace}/{exc.name} already exists and was not created by this "
+        f"ClientCertRotation (it has no ownerReference to {obj.kind} {obj.name}, uid {obj.uid}); the operator "
+        f"writes only a {exc.kind} it created, so it changed nothing. Delete that {exc.kind} (the operator then "
+        f"creates it) or name another one in spec.backendTrust"))
 
 
 def verify_backoff(attempts: int) -> float:
@@ -241,6 +251,7 @@ class ClientCertRotationReconciler(Reconciler):
         fresh = self.runtime.kube.get_object(self.plural, obj.namespace, obj.name)
         stored = dict((fresh or obj.body).get("status") or {})
         self._check_claims(obj, spec)
+        self._check_trust_target(obj, spec)
         ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
         targets, waiting_for = self._targets(obj, spec, ctx)
         if waiting_for:
@@ -268,6 +279,15 @@ class ClientCertRotationReconciler(Reconciler):
             if holder:
                 raise Stalled("StageClaimed", f"stage {ref.label} is already managed by ClientCertRotation "
                               f"{holder}: a stage may be named by one ClientCertRotation only")
+
+    def _check_trust_target(self, obj: KubeObject, spec: ClientCertRotationSpec) -> None:
+        """Refuse, before any write, a backend trust Secret/ConfigMap that exists and is not ours: whoever may
+        create a ClientCertRotation must not be able to overwrite keys of objects they cannot edit."""
+        trust = spec.backend_trust
+        try:
+            self.runtime.kube.check_owned(trust.kind, obj.namespace, trust.ref.name, obj.uid)
+        except NotOwned as exc:
+            raise not_owned(exc, obj) from None
 
     def _rest_api_id(self, obj: KubeObject, name: str, what: str) -> tuple[str, str, dict[str, Any]]:
         """(restApiId or "", why not, HybridApi body). Raises Stalled when the HybridApi does not exist."""
@@ -368,13 +388,18 @@ class ClientCertRotationReconciler(Reconciler):
         present.sort(key=lambda c: (c.created, c.id))
         bundle = tb.compose(c.pem for c in present)
         trust, obj = run.spec.backend_trust, run.obj
-        written = self.runtime.kube.upsert_data_key(
-            trust.kind, obj.namespace, trust.ref.name, trust.ref.key, bundle,
-            owner_reference={"apiVersion": f"{GROUP}/{VERSION}", "kind": obj.kind, "name": obj.name,
-                             "uid": obj.uid, "controller": True, "blockOwnerDeletion": True},
-            labels={MANAGED_BY_TAG: MANAGED_BY},
-            annotations={OWNER_TAG: obj.owner.ref},
-        )
+        try:
+            written = self.runtime.kube.upsert_data_key(
+                trust.kind, obj.namespace, trust.ref.name, trust.ref.key, bundle,
+                owner_reference={"apiVersion": f"{GROUP}/{VERSION}", "kind": obj.kind, "name": obj.name,
+                                 "uid": obj.uid, "controller": True, "blockOwnerDeletion": True},
+                labels={MANAGED_BY_TAG: MANAGED_BY, UID_TAG: obj.uid},
+                annotations={OWNER_TAG: obj.owner.ref},
+            )
+        except NotOwned as exc:  # made by someone else since this pass's check
+            raise not_owned(exc, obj) from None
+        if written == "Labelled":  # owner labels added to an object an earlier release created
+            written = None
         where = [trust.describe(obj.namespace)]
         s3_written = False
         if trust.s3 is not None:
@@ -676,6 +701,6 @@ class ClientCertRotationReconciler(Reconciler):
         except (ClientError, PassError) as exc:
             code = exc.reason if isinstance(exc, PassError) else error_code(exc)
             return FinalizeResult(False, events, f"{code or type(exc).__name__}, retrying")
-        if kube.remove_data_key(trust.kind, obj.namespace, trust.ref.name, trust.ref.key):
+        if kube.remove_data_key(trust.kind, obj.namespace, trust.ref.name, trust.ref.key, owner_uid=obj.uid):
             events.append(Event("Deleted", f"Removed the trust bundle from {trust.describe(obj.namespace)}"))
         return FinalizeResult(True, events)
