@@ -18,7 +18,8 @@ The control API (JSON, same port, never logged, faulted or throttled)::
     GET    /_emulator/health
     GET    /_emulator/requests?since=N      {"requests": [...], "lastSeq": N}
     DELETE /_emulator/requests
-    GET|PUT|DELETE /_emulator/faults        {"rate", "kinds", "latencyMs", "answerLatencyMs", "services", "operations", "seed"}
+    GET|PUT|DELETE /_emulator/faults        {"rate", "kinds", "latencyMs", "answerLatencyMs", "services",
+                                             "operations", "seed"}
     GET|PUT|DELETE /_emulator/delays        {"provisioningSeconds", "deletionSeconds", "domainNameSeconds",
                                              "healthCheckSeconds", "versioningSeconds"} or {"instant": true};
                                             DELETE: back to the startup settings (defaults or CLI)
@@ -185,6 +186,7 @@ class EmulatorApp:
             status=status,
             write=call.write,
             fault=fault,
+            user_agent=call.headers.get("user-agent", ""),
         )
         if fault is None:
             slow = self.faults.answer_delay(call)
