@@ -15,11 +15,13 @@ ENV PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
 
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY requirements.lock pyproject.toml README.md ./
 COPY operator/ ./operator/
-# The operator and its runtime dependencies only: no [dev] extra, and not the development environment
-# (devenv/, a distribution of its own with moto; .dockerignore keeps it out of the context).
-RUN pip wheel --wheel-dir /wheels .
+# The runtime dependencies exactly as locked, each download checked against its hash (requirements.lock,
+# `make lock`), then the operator itself without dependencies: no [dev] extra, and not the development
+# environment (devenv/, a distribution of its own with moto; .dockerignore keeps it out of the context).
+RUN pip wheel --require-hashes --wheel-dir /wheels -r requirements.lock \
+ && pip wheel --no-deps --wheel-dir /wheels .
 
 # --- runtime ----------------------------------------------------------------------------------------
 FROM python:3.11.10-slim-bookworm
@@ -38,7 +40,8 @@ RUN groupadd --system --gid 10001 hybridgateway \
       --shell /usr/sbin/nologin hybridgateway
 
 # Install from the builder's wheels only (--no-index): nothing else is fetched, no build tools and no
-# wheel files stay in the image.
+# wheel files stay in the image. The hashes were checked when the builder downloaded them (a wheel the
+# builder made from a source archive has no published hash to check again).
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     pip install --no-index --find-links=/wheels hybrid-gateway-operator \
  && rm -rf /root/.cache

@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: deps test lint unit sandbox bench crds clean
+.PHONY: deps test lint unit sandbox bench crds lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,13 @@ bench: deps
 crds: $(BIN)/python
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e .
 	$(BIN)/python hack/gen_crds.py
+
+# The image's runtime dependencies, pinned with their hashes (the Dockerfile installs them with
+# --require-hashes). Run after changing [project] dependencies in pyproject.toml.
+lock: $(BIN)/python
+	$(BIN)/python -m pip install -q --disable-pip-version-check pip-tools
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url \
+	  --no-emit-find-links --output-file requirements.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

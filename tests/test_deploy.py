@@ -44,6 +44,9 @@ EXPECTED_KINDS = Counter(
         "ServiceAccount": 1,
         "ClusterRole": 1,
         "ClusterRoleBinding": 1,
+        "Role": 1,  # the writer lease, in the operator's namespace
+        "RoleBinding": 1,
+        "NetworkPolicy": 1,
         "ClusterKopfPeering": 1,
         "Deployment": 1,
         "Service": 1,
@@ -269,6 +272,8 @@ def test_deployment_structure(deployment: dict[str, Any], container: dict[str, A
         "--all-namespaces",
         "--peering",
         NAME,
+        "--writer-lease",
+        f"{NAMESPACE}/{NAME}",
         "--log-format",
         "json",
         "--metrics-port",
@@ -470,6 +475,33 @@ def test_cluster_role_binding_binds_the_service_account(rendered: list[dict[str,
 
 # --------------------------------------------------------------------------------------------------
 # extras and Argo CD application
+
+
+def test_writer_lease_role_grants_the_lease_the_args_name(
+    rendered: list[dict[str, Any]], container: dict[str, Any]
+) -> None:
+    namespace, name = arg_value(container["args"], "--writer-lease").split("/")
+    role, binding = only(rendered, "Role"), only(rendered, "RoleBinding")
+    assert role["metadata"]["namespace"] == namespace == binding["metadata"]["namespace"]
+    by_name = [r for r in role["rules"] if r.get("resourceNames")]
+    assert by_name == [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "resourceNames": [name],
+                        "verbs": ["get", "patch"]}]
+    assert [r["verbs"] for r in role["rules"] if not r.get("resourceNames")] == [["create"]]
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}]
+
+
+def test_network_policy_admits_only_the_ports_the_container_serves(
+    rendered: list[dict[str, Any]], deployment: dict[str, Any], container: dict[str, Any]
+) -> None:
+    policy = only(rendered, "NetworkPolicy")["spec"]
+    assert policy["podSelector"]["matchLabels"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+    assert set(policy["policyTypes"]) == {"Ingress", "Egress"}
+    served = {p["containerPort"] for p in container["ports"]}
+    admitted = {p["port"] for rule in policy["ingress"] for p in rule["ports"]}
+    assert admitted == served
+    egress = {(p["protocol"], p["port"]) for rule in policy["egress"] for p in rule["ports"]}
+    assert egress == {("UDP", 53), ("TCP", 53), ("TCP", 443), ("TCP", 6443)}
 
 
 def test_extras_service_monitor_selects_the_metrics_service(rendered: list[dict[str, Any]]) -> None:

@@ -6,6 +6,9 @@ Binaries: `KUBEBUILDER_ASSETS` (envtest convention), else PATH, else the cache t
 
 from __future__ import annotations
 
+import base64
+import datetime
+import ipaddress
 import os
 import shutil
 import socket
@@ -18,8 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 ADMIN_USER = "admin"
 OPERATOR_USER = "hybrid-gateway-operator"
@@ -48,6 +53,43 @@ def find_binary(name: str) -> str:
     )
 
 
+def serving_certificate(workdir: Path) -> tuple[Path, Path, Path]:
+    """A CA of this cluster and a serving certificate it signs for 127.0.0.1 and localhost: the kubeconfigs
+    pin the CA, so every client verifies the API server (no insecure-skip-tls-verify). Returns the CA,
+    certificate and key files."""
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hybrid-gateway test cluster CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+          .not_valid_after(now + datetime.timedelta(days=7))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                                       data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                       crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=7))
+            .add_extension(x509.SubjectAlternativeName([
+                x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    certs = workdir / "serving"
+    certs.mkdir(parents=True, exist_ok=True)
+    ca_file, cert_file, key_file = certs / "ca.crt", certs / "apiserver.crt", certs / "apiserver.key"
+    ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    key_file.chmod(0o600)
+    return ca_file, cert_file, key_file
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -60,6 +102,7 @@ class LocalCluster:
 
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="hybrid-gateway-cluster-")))
     api_port: int = 0
+    ca_file: Path | None = None  # the CA that signed the API server's serving certificate
     _procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @property
@@ -102,10 +145,13 @@ class LocalCluster:
             f'{admin_token},{ADMIN_USER},1,"system:masters"\n{operator_token},{OPERATOR_USER},2\n'
         )
         tokens.chmod(0o600)
+        self.ca_file, cert_file, key_file = serving_certificate(self.workdir)
         self._procs.append(self._spawn([
             apiserver,
             f"--etcd-servers=http://127.0.0.1:{etcd_port}",
             f"--cert-dir={self.workdir / 'certs'}",
+            f"--tls-cert-file={cert_file}",
+            f"--tls-private-key-file={key_file}",
             f"--secure-port={self.api_port}",
             "--bind-address=127.0.0.1",
             "--advertise-address=127.0.0.1",
@@ -128,10 +174,13 @@ class LocalCluster:
         return subprocess.Popen(argv, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
 
     def _write_kubeconfig(self, path: Path, user: str, token: str) -> None:
+        assert self.ca_file is not None
+        ca_data = base64.b64encode(self.ca_file.read_bytes()).decode()
         config = {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": "local", "cluster": {"server": self.server, "insecure-skip-tls-verify": True}}],
+            "clusters": [{"name": "local",
+                          "cluster": {"server": self.server, "certificate-authority-data": ca_data}}],
             "users": [{"name": user, "user": {"token": token}}],
             "contexts": [{"name": user, "context": {"cluster": "local", "user": user, "namespace": "default"}}],
             "current-context": user,
@@ -140,9 +189,7 @@ class LocalCluster:
         path.chmod(0o600)
 
     def _wait_ready(self, token: str, timeout: float) -> None:
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
+        context = ssl.create_default_context(cafile=str(self.ca_file))
         deadline = time.monotonic() + timeout
         last = ""
         while time.monotonic() < deadline:

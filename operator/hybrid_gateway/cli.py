@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import random
+import os
+import socket
 import sys
+import threading
+import time
 from typing import Any
 
 from hybrid_gateway.aws.clients import DEFAULT_RATE_LIMITS
@@ -20,6 +23,7 @@ def _run(args: argparse.Namespace) -> int:
     from hybrid_gateway.aws.clients import AwsClients
     from hybrid_gateway.public_trust import PublicRoots
     from hybrid_gateway.reconcilers.base import Runtime
+    from hybrid_gateway.writer_lease import WriterLease
 
     kopf.configure(
         verbose=args.verbose,
@@ -32,13 +36,29 @@ def _run(args: argparse.Namespace) -> int:
     kube.load_config()
     handlers.register()
     metrics.serve(args.metrics_port)
+    identity = process_identity()
+    writer: WriterLease | None = None
+    keeper_stopped = threading.Event()
+    if args.writer_lease:
+        lease_namespace, lease_name = args.writer_lease
+        writer = WriterLease(kube.KubeLeases(lease_namespace, lease_name), identity)
+        threading.Thread(target=writer.keep, args=(keeper_stopped,), name="writer-lease", daemon=True).start()
 
     @kopf.on.startup()
     def startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
         handlers.configure_settings(settings, workers=args.workers, scan_cluster=needs_cluster_scan(args))
-        aws = AwsClients(max_attempts=args.aws_max_attempts, rate_limits=dict(args.aws_rate_limit or []))
+        aws = AwsClients(max_attempts=args.aws_max_attempts, rate_limits=dict(args.aws_rate_limit or []),
+                         identity=identity)
         runtime = Runtime(aws=aws, kube=kube.Kube(), public_roots=PublicRoots.load(args.public_ca_bundle or []))
-        memo.state = handlers.OperatorState(runtime, default_drift_seconds=args.drift_interval)
+        memo.state = handlers.OperatorState(runtime, default_drift_seconds=args.drift_interval, writer=writer)
+
+    @kopf.on.cleanup()
+    def cleanup(**_: Any) -> None:
+        # kopf drops its peering keep-alive before handler threads end: keep the writer lease until the
+        # passes in flight are over, so that the next replica never writes alongside them.
+        if writer is not None:
+            writer.stop(timeout=args.shutdown_grace)
+        keeper_stopped.set()
 
     namespaces = args.namespace or []
     kopf.run(
@@ -46,8 +66,7 @@ def _run(args: argparse.Namespace) -> int:
         namespaces=namespaces,
         standalone=args.peering is None,
         peering_name=args.peering,
-        # Peers with equal priority all pause; a random one per replica keeps exactly one active.
-        priority=args.priority if args.priority is not None else random.randint(1, 2**31 - 1),
+        priority=args.priority if args.priority is not None else seniority_priority(),
         liveness_endpoint=f"http://0.0.0.0:{args.health_port}/healthz" if args.health_port else None,
         memo=kopf.Memo(),
     )
@@ -60,6 +79,27 @@ def needs_cluster_scan(args: argparse.Namespace) -> bool:
     namespaced install's Roles suffice (cluster-scoped objects cannot be granted by a Role)."""
     namespaces = args.namespace or []
     return bool(args.all_namespaces or not namespaces or any(set(ns) & set("*?[]!") for ns in namespaces))
+
+
+def seniority_priority() -> int:
+    """The older replica wins: a replica that starts during a rolling update stays paused until the running
+    one has gone, instead of taking over in the middle of its passes. Peers with equal priority all pause;
+    microseconds of start time make a tie practically impossible."""
+    return -int(time.time() * 1_000_000)
+
+
+def process_identity() -> str:
+    """Who this process is, in the writer lease and in the AWS user agent (CloudTrail shows it): the pod's
+    name (its hostname) and the process id."""
+    return f"{os.environ.get('POD_NAME') or socket.gethostname()}-{os.getpid()}"
+
+
+def lease_reference(text: str) -> tuple[str, str]:
+    """`NAMESPACE/NAME` of the writer lease."""
+    namespace, sep, name = text.partition("/")
+    if not sep or not namespace or not name:
+        raise argparse.ArgumentTypeError(f"expected NAMESPACE/NAME, not {text!r}")
+    return namespace, name
 
 
 def rate_limit(text: str) -> tuple[str, float]:
@@ -86,7 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--peering", default=None,
                      help="kopf peering name; with more than one replica only one is active (default: standalone)")
     run.add_argument("--priority", type=int, default=None,
-                     help="peering priority; the highest live peer is active (default: random per process)")
+                     help="peering priority; the highest live peer is active (default: the oldest process wins)")
+    run.add_argument("--writer-lease", type=lease_reference, default=None, metavar="NAMESPACE/NAME",
+                     help="a coordination.k8s.io Lease that a replica holds while it runs passes, so that two "
+                          "replicas never write at once (use with --peering and more than one replica)")
+    run.add_argument("--shutdown-grace", type=float, default=45.0,
+                     help="seconds to let passes in flight finish on SIGTERM before the writer lease is given up")
     run.add_argument("--log-format", choices=["plain", "json"], default="plain")
     run.add_argument("--metrics-port", type=int, default=9090, help="Prometheus port (0 disables)")
     run.add_argument("--health-port", type=int, default=8080, help="liveness endpoint port (0 disables)")

@@ -6,11 +6,12 @@ Nothing here decides anything about AWS: every trigger calls the same `Reconcile
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import threading
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import kopf
@@ -20,6 +21,7 @@ from hybrid_gateway import GROUP, VERSION
 from hybrid_gateway.api.v1alpha1.common import DriftCheck
 from hybrid_gateway.reconcilers.base import RECONCILE_REQUEST_ANNOTATION, Event, Reconciler, Runtime
 from hybrid_gateway.reconcilers.registry import RECONCILERS
+from hybrid_gateway.writer_lease import NotWriter, WriterLease
 
 log = logging.getLogger(__name__)
 FINALIZER = "hybridgateway.io/finalizer"
@@ -31,8 +33,10 @@ REQUEST_FIELD = ("metadata", "annotations", RECONCILE_REQUEST_ANNOTATION)
 class OperatorState:
     """Built once at startup and kept on kopf's memo."""
 
-    def __init__(self, runtime: Runtime, default_drift_seconds: float = DEFAULT_DRIFT_SECONDS) -> None:
+    def __init__(self, runtime: Runtime, default_drift_seconds: float = DEFAULT_DRIFT_SECONDS,
+                 writer: WriterLease | None = None) -> None:
         self.default_drift_seconds = default_drift_seconds
+        self.writer = writer  # None: a standalone process, the only writer there is
         self.reconcilers: dict[str, Reconciler] = {cls.plural: cls(runtime) for cls in RECONCILERS}
         self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self._guard = threading.Lock()
@@ -41,6 +45,12 @@ class OperatorState:
         # Handlers and the drift daemon of one object never run a pass at the same time.
         with self._guard:
             return self._locks[uid]
+
+    @contextlib.contextmanager
+    def pass_of(self, uid: str) -> Iterator[None]:
+        """One pass over one object: as the replicas' only writer, and never two passes of one object."""
+        with self.writer.writing() if self.writer else contextlib.nullcontext(), self.lock(uid):
+            yield
 
 
 def _post(body: kopf.Body, events: list[Event]) -> None:
@@ -56,22 +66,28 @@ def _state(memo: Any) -> OperatorState:
 def reconcile(plural: str, body: kopf.Body, memo: Any) -> float | None:
     """One pass; returns seconds until the next look when AWS is still working, else None."""
     state = _state(memo)
-    with state.lock(body.metadata.uid or ""):
+    with state.pass_of(body.metadata.uid or ""):
         report = state.reconcilers[plural].run_pass(dict(body))
     _post(body, report.events)
     return report.requeue_after
 
 
 def _on_change(plural: str, body: kopf.Body, memo: Any, **_: Any) -> None:
-    delay = reconcile(plural, body, memo)
+    try:
+        delay = reconcile(plural, body, memo)
+    except NotWriter as err:
+        raise kopf.TemporaryError(str(err), delay=err.retry_in) from None
     if delay is not None:
         raise kopf.TemporaryError("waiting for AWS", delay=delay)
 
 
 def _on_delete(plural: str, body: kopf.Body, memo: Any, **_: Any) -> None:
     state = _state(memo)
-    with state.lock(body.metadata.uid or ""):
-        result = state.reconcilers[plural].run_finalize(dict(body))
+    try:
+        with state.pass_of(body.metadata.uid or ""):
+            result = state.reconcilers[plural].run_finalize(dict(body))
+    except NotWriter as err:
+        raise kopf.TemporaryError(str(err), delay=err.retry_in) from None
     _post(body, result.events)
     if not result.done:
         raise kopf.TemporaryError(f"deleting: {result.waiting_for}", delay=3)
@@ -98,6 +114,8 @@ async def _drift_daemon(plural: str, body: kopf.Body, memo: Any, stopped: kopf.D
             break
         try:
             next_in = await asyncio.to_thread(reconcile, plural, body, memo)
+        except NotWriter as err:
+            next_in = err.retry_in
         except Exception:
             log.exception("drift check of %s %s/%s failed", plural, body.metadata.namespace, body.metadata.name)
             next_in = None

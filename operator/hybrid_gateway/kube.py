@@ -14,6 +14,7 @@ import kubernetes
 from kubernetes.client.exceptions import ApiException
 
 from hybrid_gateway import GROUP, VERSION
+from hybrid_gateway.writer_lease import LeaseConflict, LeaseRecord, now_micro
 
 
 class MissingInput(Exception):
@@ -309,3 +310,55 @@ class Kube:
         except ApiException as exc:
             if exc.status != 404:
                 raise
+
+
+class KubeLeases:
+    """The writer lease (`writer_lease.LeaseStore`) as a coordination.k8s.io/v1 Lease."""
+
+    def __init__(self, namespace: str, name: str, api_client: kubernetes.client.ApiClient | None = None) -> None:
+        self.namespace, self.name = namespace, name
+        self._api = kubernetes.client.CoordinationV1Api(api_client or kubernetes.client.ApiClient())
+
+    @staticmethod
+    def _record(lease: Any) -> LeaseRecord:
+        spec = lease.spec
+        return LeaseRecord(holder=spec.holder_identity or "", duration_seconds=int(spec.lease_duration_seconds or 30),
+                           transitions=int(spec.lease_transitions or 0),
+                           resource_version=str(lease.metadata.resource_version))
+
+    def read(self) -> LeaseRecord | None:
+        try:
+            return self._record(self._api.read_namespaced_lease(self.name, self.namespace))
+        except ApiException as err:
+            if err.status == 404:
+                return None
+            raise
+
+    def create(self, holder: str, duration_seconds: int) -> LeaseRecord:
+        stamp = now_micro()
+        body = kubernetes.client.V1Lease(
+            metadata=kubernetes.client.V1ObjectMeta(name=self.name, namespace=self.namespace),
+            spec=kubernetes.client.V1LeaseSpec(holder_identity=holder, lease_duration_seconds=duration_seconds,
+                                               acquire_time=stamp, renew_time=stamp, lease_transitions=0))
+        try:
+            return self._record(self._api.create_namespaced_lease(self.namespace, body))
+        except ApiException as err:
+            if err.status == 409:
+                raise LeaseConflict() from err
+            raise
+
+    def write(self, current: LeaseRecord, holder: str, transitions: int) -> LeaseRecord:
+        stamp = now_micro()
+        spec: dict[str, Any] = {"holderIdentity": holder or None, "leaseDurationSeconds": current.duration_seconds,
+                                "renewTime": stamp, "leaseTransitions": transitions}
+        if holder and holder != current.holder:
+            spec["acquireTime"] = stamp
+        body = {"metadata": {"name": self.name, "namespace": self.namespace,
+                             "resourceVersion": current.resource_version}, "spec": spec}
+        try:
+            # A merge patch carrying resourceVersion fails with 409 when the Lease changed since it was read.
+            return self._record(self._api.patch_namespaced_lease(self.name, self.namespace, body))
+        except ApiException as err:
+            if err.status == 409:
+                raise LeaseConflict() from err
+            raise

@@ -49,3 +49,28 @@ def test_printer_columns_and_category(cluster, namespace, account, start_operato
     for column in ("NAME", "READY", "REASON", "AGE"):
         assert column in header
     assert "columns" in out and "False" in out
+
+
+def test_clients_verify_the_api_servers_certificate(cluster, namespace, account, tmp_path, start_operator) -> None:
+    """The kubeconfigs pin the cluster's CA: a kubeconfig pinned to another CA is refused, and the operator
+    runs without urllib3's warnings about unverified HTTPS requests."""
+    import base64
+
+    import yaml
+
+    from hybrid_gateway_devenv.cluster import serving_certificate
+
+    config = yaml.safe_load(cluster.admin_kubeconfig.read_text())
+    assert "insecure-skip-tls-verify" not in config["clusters"][0]["cluster"]
+    other_ca, _, _ = serving_certificate(tmp_path)
+    config["clusters"][0]["cluster"]["certificate-authority-data"] = base64.b64encode(other_ca.read_bytes()).decode()
+    wrong = tmp_path / "wrong-ca.kubeconfig"
+    wrong.write_text(yaml.safe_dump(config))
+    refused = cluster.kubectl(f"--kubeconfig={wrong}", "get", "namespaces", check=False)
+    assert refused.returncode != 0 and "certificate" in refused.stderr, refused.stderr
+
+    operator = start_operator(namespace)
+    apply(cluster, namespace, hybridapi("verified", account))
+    cluster.kubectl("wait", "-n", namespace, "hybridapi/verified", "--for=condition=Stalled", "--timeout=60s")
+    assert "Unverified HTTPS request" not in operator.logs()
+    assert "InsecureRequestWarning" not in operator.logs()

@@ -16,6 +16,7 @@ class LogEntry(TypedDict):
     status: int
     write: bool
     fault: str | None
+    userAgent: str
 
 
 class RequestLog:
@@ -40,6 +41,7 @@ class RequestLog:
         status: int,
         write: bool,
         fault: str | None = None,
+        user_agent: str = "",
     ) -> LogEntry:
         with self._lock:
             self._seq += 1
@@ -52,6 +54,8 @@ class RequestLog:
                 "status": int(status),
                 "write": bool(write),
                 "fault": fault,
+                # Who called: the operator puts its replica's identity here (CloudTrail's userAgent on AWS).
+                "userAgent": user_agent,
             }
             self._entries.append(entry)
             if len(self._entries) > self._max:

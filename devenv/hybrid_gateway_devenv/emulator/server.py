@@ -186,6 +186,7 @@ class EmulatorApp:
             status=status,
             write=call.write,
             fault=fault,
+            user_agent=call.headers.get("user-agent", ""),
         )
         if fault is None:
             slow = self.faults.answer_delay(call)

@@ -89,11 +89,13 @@ class AwsClients:
         max_attempts: int = 8,
         rate_limits: dict[str, float] | None = None,
         session: boto3.session.Session | None = None,
+        identity: str | None = None,
     ) -> None:
         self._session = session or boto3.session.Session()
+        agent = f"hybrid-gateway-operator/{__version__}" + (f" replica/{identity}" if identity else "")
         self._config = Config(
             retries={"mode": "standard", "max_attempts": max_attempts},
-            user_agent_extra=f"hybrid-gateway-operator/{__version__}",
+            user_agent_extra=agent,
             connect_timeout=10,
             read_timeout=60,
             max_pool_connections=50,
