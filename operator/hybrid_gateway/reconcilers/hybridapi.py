@@ -52,21 +52,16 @@ class Inputs:
 
 
 def _alias_to_delete(ctx: PartContext, inputs: Inputs, known: dict[str, Any]) -> str | None:
-    """The front-door record to delete, if it is ours. Route 53 records carry no tags: a record of
-    that name we never wrote (the object stalled before any write) is someone else's."""
-    if known.get(Resource.DNS_RECORD_NAME):
-        return str(known[Resource.DNS_RECORD_NAME])
-    # No status (a crash before the first status write): ours when it is an alias to our NLB.
+    """The front-door record to delete, if its ownership record says it is ours (an older
+    operator's alias to our NLB, without one, is adopted first: docs/dns-ownership.md)."""
     front = inputs.spec.front_door
-    nlb = load_balancers.Nlb().find(ctx, None, known.get(Resource.NLB_ARN))
-    if nlb is None:
-        return None
-    record = dns.DnsRecord(front.hosted_zone_id, "A").find(ctx, None, front.hostname)
-    if record is not None and dns.norm_alias_dns(record.state.alias_dns_name or "") == dns.norm_alias_dns(
-        nlb.state.dns_name
-    ):
-        return record.id
-    return None
+
+    def our_nlb() -> dns.AliasTarget | None:
+        nlb = load_balancers.Nlb().find(ctx, None, known.get(Resource.NLB_ARN))
+        return dns.AliasTarget(nlb.state.dns_name, nlb.state.canonical_hosted_zone_id) if nlb else None
+
+    name = str(known.get(Resource.DNS_RECORD_NAME) or front.hostname)
+    return dns.alias_to_delete(ctx, dns.DnsRecord(front.hosted_zone_id, "A"), name, our_nlb)
 
 
 def _validation_record_to_delete(ctx: PartContext, inputs: Inputs, known: dict[str, Any]) -> str | None:

@@ -162,15 +162,16 @@ def _mappings_to_delete(ctx: PartContext, i: Inputs, known: dict[str, Any]) -> s
 
 
 def _alias_to_delete(ctx: PartContext, i: Inputs, known: dict[str, Any]) -> str | None:
-    """Only the alias to our own domain, never a record of that name someone else made."""
-    domain = DomainNamePart().find(ctx, None, i.spec.domain_name)
-    if domain is None or not domain.owned:
-        return None
-    alias = dns.DnsRecord(i.spec.hosted_zone_id, "A").find(ctx, None, i.spec.domain_name)
-    target = dns.norm_alias_dns(domain.state.regional_domain_name)
-    if alias is not None and dns.norm_alias_dns(alias.state.alias_dns_name or "") == target:
-        return alias.id
-    return None
+    """The alias, if its ownership record says it is ours (an older operator's alias to our own
+    domain, without one, is adopted first: docs/dns-ownership.md)."""
+    def our_domain() -> dns.AliasTarget | None:
+        domain = DomainNamePart().find(ctx, None, i.spec.domain_name)
+        if domain is None or not domain.owned:
+            return None
+        return dns.AliasTarget(domain.state.regional_domain_name, domain.state.regional_hosted_zone_id)
+
+    name = str(known.get(Resource.DNS_RECORD_NAME) or i.spec.domain_name)
+    return dns.alias_to_delete(ctx, dns.DnsRecord(i.spec.hosted_zone_id, "A"), name, our_domain)
 
 
 def _record_of(cert_key: str, record_key: str, part: Callable[[Inputs], Part[Any, Any]]) -> Callable[
