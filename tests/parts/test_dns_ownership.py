@@ -27,6 +27,7 @@ from hybrid_gateway.parts.dns import (
     RecordOwner,
     RecordState,
     alias_to_delete,
+    check_name_free,
     ownership_name,
     ownership_value,
     parse_ownership,
@@ -296,3 +297,23 @@ def test_the_validation_cname_is_shared_by_content_and_never_overwritten(
     assert _batch(rec) == [
         ("CREATE", "CNAME")]
     assert part.remove(ctx, name) == name
+
+
+def test_a_name_someone_else_has_is_checked_before_the_chains_first_write(
+    zone: str, ctx: PartContext, rec: Recorder, r53: Any
+) -> None:
+    host, legacy = _host(), _host()
+    _put(r53, zone, "CREATE", host, _alias_rrset("www.example.net"))
+    _put(r53, zone, "CREATE", legacy, _alias_rrset(NLB))
+    part = DnsRecord(zone, "A")
+    ours = lambda: AliasTarget(NLB, NLB_ZONE)  # noqa: E731
+    rec.clear()
+    with pytest.raises(Stalled) as stalled:
+        check_name_free(ctx, part, host, None, ours)
+    assert stalled.value.reason == "HostnameInUse" and host in stalled.value.message
+    check_name_free(ctx, part, legacy, None, ours)  # an older operator's alias to our NLB: fine, adopted later
+    check_name_free(ctx, part, _host(), None, ours)  # nobody's yet
+    assert rec.writes() == []
+    rec.clear()
+    check_name_free(ctx, part, host.upper(), host, ours)  # status has it: the step guards it, no read here
+    assert rec.calls == []

@@ -400,22 +400,41 @@ class DnsRecord(Part[RecordDesired, RecordState]):
             raise
 
 
+def _older_operators(part: DnsRecord, found: Observed[RecordState],
+                     target: Callable[[], AliasTarget | None]) -> RecordDesired | None:
+    """The desired state that adopts `found` when an older operator wrote it: no TXT, and pointing at
+    exactly our `target` (looked up only then). None: it is not that."""
+    aim = target() if found.state.owner is None else None
+    desired = RecordDesired(name=found.id, alias=aim) if aim is not None else None
+    return desired if desired is not None and not diff_record(desired, part.record_type, found.state) else None
+
+
+def check_name_free(ctx: PartContext, part: DnsRecord, name: str, known: str | None,
+                    target: Callable[[], AliasTarget | None]) -> None:
+    """Before a chain's first write: `Stalled(HostnameInUse)` when record `name` is someone else's, so
+    that nothing at all is made for a name that cannot be had. Skipped once status records `name`
+    (`known`): the step itself guards it from then on."""
+    if known is not None and norm_name(known) == norm_name(name):
+        return
+    found = part.find(ctx, None, name)
+    if found is None or found.owned or _older_operators(part, found, target) is not None:
+        return
+    raise hostname_in_use(found.state, part.hosted_zone_id)
+
+
 def alias_to_delete(
     ctx: PartContext, part: DnsRecord, name: str, target: Callable[[], AliasTarget | None]
 ) -> str | None:
     """finalize_id of an alias: its name when its TXT says it is ours. One an older operator wrote
-    (no TXT, pointing at exactly our `target`, looked up only then) is adopted first, so that
-    `remove()` takes it with its TXT; anything else is left alone."""
+    is adopted first (its TXT written), so that `remove()` takes it with its TXT; anything else is
+    left alone."""
     found = part.find(ctx, None, name)
     if found is None or found.owned:
         return found.id if found is not None else None
-    aim = target() if found.state.owner is None else None
-    if aim is None:
+    adopt = _older_operators(part, found, target)
+    if adopt is None:
         return None
-    desired = RecordDesired(name=found.id, alias=aim)
-    if diff_record(desired, part.record_type, found.state):
-        return None
-    part.ensure(ctx, desired, found.id)  # writes its TXT
+    part.ensure(ctx, adopt, found.id)
     return found.id
 
 
@@ -435,6 +454,7 @@ __all__ = [
     "RecordOwner",
     "RecordState",
     "alias_to_delete",
+    "check_name_free",
     "diff_record",
     "hostname_in_use",
     "norm_alias_dns",

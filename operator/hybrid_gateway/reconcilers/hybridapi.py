@@ -8,7 +8,7 @@ every part that does not depend on it goes ahead, so independent waits overlap.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,17 +51,20 @@ class Inputs:
         )
 
 
+def _our_nlb(ctx: PartContext, known: dict[str, Any]) -> Callable[[], dns.AliasTarget | None]:
+    """Where an older operator pointed our alias: our NLB (by status, else by tags), looked up on demand."""
+    def target() -> dns.AliasTarget | None:
+        nlb = load_balancers.Nlb().find(ctx, None, known.get(Resource.NLB_ARN))
+        return dns.AliasTarget(nlb.state.dns_name, nlb.state.canonical_hosted_zone_id) if nlb else None
+    return target
+
+
 def _alias_to_delete(ctx: PartContext, inputs: Inputs, known: dict[str, Any]) -> str | None:
     """The front-door record to delete, if its ownership record says it is ours (an older
     operator's alias to our NLB, without one, is adopted first: docs/dns-ownership.md)."""
     front = inputs.spec.front_door
-
-    def our_nlb() -> dns.AliasTarget | None:
-        nlb = load_balancers.Nlb().find(ctx, None, known.get(Resource.NLB_ARN))
-        return dns.AliasTarget(nlb.state.dns_name, nlb.state.canonical_hosted_zone_id) if nlb else None
-
     name = str(known.get(Resource.DNS_RECORD_NAME) or front.hostname)
-    return dns.alias_to_delete(ctx, dns.DnsRecord(front.hosted_zone_id, "A"), name, our_nlb)
+    return dns.alias_to_delete(ctx, dns.DnsRecord(front.hosted_zone_id, "A"), name, _our_nlb(ctx, known))
 
 
 def _validation_record_to_delete(ctx: PartContext, inputs: Inputs, known: dict[str, Any]) -> str | None:
@@ -240,8 +243,12 @@ class HybridApiReconciler(Reconciler):
         ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
         self._validate(ctx, spec)
         self._check_publicly_trusted(ctx, spec, inputs.certificate_desired)
+        known = dict(obj.status.get("resources") or {})
+        # A front-door name someone else has stalls the object before its first write, not at the DNS step.
+        dns.check_name_free(ctx, dns.DnsRecord(front.hosted_zone_id, "A"), front.hostname,
+                            known.get(Resource.DNS_RECORD_NAME), _our_nlb(ctx, known))
         retiring = obj.status.get("retiring")
-        run = CHAIN.ensure(ctx, inputs, dict(obj.status.get("resources") or {}), retiring)
+        run = CHAIN.ensure(ctx, inputs, known, retiring)
         found = run.found.observed
         status: dict[str, Any] = {"frontDoorUrl": f"https://{front.hostname}", "resources": run.resources,
                                   "retiring": run.retiring_status(retiring) or None}

@@ -161,17 +161,21 @@ def _mappings_to_delete(ctx: PartContext, i: Inputs, known: dict[str, Any]) -> s
     return i.spec.domain_name if domain is not None and domain.owned else None
 
 
-def _alias_to_delete(ctx: PartContext, i: Inputs, known: dict[str, Any]) -> str | None:
-    """The alias, if its ownership record says it is ours (an older operator's alias to our own
-    domain, without one, is adopted first: docs/dns-ownership.md)."""
-    def our_domain() -> dns.AliasTarget | None:
-        domain = DomainNamePart().find(ctx, None, i.spec.domain_name)
+def _our_domain(ctx: PartContext, spec: MtlsDomainSpec) -> Callable[[], dns.AliasTarget | None]:
+    """Where an older operator pointed our alias: our own domain name's regional name, on demand."""
+    def target() -> dns.AliasTarget | None:
+        domain = DomainNamePart().find(ctx, None, spec.domain_name)
         if domain is None or not domain.owned:
             return None
         return dns.AliasTarget(domain.state.regional_domain_name, domain.state.regional_hosted_zone_id)
+    return target
 
+
+def _alias_to_delete(ctx: PartContext, i: Inputs, known: dict[str, Any]) -> str | None:
+    """The alias, if its ownership record says it is ours (an older operator's alias to our own
+    domain, without one, is adopted first: docs/dns-ownership.md)."""
     name = str(known.get(Resource.DNS_RECORD_NAME) or i.spec.domain_name)
-    return dns.alias_to_delete(ctx, dns.DnsRecord(i.spec.hosted_zone_id, "A"), name, our_domain)
+    return dns.alias_to_delete(ctx, dns.DnsRecord(i.spec.hosted_zone_id, "A"), name, _our_domain(ctx, i.spec))
 
 
 def _record_of(cert_key: str, record_key: str, part: Callable[[Inputs], Part[Any, Any]]) -> Callable[
@@ -348,6 +352,9 @@ class MtlsDomainReconciler(Reconciler):
         plan = self._mapping_plan(obj, spec)
         previous = obj.status
         known = self._known(previous)
+        # A domain name whose record someone else has stalls the object before its first write.
+        dns.check_name_free(ctx, dns.DnsRecord(spec.hosted_zone_id, "A"), spec.domain_name,
+                            known.get(Resource.DNS_RECORD_NAME), _our_domain(ctx, spec))
         # What is mapped before this pass: a HybridApi whose mapping goes away is asked to reconcile too.
         before = BasePathMappings().find(ctx, None, spec.domain_name) if known.get(Resource.DOMAIN_NAME) else None
         run = CHAIN.ensure(ctx, Inputs(spec, store, cert_desired, plan), known, previous.get("retiring"))
