@@ -8,6 +8,7 @@ our clients make recorded, so "no write" is checked exactly.
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import replace
 from typing import Any
@@ -20,6 +21,7 @@ from hybrid_gateway.aws import AwsClients
 from hybrid_gateway.aws.tags import Owner
 from hybrid_gateway.errors import RetryLater, Stalled
 from hybrid_gateway.parts.base import PartContext
+from hybrid_gateway.parts.certificate import RequestedCertificate, RequestedCertificateDesired, validation_record_shared
 from hybrid_gateway.parts.dns import (
     AliasTarget,
     DnsRecord,
@@ -119,7 +121,8 @@ def r53(emulator_endpoint: str) -> Any:
 @pytest.fixture()
 def ctx(emulator_endpoint: str) -> PartContext:
     owner = Owner("HybridApi", "team-a", "orders", str(uuid.uuid4()))
-    return PartContext(aws=AwsClients(max_attempts=2, rate_limits={"route53": 1000.0}), region=REGION, owner=owner)
+    limits = {"route53": 1000.0, "acm": 1000.0}
+    return PartContext(aws=AwsClients(max_attempts=2, rate_limits=limits), region=REGION, owner=owner)
 
 
 @pytest.fixture()
@@ -317,3 +320,25 @@ def test_a_name_someone_else_has_is_checked_before_the_chains_first_write(
     rec.clear()
     check_name_free(ctx, part, host.upper(), host, ours)  # status has it: the step guards it, no read here
     assert rec.calls == []
+
+
+def test_a_validation_cname_stays_while_another_certificate_validates_with_it(ctx: PartContext) -> None:
+    """ACM gives two certificates for one name the same validation CNAME (docs/aws-behaviour.md): the
+    object that goes first must not take it from the one that stays (its renewal needs it)."""
+    host = _host()
+    other = replace(ctx, owner=Owner("MtlsDomain", "team-b", "partner", str(uuid.uuid4())))
+    mine = RequestedCertificate(host).ensure(ctx, RequestedCertificateDesired(host), None).observed
+    theirs = RequestedCertificate(host).ensure(other, RequestedCertificateDesired(host), None).observed
+    for _ in range(20):  # ACM publishes the record a moment after the request
+        mine = RequestedCertificate(host).find(ctx, None, mine.id) or mine
+        if mine.state.validation_record is not None:
+            break
+        time.sleep(0.25)
+    record = mine.state.validation_record
+    assert record is not None
+    assert validation_record_shared(ctx, host, record.name) == [theirs.id]  # mine go with me
+    assert validation_record_shared(other, host, record.name) == [mine.id]
+    assert validation_record_shared(ctx, host, record.name, leaving={mine.id, theirs.id}) == []
+    RequestedCertificate(host).remove(other, theirs.id)
+    assert validation_record_shared(ctx, host, record.name) == []
+    RequestedCertificate(host).remove(ctx, mine.id)

@@ -27,7 +27,12 @@ from hybrid_gateway.parts.vpc_link import VpcLinkDesired, VpcLinkPart
 from hybrid_gateway.public_trust import ADVICE
 from hybrid_gateway.reconcilers.base import Event, FinalizeResult, KubeObject, PassResult, Reconciler, parse_spec
 from hybrid_gateway.reconcilers.chain import Chain, Found, Step
-from hybrid_gateway.reconcilers.inputs import certificate_desired, certificate_part, check_name_in_zone
+from hybrid_gateway.reconcilers.inputs import (
+    certificate_desired,
+    certificate_part,
+    check_name_in_zone,
+    unshared_validation_record,
+)
 from hybrid_gateway.status.conditions import Condition
 
 
@@ -69,13 +74,15 @@ def _alias_to_delete(ctx: PartContext, inputs: Inputs, known: dict[str, Any]) ->
 
 def _validation_record_to_delete(ctx: PartContext, inputs: Inputs, known: dict[str, Any]) -> str | None:
     """The DNS validation record of our requested certificate (from status, else from the
-    certificate found by tags: a crash before the first status write leaves no name in status)."""
-    if known.get(Resource.VALIDATION_RECORD_NAME):
-        return str(known[Resource.VALIDATION_RECORD_NAME])
-    cert = certificate.RequestedCertificate(inputs.spec.front_door.hostname).find(
-        ctx, None, known.get(Resource.CERTIFICATE_ARN))
-    record = dns.validation_record(cert.state) if cert is not None else None
-    return record.name if record is not None else None
+    certificate found by tags: a crash before the first status write leaves no name in status),
+    unless another certificate still validates with it (shared_validation_record)."""
+    hostname = inputs.spec.front_door.hostname
+    name = known.get(Resource.VALIDATION_RECORD_NAME)
+    if not name:
+        cert = certificate.RequestedCertificate(hostname).find(ctx, None, known.get(Resource.CERTIFICATE_ARN))
+        record = dns.validation_record(cert.state) if cert is not None else None
+        name = record.name if record is not None else None
+    return unshared_validation_record(ctx, hostname, str(name)) if name else None
 
 
 def _subnet_ids(i: Inputs) -> tuple[str, ...]:

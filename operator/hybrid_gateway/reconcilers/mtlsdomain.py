@@ -60,7 +60,12 @@ from hybrid_gateway.reconcilers.base import (
     parse_spec,
 )
 from hybrid_gateway.reconcilers.chain import Chain, Found, Step
-from hybrid_gateway.reconcilers.inputs import certificate_desired, certificate_part, check_name_in_zone
+from hybrid_gateway.reconcilers.inputs import (
+    certificate_desired,
+    certificate_part,
+    check_name_in_zone,
+    unshared_validation_record,
+)
 from hybrid_gateway.status.conditions import Condition
 from hybrid_gateway.truststore import Source, Truststore, TruststoreInvalid, assemble
 
@@ -183,11 +188,14 @@ def _record_of(cert_key: str, record_key: str, part: Callable[[Inputs], Part[Any
     """finalize_id of a validation record: from status, else from the certificate found by tags (a
     crash before the first status write leaves no name in status)."""
     def record_to_delete(ctx: PartContext, i: Inputs, known: dict[str, Any]) -> str | None:
-        if known.get(record_key):
-            return str(known[record_key])
-        cert = part(i).find(ctx, None, known.get(cert_key))
-        record = dns.validation_record(cert.state) if cert is not None and cert.state.type == ISSUED_BY_ACM else None
-        return record.name if record is not None else None
+        name = known.get(record_key)
+        if not name:
+            cert = part(i).find(ctx, None, known.get(cert_key))
+            issued = cert is not None and cert.state.type == ISSUED_BY_ACM
+            record = dns.validation_record(cert.state) if cert is not None and issued else None
+            name = record.name if record is not None else None
+        # Kept while another certificate validates with it (a validation CNAME is shared by content).
+        return unshared_validation_record(ctx, i.spec.domain_name, str(name)) if name else None
     return record_to_delete
 
 
@@ -593,7 +601,7 @@ def _remove_exact(ctx: PartContext, spec: MtlsDomainSpec, part: Part[Any, Any], 
         return False
     record = dns.validation_record(found.state) if found.state.type == ISSUED_BY_ACM else None
     part.delete(ctx, found)
-    if record is not None:
+    if record is not None and unshared_validation_record(ctx, spec.domain_name, record.name, leaving={arn}):
         dns.DnsRecord(spec.hosted_zone_id, "CNAME").remove(ctx, record.name)
     return True
 
