@@ -499,6 +499,7 @@ class Need:
 EXAMPLE_OWNER = Owner(kind="HybridApi", namespace="team-a", name="orders", uid="0f4a9c2e-5b1d-4e6f-8a7b-9c0d1e2f3a4b")
 EXAMPLE_HOST = "orders.example.com"  # frontDoor.hostname / MtlsDomain domainName under the policy's example.com
 VALIDATION_RECORD = "_d930b28be6c5927595552b219965053e.orders.example.com"
+OWNERSHIP_RECORD = f"_hybridgateway-a.{EXAMPLE_HOST}"  # the TXT beside the alias (parts/dns.ownership_name)
 TRUSTSTORE_BUCKET = "team-a-truststores"  # MtlsDomain truststore.bucket (examples/)
 TRUST_BUCKET = "team-a-trust"  # ClientCertRotation backendTrust.s3.bucket (examples/)
 
@@ -544,17 +545,27 @@ def _reads(prefix: str, *names: str) -> dict[tuple[str, str], tuple[Need, ...]]:
 
 
 _ROUTE53_CHANGES = (
-    # Alias A records: the front door (NLB) and the mTLS domain (regional domain name).
+    # Alias A records (the front door's NLB, the mTLS domain's regional name), each with its ownership
+    # TXT `_hybridgateway-a.<name>` in the same batch (docs/dns-ownership.md).
+    ({"route53:ChangeResourceRecordSetsNormalizedRecordNames": (EXAMPLE_HOST, OWNERSHIP_RECORD),
+      "route53:ChangeResourceRecordSetsRecordTypes": ("A", "TXT"),
+      "route53:ChangeResourceRecordSetsActions": ("CREATE",)}, "alias record and its ownership TXT created"),
     ({"route53:ChangeResourceRecordSetsNormalizedRecordNames": (EXAMPLE_HOST,),
       "route53:ChangeResourceRecordSetsRecordTypes": ("A",),
-      "route53:ChangeResourceRecordSetsActions": ("UPSERT",)}, "alias record"),
-    ({"route53:ChangeResourceRecordSetsNormalizedRecordNames": (EXAMPLE_HOST,),
-      "route53:ChangeResourceRecordSetsRecordTypes": ("A",),
-      "route53:ChangeResourceRecordSetsActions": ("DELETE",)}, "alias record deleted"),
-    # ACM DNS validation records.
+      "route53:ChangeResourceRecordSetsActions": ("UPSERT",)}, "owned alias record repaired"),
+    ({"route53:ChangeResourceRecordSetsNormalizedRecordNames": (OWNERSHIP_RECORD,),
+      "route53:ChangeResourceRecordSetsRecordTypes": ("TXT",),
+      "route53:ChangeResourceRecordSetsActions": ("CREATE",)}, "an older operator's alias adopted"),
+    ({"route53:ChangeResourceRecordSetsNormalizedRecordNames": (EXAMPLE_HOST, OWNERSHIP_RECORD),
+      "route53:ChangeResourceRecordSetsRecordTypes": ("A", "TXT"),
+      "route53:ChangeResourceRecordSetsActions": ("DELETE",)}, "alias record and its ownership TXT deleted"),
+    # ACM DNS validation records (shared by content: no ownership TXT).
     ({"route53:ChangeResourceRecordSetsNormalizedRecordNames": (VALIDATION_RECORD,),
       "route53:ChangeResourceRecordSetsRecordTypes": ("CNAME",),
-      "route53:ChangeResourceRecordSetsActions": ("UPSERT",)}, "validation record"),
+      "route53:ChangeResourceRecordSetsActions": ("CREATE",)}, "validation record"),
+    ({"route53:ChangeResourceRecordSetsNormalizedRecordNames": (VALIDATION_RECORD,),
+      "route53:ChangeResourceRecordSetsRecordTypes": ("CNAME",),
+      "route53:ChangeResourceRecordSetsActions": ("UPSERT",)}, "validation record repaired"),
     ({"route53:ChangeResourceRecordSetsNormalizedRecordNames": (VALIDATION_RECORD,),
       "route53:ChangeResourceRecordSetsRecordTypes": ("CNAME",),
       "route53:ChangeResourceRecordSetsActions": ("DELETE",)}, "validation record deleted"),

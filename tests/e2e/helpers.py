@@ -150,6 +150,9 @@ def inventory(endpoint_url: str, uid: str | set[str], hosted_zone_id: str, hostn
             certs.append(summary)
     result["certificates"] = certs
     result["alias_records"] = alias_records(endpoint_url, hosted_zone_id, hostname, region) if hostname else []
+    result["ownership_records"] = [r for r in ownership_records(endpoint_url, hosted_zone_id, hostname, region)
+                                   if any(f"hybridgateway.io/uid={u}" in v for v in txt_values(r) for u in uids)
+                                   ] if hostname else []
     return result
 
 
@@ -166,15 +169,28 @@ def alias_records(endpoint_url: str, hosted_zone_id: str, hostname: str,
             if r["Name"].rstrip(".").lower() == hostname.lower() and r["Type"] == "A"]
 
 
+def ownership_records(endpoint_url: str, hosted_zone_id: str, hostname: str,
+                      region: str = "ap-northeast-1") -> list[dict[str, Any]]:
+    """The ownership TXT beside the alias of `hostname` (docs/dns-ownership.md), whoever it names."""
+    name = f"_hybridgateway-a.{hostname.lower()}"
+    return [r for r in records(endpoint_url, hosted_zone_id, region)
+            if r["Name"].rstrip(".").lower() == name and r["Type"] == "TXT"]
+
+
+def txt_values(rrset: dict[str, Any]) -> list[str]:
+    return [v["Value"] for v in rrset.get("ResourceRecords", [])]
+
+
 def counts(found: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
     return {kind: len(items) for kind, items in found.items()}
 
 
 # Exactly one of each chain resource: 1 REST API, VPC link, NLB, ALB, ALB security group, certificate,
-# alias record; 2 target groups (ip + alb); 2 listeners (ALB HTTPS + NLB TCP).
+# alias record and its ownership TXT naming the owner's uid; 2 target groups (ip + alb); 2 listeners
+# (ALB HTTPS + NLB TCP).
 ONE_OF_EACH = {
     "rest_apis": 1, "vpc_links": 1, "albs": 1, "nlbs": 1, "target_groups": 2, "listeners": 2,
-    "security_groups": 1, "certificates": 1, "alias_records": 1,
+    "security_groups": 1, "certificates": 1, "alias_records": 1, "ownership_records": 1,
 }
 NOTHING = dict.fromkeys(ONE_OF_EACH, 0)
 

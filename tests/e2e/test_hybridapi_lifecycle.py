@@ -91,7 +91,10 @@ def test_operator_killed_during_creation_adopts_what_it_made(
     control.set_faults(answer_latency_ms=3000, operations=[kill_after])
     try:
         first = start_operator(namespace)
-        apply(cluster, namespace, secret("crash-gw", {"token": "crash-secret"}), hybridapi("crash", account))
+        # A front-door name per case: an earlier case's object keeps its own (docs/dns-ownership.md).
+        crash = hybridapi("crash", account)
+        crash["spec"]["frontDoor"]["hostname"] = f"crash-{kill_after.lower()}.{account.zone_name}"
+        apply(cluster, namespace, secret("crash-gw", {"token": "crash-secret"}), crash)
         wait_until(lambda: control.count(operation=kill_after, since=since) > 0, timeout=60, interval=0.05,
                    what=f"the first {kill_after}")
         first.kill()  # SIGKILL: no status write, no cleanup

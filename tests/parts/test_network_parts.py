@@ -42,7 +42,15 @@ from hybrid_gateway.parts.certificate import (
     diff_imported,
     diff_requested,
 )
-from hybrid_gateway.parts.dns import DnsRecord, RecordDesired, RecordState, diff_record, norm_name, validation_record
+from hybrid_gateway.parts.dns import (
+    DnsRecord,
+    RecordDesired,
+    RecordState,
+    diff_record,
+    norm_name,
+    ownership_value,
+    validation_record,
+)
 from hybrid_gateway.parts.listeners import AlbListener, ListenerDesired, ListenerState, diff_listener
 from hybrid_gateway.parts.load_balancers import (
     Alb,
@@ -1248,13 +1256,15 @@ def test_the_hybridapi_chain_in_dependency_order_then_reverse(
     assert rec.writes() == ["ChangeResourceRecordSets"]
 
     teardown = CHAIN.finalize(ctx, inputs, third.resources)
+    deleted = list(teardown.deleted)  # over every walk: a later walk does not repeat what went
     for _ in range(20):  # the VPC link and load balancers may still be in use by what is being deleted
         if teardown.done:
             break
         time.sleep(0.5)
         teardown = CHAIN.finalize(ctx, inputs, third.resources)
+        deleted += teardown.deleted
     assert teardown.done, teardown.waiting_for
-    removed = [what.split(" ", 1)[0] for what in teardown.deleted]
+    removed = [what.split(" ", 1)[0] for what in deleted]
     assert removed == ["rest-api", "vpc-link", "dns-record", "nlb", "alb-target-group", "alb",
                        "alb-security-group", "backend-target-group", "certificate"]
     assert DnsRecord(aws.zone_id, "A").remove(ctx, host) is None
@@ -1269,14 +1279,19 @@ def test_alias_record_lifecycle(aws: Aws, ctx: PartContext, rec: Recorder, raw: 
     desired = RecordDesired.alias_to(host.upper() + ".", "NLB-1.elb.ap-northeast-1.amazonaws.com.", "Z31USIVHYNEOWT")
     created = part.ensure(ctx, desired, None)
     assert created.action == "Created" and created.observed.id == host and rec.writes() == ["ChangeResourceRecordSets"]
-    change = rec.params("ChangeResourceRecordSets")[0]["ChangeBatch"]["Changes"][0]
-    assert change["Action"] == "UPSERT" and change["ResourceRecordSet"]["AliasTarget"]["EvaluateTargetHealth"] is False
+    # One batch: CREATE the alias and CREATE its ownership TXT (docs/dns-ownership.md).
+    alias, claim = rec.params("ChangeResourceRecordSets")[0]["ChangeBatch"]["Changes"]
+    assert alias["Action"] == "CREATE" and alias["ResourceRecordSet"]["AliasTarget"]["EvaluateTargetHealth"] is False
+    assert (claim["Action"], claim["ResourceRecordSet"]["Name"], claim["ResourceRecordSet"]["Type"]) == (
+        "CREATE", f"_hybridgateway-a.{host}", "TXT")
+    assert claim["ResourceRecordSet"]["ResourceRecords"] == [{"Value": ownership_value(ctx.owner)}]
 
     rec.clear()
     again = part.ensure(ctx, desired, host)
     assert again.action is None and rec.writes() == []
-    listed = rec.params("ListResourceRecordSets")
-    assert len(listed) == 1 and listed[0]["MaxItems"] == "1" and listed[0]["StartRecordType"] == "A"
+    listed = rec.params("ListResourceRecordSets")  # the alias, then its ownership TXT
+    assert [(p["StartRecordName"], p["StartRecordType"], p["MaxItems"]) for p in listed] == [
+        (host, "A", "1"), (f"_hybridgateway-a.{host}", "TXT", "1")]
     assert part.ensure(ctx, desired, None).action is None  # no known id: looked up by the desired name
 
     moved = RecordDesired.alias_to(host, "nlb-2.elb.ap-northeast-1.amazonaws.com", "Z31USIVHYNEOWT")
@@ -1289,13 +1304,24 @@ def test_alias_record_lifecycle(aws: Aws, ctx: PartContext, rec: Recorder, raw: 
     rec.clear()
     renamed = part.ensure(ctx, replace(moved, name=new_host), host)
     assert renamed.action == "Replaced" and renamed.observed.id == new_host
-    actions = [p["ChangeBatch"]["Changes"][0]["Action"] for p in rec.params("ChangeResourceRecordSets")]
-    assert actions == ["UPSERT", "DELETE"] and part.find(ctx, None, host) is None
+    batches = [[(c["Action"], c["ResourceRecordSet"]["Type"]) for c in p["ChangeBatch"]["Changes"]]
+               for p in rec.params("ChangeResourceRecordSets")]
+    assert batches == [[("CREATE", "A"), ("CREATE", "TXT")], [("DELETE", "A"), ("DELETE", "TXT")]]
+    assert part.find(ctx, None, host) is None and _txt(raw, aws, f"_hybridgateway-a.{host}") is None
 
     stale = part.find(ctx, None, new_host)
     assert stale is not None and part.remove(ctx, new_host) == new_host
+    assert _txt(raw, aws, f"_hybridgateway-a.{new_host}") is None  # the alias and its TXT went together
     part.delete(ctx, stale)  # already gone: DELETE's "not found" counts as success
     assert part.remove(ctx, new_host) is None and part.remove(ctx, None) is None
+
+
+def _txt(raw: dict[str, Any], aws: Aws, name: str) -> list[str] | None:
+    """The values of TXT record `name` as Route 53 lists them (None: there is none)."""
+    answer = raw["route53"].list_resource_record_sets(
+        HostedZoneId=aws.zone_id, StartRecordName=name, StartRecordType="TXT", MaxItems="1")["ResourceRecordSets"]
+    found = [r for r in answer if norm_name(r["Name"]) == name and r["Type"] == "TXT"]
+    return [v["Value"] for v in found[0]["ResourceRecords"]] if found else None
 
 
 # --- the part contract, walked by every network part ---

@@ -55,6 +55,11 @@ Gateway extension (:mod:`.apigateway`) stores the fields moto lacks in :func:`ex
 |                                          | ``Issuer`` is the issuer's O (moto: CN)                    |
 | acm ``AWSCertificateManagerBackend.list_certificates`` | without ``Includes.keyTypes`` only RSA_1024 /  |
 |                                          | RSA_2048 certificates; ``keyTypes`` in the request spelling |
+| route53 ``Route53Backend.change_resource_record_sets`` | a CREATE of a record set that exists      |
+|                                          | (same name, type and set identifier) refuses the whole     |
+|                                          | batch with ``InvalidChangeBatch`` "Tried to create resource |
+|                                          | record set ... but it already exists" (moto added a twin,  |
+|                                          | or refused a new name after an identical earlier CREATE)   |
 | s3 ``FakeBucket.is_versioned``           | writes stay unversioned for the versioning delay after     |
 |                                          | versioning is first enabled                                |
 """
@@ -617,6 +622,33 @@ def _certificate_describe(self: Any) -> dict[str, Any]:
     return data
 
 
+# -- Route 53 ---------------------------------------------------------------------------------------
+def _change_resource_record_sets(self: Any, zoneid: str, change_list: list[dict[str, Any]]) -> None:
+    """CREATE refuses an existing record set, checked for the whole batch before any change, since
+    Route 53 applies a batch all or nothing (docs/aws-behaviour.md, Route 53)."""
+    from moto.route53.exceptions import ResourceRecordAlreadyExists
+
+    zone = self.get_hosted_zone(zoneid)
+
+    def key(name: str, rr_type: str, set_id: Any) -> tuple[str, str, Any]:
+        return normalise_dns_name(name.replace("\\052", "*")), rr_type, set_id
+
+    existing = {key(r.name, r.type, r.set_identifier) for r in zone.rrsets}
+    for change in change_list:
+        rrset = change.get("ResourceRecordSet", {})
+        wanted = key(str(rrset.get("Name", "")), str(rrset.get("Type", "")), rrset.get("SetIdentifier"))
+        if change.get("Action") == "DELETE":
+            existing.discard(wanted)  # DELETE then CREATE of one name in a batch is a replacement
+        elif change.get("Action") == "CREATE":
+            if wanted in existing:
+                raise ResourceRecordAlreadyExists(name=wanted[0] + ".", _type=wanted[1])
+            existing.add(wanted)
+    # A CREATE that passed is applied as moto applies an UPSERT: moto's own CREATE check looks in its
+    # change journal (an identical earlier CREATE) and then at any record from that name onwards.
+    applied = [{**c, "Action": "UPSERT"} if c.get("Action") == "CREATE" else c for c in change_list]
+    _original("Route53Backend.change_resource_record_sets")(self, zoneid, applied)
+
+
 # -- S3 ---------------------------------------------------------------------------------------------
 def s3_bucket(call: Any) -> tuple[Any, str | None] | None:
     """(moto bucket, its versioning status) of the bucket an S3 call names, or None."""
@@ -664,6 +696,7 @@ def apply() -> None:
         from moto.apigateway.exceptions import VpcLinkNotFound
         from moto.apigateway.models import APIGatewayBackend, DomainName, Integration, RestAPI, Stage, VpcLink
         from moto.elbv2.models import ELBv2Backend, FakeHealthStatus, FakeLoadBalancer, FakeTargetGroup
+        from moto.route53.models import Route53Backend
         from moto.s3.models import FakeBucket
 
         table: list[tuple[type, str, Any]] = [
@@ -695,6 +728,7 @@ def apply() -> None:
             (CertBundle, "check", _certificate_check),
             (CertBundle, "describe", _certificate_describe),
             (AWSCertificateManagerBackend, "list_certificates", _list_certificates),
+            (Route53Backend, "change_resource_record_sets", _change_resource_record_sets),
             (FakeBucket, "is_versioned", property(_bucket_is_versioned)),
         ]
         for cls, attribute, replacement in table:

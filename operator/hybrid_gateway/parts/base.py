@@ -165,6 +165,10 @@ class Part(ABC, Generic[D, S]):
             return Outcome(self.name, self.create(ctx, desired), "Replaced", changes)
         # A replacement may already exist (a crash after creating it): adopt it, then converge it.
         new = self.find(ctx, desired, None)
+        # The new id may be someone else's: refused before any write, as in ensure().
+        refusal = self.refuse(ctx, desired, new, self.diff(desired, new)) if new and new.id != old.id else None
+        if refusal is not None:
+            raise refusal
         if new is None or new.id == old.id or self.replace_on.intersection(self.diff(desired, new)):
             new = self.create(ctx, desired)
         elif rest := self.diff(desired, new):

@@ -18,7 +18,7 @@ hostname, and reading the tags of only those.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -63,6 +63,7 @@ __all__ = [
     "diff_imported",
     "diff_requested",
     "key_algorithm",
+    "validation_record_shared",
 ]
 
 
@@ -399,6 +400,32 @@ class _OwnedCertificate(Part[C, CertificateState]):
     def delete(self, ctx: PartContext, observed: Observed[CertificateState]) -> None:
         with absent_is_fine():
             ctx.client("acm").delete_certificate(CertificateArn=observed.id)
+
+
+def validation_record_shared(
+    ctx: PartContext, hostname: str, record_name: str, leaving: Collection[str] | None = None
+) -> list[str]:
+    """ARNs of the region's certificates that stay (not in `leaving`; None: not `ctx.owner`'s) and
+    whose DNS validation asks for `record_name`: ACM gives every certificate for one name in an
+    account the same CNAME, and renewal validates with it again (docs/dns-ownership.md), so it must
+    stay while any of them does. Read-only: lists the certificates for `hostname`, then their details."""
+    acm: Any = ctx.client("acm")
+    wanted = record_name.rstrip(".").lower()
+    shared = []
+    pages = acm.get_paginator("list_certificates").paginate(Includes={"keyTypes": ALL_KEY_TYPES})
+    for summary in (s for page in pages for s in page.get("CertificateSummaryList", [])):
+        names = [summary.get("DomainName", ""), *summary.get("SubjectAlternativeNameSummaries", [])]
+        if summary.get("Type", "AMAZON_ISSUED") != "AMAZON_ISSUED" or not covers_any(names, hostname):
+            continue
+        arn = summary["CertificateArn"]
+        if arn in (leaving or ()) or (leaving is None and ctx.owner.owns(
+                as_dict(acm.list_tags_for_certificate(CertificateArn=arn).get("Tags")), "certificate")):
+            continue  # going
+        cert = _describe(acm, arn)
+        records = certificate_state(cert).validation_records if cert else ()
+        if any(r.name.rstrip(".").lower() == wanted for r in records):
+            shared.append(arn)
+    return shared
 
 
 def diff_imported(desired: ImportedCertificateDesired, state: CertificateState) -> list[str]:

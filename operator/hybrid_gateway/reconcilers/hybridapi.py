@@ -8,7 +8,7 @@ every part that does not depend on it goes ahead, so independent waits overlap.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,12 @@ from hybrid_gateway.parts.vpc_link import VpcLinkDesired, VpcLinkPart
 from hybrid_gateway.public_trust import ADVICE
 from hybrid_gateway.reconcilers.base import Event, FinalizeResult, KubeObject, PassResult, Reconciler, parse_spec
 from hybrid_gateway.reconcilers.chain import Chain, Found, Step
-from hybrid_gateway.reconcilers.inputs import certificate_desired, certificate_part, check_name_in_zone
+from hybrid_gateway.reconcilers.inputs import (
+    certificate_desired,
+    certificate_part,
+    check_name_in_zone,
+    unshared_validation_record,
+)
 from hybrid_gateway.status.conditions import Condition
 
 
@@ -51,33 +56,33 @@ class Inputs:
         )
 
 
+def _our_nlb(ctx: PartContext, known: dict[str, Any]) -> Callable[[], dns.AliasTarget | None]:
+    """Where an older operator pointed our alias: our NLB (by status, else by tags), looked up on demand."""
+    def target() -> dns.AliasTarget | None:
+        nlb = load_balancers.Nlb().find(ctx, None, known.get(Resource.NLB_ARN))
+        return dns.AliasTarget(nlb.state.dns_name, nlb.state.canonical_hosted_zone_id) if nlb else None
+    return target
+
+
 def _alias_to_delete(ctx: PartContext, inputs: Inputs, known: dict[str, Any]) -> str | None:
-    """The front-door record to delete, if it is ours. Route 53 records carry no tags: a record of
-    that name we never wrote (the object stalled before any write) is someone else's."""
-    if known.get(Resource.DNS_RECORD_NAME):
-        return str(known[Resource.DNS_RECORD_NAME])
-    # No status (a crash before the first status write): ours when it is an alias to our NLB.
+    """The front-door record to delete, if its ownership record says it is ours (an older
+    operator's alias to our NLB, without one, is adopted first: docs/dns-ownership.md)."""
     front = inputs.spec.front_door
-    nlb = load_balancers.Nlb().find(ctx, None, known.get(Resource.NLB_ARN))
-    if nlb is None:
-        return None
-    record = dns.DnsRecord(front.hosted_zone_id, "A").find(ctx, None, front.hostname)
-    if record is not None and dns.norm_alias_dns(record.state.alias_dns_name or "") == dns.norm_alias_dns(
-        nlb.state.dns_name
-    ):
-        return record.id
-    return None
+    name = str(known.get(Resource.DNS_RECORD_NAME) or front.hostname)
+    return dns.alias_to_delete(ctx, dns.DnsRecord(front.hosted_zone_id, "A"), name, _our_nlb(ctx, known))
 
 
 def _validation_record_to_delete(ctx: PartContext, inputs: Inputs, known: dict[str, Any]) -> str | None:
     """The DNS validation record of our requested certificate (from status, else from the
-    certificate found by tags: a crash before the first status write leaves no name in status)."""
-    if known.get(Resource.VALIDATION_RECORD_NAME):
-        return str(known[Resource.VALIDATION_RECORD_NAME])
-    cert = certificate.RequestedCertificate(inputs.spec.front_door.hostname).find(
-        ctx, None, known.get(Resource.CERTIFICATE_ARN))
-    record = dns.validation_record(cert.state) if cert is not None else None
-    return record.name if record is not None else None
+    certificate found by tags: a crash before the first status write leaves no name in status),
+    unless another certificate still validates with it (shared_validation_record)."""
+    hostname = inputs.spec.front_door.hostname
+    name = known.get(Resource.VALIDATION_RECORD_NAME)
+    if not name:
+        cert = certificate.RequestedCertificate(hostname).find(ctx, None, known.get(Resource.CERTIFICATE_ARN))
+        record = dns.validation_record(cert.state) if cert is not None else None
+        name = record.name if record is not None else None
+    return unshared_validation_record(ctx, hostname, str(name)) if name else None
 
 
 def _subnet_ids(i: Inputs) -> tuple[str, ...]:
@@ -245,8 +250,12 @@ class HybridApiReconciler(Reconciler):
         ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
         self._validate(ctx, spec)
         self._check_publicly_trusted(ctx, spec, inputs.certificate_desired)
+        known = dict(obj.status.get("resources") or {})
+        # A front-door name someone else has stalls the object before its first write, not at the DNS step.
+        dns.check_name_free(ctx, dns.DnsRecord(front.hosted_zone_id, "A"), front.hostname,
+                            known.get(Resource.DNS_RECORD_NAME), _our_nlb(ctx, known))
         retiring = obj.status.get("retiring")
-        run = CHAIN.ensure(ctx, inputs, dict(obj.status.get("resources") or {}), retiring)
+        run = CHAIN.ensure(ctx, inputs, known, retiring)
         found = run.found.observed
         status: dict[str, Any] = {"frontDoorUrl": f"https://{front.hostname}", "resources": run.resources,
                                   "retiring": run.retiring_status(retiring) or None}

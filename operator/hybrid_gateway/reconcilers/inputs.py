@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -56,3 +57,11 @@ def check_name_in_zone(
             f"{name_field} {name} is not inside hosted zone {zone_name} ({zone_field}): "
             "use a name under the zone, or the zone that holds the name",
         )
+
+
+def unshared_validation_record(ctx: PartContext, hostname: str, record_name: str,
+                               leaving: Collection[str] | None = None) -> str | None:
+    """`record_name` when no certificate that stays (not in `leaving`; None: not this owner's)
+    validates with it, else None: a validation CNAME is shared by every certificate for its name in
+    the account (docs/dns-ownership.md), and is kept while another one may renew with it."""
+    return None if certificate.validation_record_shared(ctx, hostname, record_name, leaving) else record_name

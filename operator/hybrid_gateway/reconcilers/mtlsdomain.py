@@ -60,7 +60,12 @@ from hybrid_gateway.reconcilers.base import (
     parse_spec,
 )
 from hybrid_gateway.reconcilers.chain import Chain, Found, Step
-from hybrid_gateway.reconcilers.inputs import certificate_desired, certificate_part, check_name_in_zone
+from hybrid_gateway.reconcilers.inputs import (
+    certificate_desired,
+    certificate_part,
+    check_name_in_zone,
+    unshared_validation_record,
+)
 from hybrid_gateway.status.conditions import Condition
 from hybrid_gateway.truststore import Source, Truststore, TruststoreInvalid, assemble
 
@@ -161,16 +166,21 @@ def _mappings_to_delete(ctx: PartContext, i: Inputs, known: dict[str, Any]) -> s
     return i.spec.domain_name if domain is not None and domain.owned else None
 
 
+def _our_domain(ctx: PartContext, spec: MtlsDomainSpec) -> Callable[[], dns.AliasTarget | None]:
+    """Where an older operator pointed our alias: our own domain name's regional name, on demand."""
+    def target() -> dns.AliasTarget | None:
+        domain = DomainNamePart().find(ctx, None, spec.domain_name)
+        if domain is None or not domain.owned:
+            return None
+        return dns.AliasTarget(domain.state.regional_domain_name, domain.state.regional_hosted_zone_id)
+    return target
+
+
 def _alias_to_delete(ctx: PartContext, i: Inputs, known: dict[str, Any]) -> str | None:
-    """Only the alias to our own domain, never a record of that name someone else made."""
-    domain = DomainNamePart().find(ctx, None, i.spec.domain_name)
-    if domain is None or not domain.owned:
-        return None
-    alias = dns.DnsRecord(i.spec.hosted_zone_id, "A").find(ctx, None, i.spec.domain_name)
-    target = dns.norm_alias_dns(domain.state.regional_domain_name)
-    if alias is not None and dns.norm_alias_dns(alias.state.alias_dns_name or "") == target:
-        return alias.id
-    return None
+    """The alias, if its ownership record says it is ours (an older operator's alias to our own
+    domain, without one, is adopted first: docs/dns-ownership.md)."""
+    name = str(known.get(Resource.DNS_RECORD_NAME) or i.spec.domain_name)
+    return dns.alias_to_delete(ctx, dns.DnsRecord(i.spec.hosted_zone_id, "A"), name, _our_domain(ctx, i.spec))
 
 
 def _record_of(cert_key: str, record_key: str, part: Callable[[Inputs], Part[Any, Any]]) -> Callable[
@@ -178,11 +188,14 @@ def _record_of(cert_key: str, record_key: str, part: Callable[[Inputs], Part[Any
     """finalize_id of a validation record: from status, else from the certificate found by tags (a
     crash before the first status write leaves no name in status)."""
     def record_to_delete(ctx: PartContext, i: Inputs, known: dict[str, Any]) -> str | None:
-        if known.get(record_key):
-            return str(known[record_key])
-        cert = part(i).find(ctx, None, known.get(cert_key))
-        record = dns.validation_record(cert.state) if cert is not None and cert.state.type == ISSUED_BY_ACM else None
-        return record.name if record is not None else None
+        name = known.get(record_key)
+        if not name:
+            cert = part(i).find(ctx, None, known.get(cert_key))
+            issued = cert is not None and cert.state.type == ISSUED_BY_ACM
+            record = dns.validation_record(cert.state) if cert is not None and issued else None
+            name = record.name if record is not None else None
+        # Kept while another certificate validates with it (a validation CNAME is shared by content).
+        return unshared_validation_record(ctx, i.spec.domain_name, str(name)) if name else None
     return record_to_delete
 
 
@@ -347,6 +360,9 @@ class MtlsDomainReconciler(Reconciler):
         plan = self._mapping_plan(obj, spec)
         previous = obj.status
         known = self._known(previous)
+        # A domain name whose record someone else has stalls the object before its first write.
+        dns.check_name_free(ctx, dns.DnsRecord(spec.hosted_zone_id, "A"), spec.domain_name,
+                            known.get(Resource.DNS_RECORD_NAME), _our_domain(ctx, spec))
         # What is mapped before this pass: a HybridApi whose mapping goes away is asked to reconcile too.
         before = BasePathMappings().find(ctx, None, spec.domain_name) if known.get(Resource.DOMAIN_NAME) else None
         run = CHAIN.ensure(ctx, Inputs(spec, store, cert_desired, plan), known, previous.get("retiring"))
@@ -585,7 +601,7 @@ def _remove_exact(ctx: PartContext, spec: MtlsDomainSpec, part: Part[Any, Any], 
         return False
     record = dns.validation_record(found.state) if found.state.type == ISSUED_BY_ACM else None
     part.delete(ctx, found)
-    if record is not None:
+    if record is not None and unshared_validation_record(ctx, spec.domain_name, record.name, leaving={arn}):
         dns.DnsRecord(spec.hosted_zone_id, "CNAME").remove(ctx, record.name)
     return True
 
