@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -377,3 +378,11 @@ def test_reconcilers_stall_before_any_aws_call(kind: str, plural: str, spec: dic
     assert where in conditions["Stalled"]["message"] and "TenancyPolicy team-a" in conditions["Stalled"]["message"]
     assert [e.reason for e in report.events] == ["Stalled"]
     assert kube.writes == ["patch_status"]  # nothing but the status, no Secret read needed either
+
+
+def test_the_example_policy_is_what_docs_tenancy_md_shows() -> None:
+    """docs/tenancy.md quotes examples/tenancy/tenancypolicy.yaml: keep the two the same."""
+    root = Path(__file__).resolve().parents[2]
+    example = (root / "examples" / "tenancy" / "tenancypolicy.yaml").read_text(encoding="utf-8")
+    policy = example.split("---\n", 1)[1]
+    assert policy in (root / "docs" / "tenancy.md").read_text(encoding="utf-8")
