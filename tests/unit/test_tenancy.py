@@ -157,6 +157,10 @@ def test_policy_model_normalises_suffixes_and_rejects_bad_selector_values() -> N
     broken = parse_policy({"metadata": {"name": "p"}, "spec": {
         "namespaces": {"selector": {"matchExpressions": [{"key": "tenant", "operator": "In"}]}}, "allowed": {}}})
     assert broken.spec is None and "operator In needs at least one value" in broken.problem
+    # A network the CRD pattern would refuse (a policy stored without the schema) is an invalid policy, not a crash.
+    bad_cidr = parse_policy({"metadata": {"name": "p"}, "spec": {
+        "namespaces": {"names": ["a"]}, "allowed": {"targetCidrs": ["fd00::/8"]}}})
+    assert bad_cidr.spec is None and "targetCidrs 'fd00::/8'" in bad_cidr.problem
 
 
 # --------------------------------------------------------------------------------------------

@@ -7,10 +7,11 @@ MtlsDomain pass (hybrid_gateway/tenancy.py); it has no status and nothing reconc
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from hybrid_gateway.api.v1alpha1.common import (
     DNS_LABEL,
@@ -52,6 +53,15 @@ class Rule(StrEnum):
 
 def _suffix(value: Any) -> Any:
     return value.lower().rstrip(".") if isinstance(value, str) else value
+
+
+def _ipv4_network(text: str) -> str:
+    # The CRD pattern admits only IPv4 CIDRs; this catches a policy stored under an older or missing schema.
+    try:
+        ipaddress.IPv4Network(text, strict=False)
+    except ValueError as exc:
+        raise invalid("InvalidTenancyPolicy", f"targetCidrs {text!r}: {exc}") from None
+    return text
 
 
 NamespaceName = Annotated[str, Rules(maxLength=63, pattern=NAMESPACE_NAME_PATTERN,
@@ -123,7 +133,8 @@ class Allowed(Model):
         "Subnets a HybridApi may put its internal load balancers in (spec.network.subnetIds, every one)",
         "[subnet-0123456789abcdef0, subnet-0fedcba9876543210]"))
     target_cidrs: Annotated[tuple[Annotated[str, Rules(
-        pattern=IPV4_CIDR_PATTERN, maxLength=18, description="An IPv4 network in CIDR notation.")], ...],
+        pattern=IPV4_CIDR_PATTERN, maxLength=18, description="An IPv4 network in CIDR notation."),
+        AfterValidator(_ipv4_network)], ...],
         Rules(maxItems=256), SET] | None = Field(None, description=_values_doc(
             "IPv4 networks that the on-premises targets of a HybridApi (spec.backend.targets[].ip) must be in",
             "[192.168.10.0/24, 10.1.0.0/16]", " An address with host bits set counts as its network "
