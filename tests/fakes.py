@@ -48,6 +48,8 @@ class DataObject:
 @dataclass
 class FakeKube:
     objects: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)  # (plural, ns, name)
+    cluster_objects: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (plural, name)
+    namespaces: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> labels
     data: dict[tuple[str, str, str], DataObject] = field(default_factory=dict)  # (kind, ns, name)
     after_write: Callable[[str], None] = lambda what: None
     writes: list[str] = field(default_factory=list)
@@ -56,6 +58,9 @@ class FakeKube:
     def add_object(self, plural: str, body: dict[str, Any]) -> None:
         meta = body["metadata"]
         self.objects[(plural, meta["namespace"], meta["name"])] = copy.deepcopy(body)
+
+    def add_cluster_object(self, plural: str, body: dict[str, Any]) -> None:
+        self.cluster_objects[(plural, body["metadata"]["name"])] = copy.deepcopy(body)
 
     def add_data(self, kind: str, namespace: str, name: str, data: dict[str, str]) -> None:
         self.data[(kind, namespace, name)] = DataObject(dict(data))
@@ -91,6 +96,12 @@ class FakeKube:
 
     def list_objects(self, plural: str, namespace: str) -> list[dict[str, Any]]:
         return [copy.deepcopy(o) for (p, ns, _), o in self.objects.items() if p == plural and ns == namespace]
+
+    def list_cluster_objects(self, plural: str) -> list[dict[str, Any]]:
+        return [copy.deepcopy(o) for (p, _), o in self.cluster_objects.items() if p == plural]
+
+    def namespace_labels(self, name: str) -> dict[str, str]:
+        return dict(self.namespaces.get(name, {}))
 
     def _patch(self, plural: str, namespace: str, name: str, patch: dict[str, Any], what: str) -> None:
         obj = self.objects.get((plural, namespace, name))

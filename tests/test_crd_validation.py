@@ -88,6 +88,28 @@ BASES: dict[str, Obj] = {
     },
 }
 
+# Cluster-scoped kinds: the API server keeps one object for the whole cluster, and a stored TenancyPolicy
+# would change what every other test's namespace may use. Their bases are only ever sent with
+# --dry-run=server or rejected; test_tenancy_policy_printer_columns deletes the one it makes.
+CLUSTER_BASES: dict[str, Obj] = {
+    "TenancyPolicy": {
+        "apiVersion": API_VERSION,
+        "kind": "TenancyPolicy",
+        "metadata": {"name": "team-a"},
+        "spec": {
+            "namespaces": {"names": ["team-a"], "selector": {"matchLabels": {"hybridgateway.io/tenant": "team-a"}}},
+            "allowed": {
+                "vpcIds": ["vpc-0123456789abcdef0"],
+                "subnetIds": ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"],
+                "targetCidrs": ["192.168.10.0/24"],
+                "hostedZoneIds": ["Z0123456789ABCDEFGHIJ"],
+                "hostnameSuffixes": ["team-a.example.com"],
+            },
+        },
+    },
+}
+ALL_BASES: dict[str, Obj] = {**BASES, **CLUSTER_BASES}
+
 # The defaults each minimal base object must come back with (dotted path -> value).
 EXPECTED_DEFAULTS: dict[str, dict[str, Any]] = {
     "HybridApi": {
@@ -517,6 +539,44 @@ REJECTIONS: list[Rejection] = [
         [("spec.stages", DELETE)],
         ["spec.stages: Required value"],
     ),
+    # ---- TenancyPolicy
+    Rejection("namespaces-missing", "TenancyPolicy", [("spec.namespaces", DELETE)],
+              ["spec.namespaces: Required value"]),
+    Rejection("namespaces-empty", "TenancyPolicy", [("spec.namespaces", {})],
+              ["spec.namespaces in body should have at least 1 properties"]),
+    Rejection("allowed-missing", "TenancyPolicy", [("spec.allowed", DELETE)], ["spec.allowed: Required value"]),
+    Rejection("namespace-name-upper-case", "TenancyPolicy", [("spec.namespaces.names", ["Team-A"])],
+              [f"spec.namespaces.names {SHOULD_MATCH}"]),
+    Rejection("selector-operator-equals", "TenancyPolicy",
+              [("spec.namespaces.selector", {"matchExpressions": [{"key": "tenant", "operator": "Equals"}]})],
+              ['spec.namespaces.selector.matchExpressions.operator: Unsupported value: "Equals"']),
+    Rejection("selector-label-value-with-space", "TenancyPolicy",
+              [("spec.namespaces.selector", {"matchLabels": {"tenant": "team a"}})],
+              [f"spec.namespaces.selector.matchLabels.tenant {SHOULD_MATCH}"]),
+    Rejection("cidr-without-prefix", "TenancyPolicy", [("spec.allowed.targetCidrs", ["192.168.10.0"])],
+              [f"spec.allowed.targetCidrs {SHOULD_MATCH}"]),
+    Rejection("cidr-prefix-33", "TenancyPolicy", [("spec.allowed.targetCidrs", ["192.168.10.0/33"])],
+              [f"spec.allowed.targetCidrs {SHOULD_MATCH}"]),
+    Rejection("cidr-octet-256", "TenancyPolicy", [("spec.allowed.targetCidrs", ["192.168.256.0/24"])],
+              [f"spec.allowed.targetCidrs {SHOULD_MATCH}"]),
+    Rejection("cidr-ipv6", "TenancyPolicy", [("spec.allowed.targetCidrs", ["fd00::/8"])],
+              [f"spec.allowed.targetCidrs {SHOULD_MATCH}"]),
+    Rejection("cidr-duplicate", "TenancyPolicy",
+              [("spec.allowed.targetCidrs", ["192.168.10.0/24", "192.168.10.0/24"])],
+              ['spec.allowed.targetCidrs[1]: Duplicate value: "192.168.10.0/24"'], offline=False),
+    Rejection("suffix-leading-dot", "TenancyPolicy", [("spec.allowed.hostnameSuffixes", [".example.com"])],
+              [f"spec.allowed.hostnameSuffixes {SHOULD_MATCH}"]),
+    Rejection("suffix-wildcard", "TenancyPolicy", [("spec.allowed.hostnameSuffixes", ["*.example.com"])],
+              [f"spec.allowed.hostnameSuffixes {SHOULD_MATCH}"]),
+    Rejection("suffix-underscore", "TenancyPolicy", [("spec.allowed.hostnameSuffixes", ["team_a.example.com"])],
+              [f"spec.allowed.hostnameSuffixes {SHOULD_MATCH}"]),
+    Rejection("policy-vpc-id-bad", "TenancyPolicy", [("spec.allowed.vpcIds", ["vpc_123"])],
+              [f"spec.allowed.vpcIds {SHOULD_MATCH}"]),
+    Rejection("policy-zone-lower-case", "TenancyPolicy", [("spec.allowed.hostedZoneIds", ["z0123"])],
+              [f"spec.allowed.hostedZoneIds {SHOULD_MATCH}"]),
+    Rejection("policy-acm-arn-bad", "TenancyPolicy",
+              [("spec.allowed.acmCertificateArns", ["arn:aws:iam::111122223333:server-certificate/x"])],
+              [f"spec.allowed.acmCertificateArns {SHOULD_MATCH}"]),
 ]
 
 
@@ -559,14 +619,14 @@ def _offline_errors(document: Obj) -> list[str]:
     return [error.message for error in validator.iter_errors(document)]
 
 
-@pytest.mark.parametrize("kind", sorted(BASES))
+@pytest.mark.parametrize("kind", sorted(ALL_BASES))
 def test_base_objects_valid_offline(kind: str) -> None:
-    assert _offline_errors(BASES[kind]) == []
+    assert _offline_errors(ALL_BASES[kind]) == []
 
 
 @pytest.mark.parametrize("case", [c for c in REJECTIONS if c.offline], ids=_case_id)
 def test_rejected_offline(case: Rejection) -> None:
-    assert _offline_errors(mutate(BASES[case.kind], case.ops)), f"{case.reason}: accepted by the schema"
+    assert _offline_errors(mutate(ALL_BASES[case.kind], case.ops)), f"{case.reason}: accepted by the schema"
 
 
 # --------------------------------------------------------------------------------------------
@@ -583,7 +643,7 @@ def _apply(cluster: Any, namespace: str, document: Obj, *extra: str, check: bool
 
 @pytest.mark.parametrize("case", REJECTIONS, ids=_case_id)
 def test_rejected_by_api_server(cluster: Any, namespace: str, case: Rejection) -> None:
-    document = mutate(BASES[case.kind], case.ops)
+    document = mutate(ALL_BASES[case.kind], case.ops)
     result = _apply(cluster, namespace, document)
     assert result.returncode != 0, f"{case.reason}: accepted:\n{result.stdout}"
     for expected in case.expect:
@@ -636,7 +696,21 @@ def test_empty_strings_accepted(cluster: Any, namespace: str) -> None:
         assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES_DIR.glob("*.yaml")))
+def test_tenancy_policy_accepted_as_sent(cluster: Any, namespace: str) -> None:
+    """A cluster-scoped policy (server-side dry run: see CLUSTER_BASES) comes back as sent, without defaults;
+    suffixes in any case and with Route 53's trailing dot are accepted (the operator normalises them)."""
+    base = CLUSTER_BASES["TenancyPolicy"]
+    sent = mutate(base, [("spec.allowed.hostnameSuffixes", ["Team-A.Example.com."]),
+                         ("spec.namespaces.selector", {"matchExpressions": [
+                             {"key": "hybridgateway.io/tenant", "operator": "In", "values": ["team-a"]}]})])
+    result = _apply(cluster, namespace, sent, "--dry-run=server", "-o", "json")
+    assert result.returncode == 0, result.stderr
+    stored = json.loads(result.stdout)
+    assert stored["spec"] == sent["spec"]
+    assert "namespace" not in stored["metadata"]
+
+
+@pytest.mark.parametrize("example", sorted(str(p.relative_to(EXAMPLES_DIR)) for p in EXAMPLES_DIR.rglob("*.yaml")))
 def test_example_accepted(cluster: Any, namespace: str, example: str) -> None:
     text = (EXAMPLES_DIR / example).read_text(encoding="utf-8")
     result = cluster.kubectl("apply", "-n", namespace, "-f", "-", "--dry-run=server", input=text, check=False)
@@ -665,6 +739,11 @@ def test_kubectl_explain_shows_descriptions(cluster: Any) -> None:
     _retry(explain)
     targets = cluster.kubectl("explain", "hybridapi.spec.backend.targets.port").stdout
     assert "1 to 65535" in targets
+    allowed = cluster.kubectl("explain", "tenancypolicy.spec.allowed").stdout
+    for field in ("vpcIds", "subnetIds", "targetCidrs", "hostedZoneIds", "hostnameSuffixes", "acmCertificateArns"):
+        assert field in allowed
+    suffixes = cluster.kubectl("explain", "tenancypolicy.spec.allowed.hostnameSuffixes").stdout
+    assert "evil-example.com" in suffixes
 
 
 REALISTIC_STATUS: dict[str, Obj] = {
@@ -818,3 +897,21 @@ def test_printer_columns_short_names_and_category(cluster: Any, namespace: str) 
         "hybridapi.hybridgateway.io/orders",
         "mtlsdomain.hybridgateway.io/partner-api",
     ]
+
+
+def test_tenancy_policy_printer_columns(cluster: Any) -> None:
+    """kubectl get shows what a policy allows; a cluster-scoped kind (no namespace, no Ready column). The
+    object is deleted at once: a stored policy applies to every namespace of the session's cluster."""
+    base = CLUSTER_BASES["TenancyPolicy"]
+    cluster.kubectl("apply", "-f", "-", input=to_yaml(mutate(base, [("metadata.name", "columns-only")])))
+    try:
+        table = cluster.kubectl("get", "tp", "columns-only").stdout
+        wide = cluster.kubectl("get", "tenancypolicies", "columns-only", "-o", "wide").stdout
+    finally:
+        cluster.kubectl("delete", "tenancypolicy", "columns-only", "--wait=true")
+    header, row = table.splitlines()[:2]
+    assert header.split() == ["NAME", "NAMESPACES", "VPCS", "SUFFIXES", "AGE"]
+    assert row.split()[:4] == ["columns-only", '["team-a"]', '["vpc-0123456789abcdef0"]', '["team-a.example.com"]']
+    assert "TARGET CIDRS" in wide.splitlines()[0] and "192.168.10.0/24" in wide
+    scope = cluster.kubectl("api-resources", "--api-group=hybridgateway.io", "--namespaced=false", "-o", "name")
+    assert scope.stdout.split() == ["tenancypolicies.hybridgateway.io"]

@@ -23,9 +23,12 @@ CRD_DIR = ROOT / "crds"
 DEPLOY_CRD_DIR = ROOT / "deploy" / "crds"  # kustomize's copy
 EXAMPLES_DIR = ROOT / "examples"
 GROUP = "hybridgateway.io"
-CRD_FILES = ["clientcertrotations.yaml", "hybridapis.yaml", "mtlsdomains.yaml"]
-KINDS = ["ClientCertRotation", "HybridApi", "MtlsDomain"]
-EXAMPLES = ["clientcertrotation.yaml", "hybridapi.yaml", "mtlsdomain.yaml"]
+CRD_FILES = ["clientcertrotations.yaml", "hybridapis.yaml", "mtlsdomains.yaml", "tenancypolicies.yaml"]
+RECONCILED_KINDS = ["ClientCertRotation", "HybridApi", "MtlsDomain"]  # namespaced, with a status
+CLUSTER_KINDS = ["TenancyPolicy"]  # cluster-scoped policy, no status
+KINDS = [*RECONCILED_KINDS, *CLUSTER_KINDS]
+# examples/tenancy/ is a folder of its own: `kubectl apply -f examples/` and the sandbox leave the policy out.
+EXAMPLES = ["clientcertrotation.yaml", "hybridapi.yaml", "mtlsdomain.yaml", "tenancy/tenancypolicy.yaml"]
 
 Schema = dict[str, Any]
 
@@ -125,7 +128,7 @@ def test_header_says_generated(name: str) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", RECONCILED_KINDS)
 def test_crd_metadata(kind: str) -> None:
     crd = load_crds()[kind]
     assert crd["apiVersion"] == "apiextensions.k8s.io/v1"
@@ -142,6 +145,25 @@ def test_crd_metadata(kind: str) -> None:
     assert columns["Ready"]["jsonPath"] == '.status.conditions[?(@.type=="Ready")].status'
     assert columns["Reason"]["jsonPath"] == '.status.conditions[?(@.type=="Ready")].reason'
     assert columns["Age"]["jsonPath"] == ".metadata.creationTimestamp"
+
+
+@pytest.mark.parametrize("kind", CLUSTER_KINDS)
+def test_cluster_scoped_crd_metadata(kind: str) -> None:
+    """A policy the platform team writes: cluster-scoped, no status subresource, no Ready columns."""
+    crd = load_crds()[kind]
+    spec = crd["spec"]
+    assert (spec["group"], spec["scope"]) == (GROUP, "Cluster")
+    assert crd["metadata"]["name"] == f"{spec['names']['plural']}.{GROUP}"
+    assert spec["names"]["categories"] == ["hybridgateway"]
+    assert spec["names"]["shortNames"]
+    [version] = spec["versions"]
+    assert (version["name"], version["served"], version["storage"]) == ("v1alpha1", True, True)
+    assert "subresources" not in version
+    assert "status" not in version["schema"]["openAPIV3Schema"]["properties"]
+    columns = {c["name"]: c for c in version["additionalPrinterColumns"]}
+    assert not {"Ready", "Reason"} & set(columns)
+    assert columns["Age"]["jsonPath"] == ".metadata.creationTimestamp"
+    assert len(columns) > 1
 
 
 def test_short_names_are_distinct() -> None:
@@ -196,7 +218,7 @@ def test_schema_is_structural_for_kubernetes_1_20(kind: str) -> None:
     assert problems == []
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", RECONCILED_KINDS)
 def test_status_is_fully_specified(kind: str) -> None:
     status = openapi_schema(kind)["properties"]["status"]
     assert not status.get("x-kubernetes-preserve-unknown-fields")
@@ -253,6 +275,13 @@ ACCEPTED_VALUES: list[tuple[str, str, list[Any]]] = [
     ("MtlsDomain", "spec.mappings.[].basePath", ["", "orders", "v1.0"]),  # "orders/v2": see test_crd_validation
     ("MtlsDomain", "spec.truststore.bucket", ["team-a-truststores", "abc", "a.b-c"]),
     ("ClientCertRotation", "spec.stages.[].stage", ["prod", "Prod_2"]),
+    ("TenancyPolicy", "spec.allowed.targetCidrs.[]", ["192.168.10.0/24", "10.0.0.0/8", "0.0.0.0/0", "10.1.2.3/32",
+                                                      "192.168.10.5/24"]),
+    ("TenancyPolicy", "spec.allowed.hostnameSuffixes.[]", ["example.com", "team-a.example.com", "Example.COM",
+                                                           "example.com.", "internal"]),
+    ("TenancyPolicy", "spec.namespaces.names.[]", ["team-a", "a", "t-0123abcd"]),
+    ("TenancyPolicy", "spec.namespaces.selector.matchExpressions.[].key",
+     ["tenant", "hybridgateway.io/tenant", "kubernetes.io/metadata.name"]),
     (
         "ClientCertRotation",
         "spec.rotateRequestedAt",

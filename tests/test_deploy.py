@@ -29,17 +29,20 @@ ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
 NAMESPACE = "hybrid-gateway-system"
 NAME = "hybrid-gateway-operator"
-CRD_FILES = ("hybridapis", "mtlsdomains", "clientcertrotations")
+CRD_FILES = ("hybridapis", "mtlsdomains", "clientcertrotations", "tenancypolicies")
 OUR_CRDS = {
     "hybridapis": ("HybridApi", "hybridapis"),
     "mtlsdomains": ("MtlsDomain", "mtlsdomains"),
     "clientcertrotations": ("ClientCertRotation", "clientcertrotations"),
+    "tenancypolicies": ("TenancyPolicy", "tenancypolicies"),
 }
+# The cluster-scoped kinds of ours, without a status (nothing reconciles them).
+CLUSTER_SCOPED = {"tenancypolicies"}
 OWNER_TAG = "hybridgateway.io/owner"
 
 EXPECTED_KINDS = Counter(
     {
-        "CustomResourceDefinition": 5,  # 3 of ours + clusterkopfpeerings/kopfpeerings.kopf.dev
+        "CustomResourceDefinition": 6,  # 4 of ours + clusterkopfpeerings/kopfpeerings.kopf.dev
         "Namespace": 1,
         "ServiceAccount": 1,
         "ClusterRole": 1,
@@ -84,7 +87,7 @@ def placeholder_crd(file_stem: str) -> str:
             "metadata": {"name": f"{plural}.hybridgateway.io"},
             "spec": {
                 "group": "hybridgateway.io",
-                "scope": "Namespaced",
+                "scope": "Cluster" if file_stem in CLUSTER_SCOPED else "Namespaced",
                 "names": {"kind": kind, "plural": plural, "singular": kind.lower()},
                 "versions": [
                     {
@@ -189,6 +192,7 @@ def test_rendered_crds(rendered: list[dict[str, Any]]) -> None:
         "hybridapis.hybridgateway.io",
         "mtlsdomains.hybridgateway.io",
         "clientcertrotations.hybridgateway.io",
+        "tenancypolicies.hybridgateway.io",
         "clusterkopfpeerings.kopf.dev",
         "kopfpeerings.kopf.dev",
     }
@@ -197,9 +201,13 @@ def test_rendered_crds(rendered: list[dict[str, Any]]) -> None:
         assert crd["apiVersion"] == "apiextensions.k8s.io/v1", stem
         assert crd["spec"]["group"] == "hybridgateway.io"
         assert crd["spec"]["names"]["kind"] == kind
-        assert crd["spec"]["scope"] == "Namespaced"
         versions = {v["name"]: v for v in crd["spec"]["versions"]}
         assert "v1alpha1" in versions
+        if stem in CLUSTER_SCOPED:  # a policy the platform team writes: no status, nothing reconciles it
+            assert crd["spec"]["scope"] == "Cluster"
+            assert "subresources" not in versions["v1alpha1"], f"{kind} has no status"
+            continue
+        assert crd["spec"]["scope"] == "Namespaced"
         assert "status" in versions["v1alpha1"].get("subresources", {}), f"{kind} needs a status subresource"
     cluster_peering = crds["clusterkopfpeerings.kopf.dev"]
     assert cluster_peering["spec"]["scope"] == "Cluster"
@@ -427,6 +435,8 @@ EXPECTED_RULES = {
     ("hybridgateway.io", "mtlsdomains/status"): {"patch"},
     ("hybridgateway.io", "clientcertrotations/status"): {"patch"},
     ("hybridgateway.io", "clientcertrotations/finalizers"): {"update"},
+    ("hybridgateway.io", "tenancypolicies"): {"get", "list"},  # read-only
+    ("", "namespaces"): {"get"},  # a TenancyPolicy's namespace label selector
     ("", "secrets"): {"get", "create", "patch"},
     ("", "configmaps"): {"get", "create", "patch"},
 }

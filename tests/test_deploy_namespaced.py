@@ -41,11 +41,21 @@ def watched(docs: list[dict[str, Any]]) -> list[str]:
     return [args[i + 1] for i, arg in enumerate(args) if arg == "--namespace"]
 
 
+TENANCY_READER = f"{NAME}-tenancy-reader"
+WRITER_LEASE = f"{NAME}-writer-lease"
+
+
 def test_renders_without_cluster_wide_grants_or_crds(docs: list[dict[str, Any]]) -> None:
     kinds = {d["kind"] for d in docs}
-    # The operator's own Namespace is the only cluster-scoped object (the namespaced install still makes it).
-    assert kinds & CLUSTER_SCOPED == {"Namespace"}
+    # Cluster-scoped: the operator's own Namespace, and the read-only grant on TenancyPolicies (which are
+    # cluster-scoped, so no Role can grant them).
+    assert kinds & CLUSTER_SCOPED == {"Namespace", "ClusterRole", "ClusterRoleBinding"}
     assert only(docs, "Namespace")["metadata"]["name"] == NAMESPACE
+    role, binding = only(docs, "ClusterRole"), only(docs, "ClusterRoleBinding")
+    assert role["metadata"]["name"] == binding["roleRef"]["name"] == TENANCY_READER
+    assert grants(role["rules"]) == {("hybridgateway.io", "tenancypolicies"): {"get", "list"},
+                                     ("", "namespaces"): {"get"}}
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}]
 
 
 def test_each_watched_namespace_has_a_role_binding_and_peering(docs: list[dict[str, Any]]) -> None:
@@ -54,9 +64,12 @@ def test_each_watched_namespace_has_a_role_binding_and_peering(docs: list[dict[s
     args = only(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
     peering = args[args.index("--peering") + 1]
     for kind in ("Role", "RoleBinding", "KopfPeering"):
-        found = sorted(d["metadata"]["namespace"] for d in docs if d["kind"] == kind)
+        found = sorted(d["metadata"]["namespace"] for d in docs if d["kind"] == kind
+                       and d["metadata"]["name"] != WRITER_LEASE)
         assert found == sorted(namespaces), kind
-    for binding in (d for d in docs if d["kind"] == "RoleBinding"):
+    lease_roles = [d["metadata"]["namespace"] for d in docs if d["metadata"]["name"] == WRITER_LEASE]
+    assert lease_roles == [NAMESPACE, NAMESPACE], "the writer lease's Role and RoleBinding, as in the base"
+    for binding in (d for d in docs if d["kind"] == "RoleBinding" and d["metadata"]["name"] != WRITER_LEASE):
         assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": NAME}
         assert binding["subjects"] == [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}]
     assert {d["metadata"]["name"] for d in docs if d["kind"] == "KopfPeering"} == {peering}
@@ -66,14 +79,16 @@ def test_roles_hold_the_cluster_roles_namespaced_rules(docs: list[dict[str, Any]
     cluster_role = yaml.safe_load((DEPLOY / "cluster-role.yaml").read_text())
     expected = grants(cluster_role["rules"])
     expected[("kopf.dev", "kopfpeerings")] = expected.pop(("kopf.dev", "clusterkopfpeerings"))
-    expected.pop(("apiextensions.k8s.io", "customresourcedefinitions"))  # cluster-scoped: not in a Role
-    for role in (d for d in docs if d["kind"] == "Role"):
+    for cluster_scoped in (("apiextensions.k8s.io", "customresourcedefinitions"),
+                           ("hybridgateway.io", "tenancypolicies"), ("", "namespaces")):
+        expected.pop(cluster_scoped)  # not in a Role (tenancy-reader/ has the last two)
+    for role in (d for d in docs if d["kind"] == "Role" and d["metadata"]["name"] != WRITER_LEASE):
         assert grants(role["rules"]) == expected, role["metadata"]["namespace"]
 
 
 def test_the_rest_is_the_base_install(docs: list[dict[str, Any]]) -> None:
     base, _ = kustomize(DEPLOY)
-    for kind in ("ServiceAccount", "Service", "PodDisruptionBudget"):
+    for kind in ("ServiceAccount", "Service", "PodDisruptionBudget", "NetworkPolicy"):
         assert only(docs, kind) == only(base, kind)
     scope = [a for ns in watched(docs) for a in ("--namespace", ns)]
     ours, theirs = copy.deepcopy(only(docs, "Deployment")), only(base, "Deployment")

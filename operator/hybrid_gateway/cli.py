@@ -49,7 +49,8 @@ def _run(args: argparse.Namespace) -> int:
         handlers.configure_settings(settings, workers=args.workers, scan_cluster=needs_cluster_scan(args))
         aws = AwsClients(max_attempts=args.aws_max_attempts, rate_limits=dict(args.aws_rate_limit or []),
                          identity=identity)
-        runtime = Runtime(aws=aws, kube=kube.Kube(), public_roots=PublicRoots.load(args.public_ca_bundle or []))
+        runtime = Runtime(aws=aws, kube=kube.Kube(), public_roots=PublicRoots.load(args.public_ca_bundle or []),
+                          require_tenancy_policy=args.require_tenancy_policy)
         memo.state = handlers.OperatorState(runtime, default_drift_seconds=args.drift_interval, writer=writer)
 
     @kopf.on.cleanup()
@@ -149,6 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--public-ca-bundle", action="append", metavar="FILE",
         help="PEM file of more CAs that API Gateway trusts at the front door, besides the public ones (certifi's "
              "Mozilla list); repeatable. A front-door certificate that chains to none of them is Stalled",
+    )
+    run.add_argument(
+        "--require-tenancy-policy", action="store_true",
+        help="deny every HybridApi and MtlsDomain while no TenancyPolicy exists (by default no policy at all "
+             "allows everything: a single-tenant install). Once any TenancyPolicy exists, a namespace that no "
+             "policy selects is denied either way (docs/tenancy.md)",
     )
     run.add_argument("--verbose", "-v", action="store_true")
     run.set_defaults(func=_run)

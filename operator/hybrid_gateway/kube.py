@@ -81,6 +81,8 @@ class KubeApi(Protocol):
     def configmap_value(self, namespace: str, name: str, key: str) -> str: ...
     def get_object(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None: ...
     def list_objects(self, plural: str, namespace: str) -> list[dict[str, Any]]: ...
+    def list_cluster_objects(self, plural: str) -> list[dict[str, Any]]: ...
+    def namespace_labels(self, name: str) -> dict[str, str]: ...
     def patch_status(self, plural: str, namespace: str, name: str, status: dict[str, Any]) -> None: ...
     def annotate(self, plural: str, namespace: str, name: str, annotations: dict[str, str]) -> bool: ...
     def patch_status_fields(self, plural: str, namespace: str, name: str, patch: dict[str, Any]) -> None: ...
@@ -150,6 +152,21 @@ class Kube:
     def list_objects(self, plural: str, namespace: str) -> list[dict[str, Any]]:
         result: Any = self.custom.list_namespaced_custom_object(GROUP, VERSION, namespace, plural)
         return list(result.get("items", []))
+
+    def list_cluster_objects(self, plural: str) -> list[dict[str, Any]]:
+        """Every object of a cluster-scoped kind of ours (TenancyPolicy)."""
+        result: Any = self.custom.list_cluster_custom_object(GROUP, VERSION, plural)
+        return list(result.get("items", []))
+
+    def namespace_labels(self, name: str) -> dict[str, str]:
+        """The labels of a namespace; none when it does not exist (being deleted meanwhile)."""
+        try:
+            metadata = self.core.read_namespace(name).metadata
+            return dict((metadata.labels if metadata else None) or {})
+        except ApiException as exc:
+            if exc.status == 404:
+                return {}
+            raise
 
     def patch_status(self, plural: str, namespace: str, name: str, status: dict[str, Any]) -> None:
         status = _without_none(status)

@@ -41,6 +41,36 @@ def hybridapi(name: str, account: SeededAccount, **overrides: Any) -> dict[str, 
     return {"apiVersion": "hybridgateway.io/v1alpha1", "kind": "HybridApi", "metadata": {"name": name}, "spec": spec}
 
 
+def mtls_domain(
+    name: str, namespace: str, account: SeededAccount, certificate: dict[str, Any], **overrides: Any
+) -> dict[str, Any]:
+    """A valid MtlsDomain `<namespace>.<zone>` for the seeded account, mapping HybridApi "orders" (stage prod);
+    its truststore reads Secret partner-a-ca (ca.crt) and ConfigMap partner-b-ca (ca.pem). `overrides` replace
+    top-level spec keys."""
+    spec: dict[str, Any] = {
+        "region": account.region,
+        "domainName": f"{namespace}.{account.zone_name}",
+        "hostedZoneId": account.hosted_zone_id,
+        "certificate": certificate,
+        "securityPolicy": "TLS_1_2",
+        "truststore": {
+            "sources": [
+                {"secretRef": {"name": "partner-a-ca", "key": "ca.crt"}},
+                {"configMapRef": {"name": "partner-b-ca", "key": "ca.pem"}},
+            ],
+            "bucket": f"{namespace}-truststores",
+            "createBucket": True,
+            "expiryWarningDays": 30,
+        },
+        "mappings": [{"hybridApiRef": {"name": "orders"}, "stage": "prod", "basePath": "orders"}],
+        "disableDefaultEndpoints": True,
+        "deletionPolicy": "Delete",
+        "driftCheckInterval": "2s",
+    }
+    spec.update(overrides)
+    return {"apiVersion": "hybridgateway.io/v1alpha1", "kind": "MtlsDomain", "metadata": {"name": name}, "spec": spec}
+
+
 def secret(name: str, data: dict[str, str], type_: str = "Opaque") -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "type": type_, "stringData": data}
 

@@ -18,7 +18,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.e2e.helpers import apply, condition, events, get, hybridapi, secret, wait_until
+from tests.e2e.helpers import apply, condition, events, get, hybridapi, mtls_domain, secret, wait_until
 from tests.mtls_certs import make_ca, rsa_key, server_certificate
 
 pytestmark = pytest.mark.e2e
@@ -33,33 +33,6 @@ def client(emulator: Any, service: str) -> Any:
 
 def configmap(name: str, data: dict[str, str]) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data}
-
-
-def mtls_domain(
-    name: str, namespace: str, account: Any, certificate: dict[str, Any], **overrides: Any
-) -> dict[str, Any]:
-    spec: dict[str, Any] = {
-        "region": REGION,
-        "domainName": f"{namespace}.{account.zone_name}",
-        "hostedZoneId": account.hosted_zone_id,
-        "certificate": certificate,
-        "securityPolicy": "TLS_1_2",
-        "truststore": {
-            "sources": [
-                {"secretRef": {"name": "partner-a-ca", "key": "ca.crt"}},
-                {"configMapRef": {"name": "partner-b-ca", "key": "ca.pem"}},
-            ],
-            "bucket": f"{namespace}-truststores",
-            "createBucket": True,
-            "expiryWarningDays": 30,
-        },
-        "mappings": [{"hybridApiRef": {"name": "orders"}, "stage": "prod", "basePath": "orders"}],
-        "disableDefaultEndpoints": True,
-        "deletionPolicy": "Delete",
-        "driftCheckInterval": "2s",
-    }
-    spec.update(overrides)
-    return {"apiVersion": "hybridgateway.io/v1alpha1", "kind": "MtlsDomain", "metadata": {"name": name}, "spec": spec}
 
 
 def orders_api(namespace: str, account: Any) -> dict[str, Any]:

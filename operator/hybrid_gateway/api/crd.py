@@ -114,7 +114,7 @@ def root_schema(kind: Kind) -> Schema:
             # The API server allows nothing but the type here (it owns metadata's schema).
             "metadata": {"type": "object"},
             "spec": model_schema(kind.spec),
-            "status": model_schema(kind.status),
+            **({"status": model_schema(kind.status)} if kind.status is not None else {}),
         },
         "required": ["spec"],
     }
@@ -126,13 +126,26 @@ def column(c: Column) -> dict[str, Any]:
 
 
 def crd(kind: Kind) -> dict[str, Any]:
+    # A kind without status (TenancyPolicy) has no status subresource and no Ready columns.
+    reported = kind.status is not None
+    version: dict[str, Any] = {
+        "name": VERSION,
+        "served": True,
+        "storage": True,
+        **({"subresources": {"status": {}}} if reported else {}),
+        "additionalPrinterColumns": [
+            *(column(c) for c in (*(READY_COLUMNS if reported else ()), *kind.columns)),
+            {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+        ],
+        "schema": {"openAPIV3Schema": root_schema(kind)},
+    }
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
         "metadata": {"name": f"{kind.plural}.{GROUP}", "labels": {"app.kubernetes.io/name": "hybrid-gateway-operator"}},
         "spec": {
             "group": GROUP,
-            "scope": "Namespaced",
+            "scope": kind.scope,
             "names": {
                 "kind": kind.kind,
                 "listKind": f"{kind.kind}List",
@@ -141,17 +154,7 @@ def crd(kind: Kind) -> dict[str, Any]:
                 "shortNames": list(kind.short_names),
                 "categories": [CATEGORY],
             },
-            "versions": [{
-                "name": VERSION,
-                "served": True,
-                "storage": True,
-                "subresources": {"status": {}},
-                "additionalPrinterColumns": [
-                    *(column(c) for c in (*READY_COLUMNS, *kind.columns)),
-                    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
-                ],
-                "schema": {"openAPIV3Schema": root_schema(kind)},
-            }],
+            "versions": [version],
         },
     }
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from hybrid_gateway import metrics
+from hybrid_gateway import metrics, tenancy
 from hybrid_gateway.api.v1alpha1.common import SYNCED
 from hybrid_gateway.aws.clients import AwsClients
 from hybrid_gateway.aws.errors import AwsErrorKind, classify, error_code
@@ -57,6 +58,8 @@ class Runtime:
     kube: KubeApi
     # The CAs API Gateway trusts at the front door (public_trust.py); loaded once.
     public_roots: PublicRoots = field(default_factory=PublicRoots.load)
+    # --require-tenancy-policy: with no TenancyPolicy at all, deny instead of allowing everything.
+    require_tenancy_policy: bool = False
 
 
 @dataclass
@@ -176,6 +179,11 @@ class Reconciler(ABC):
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self._idle_passes: dict[str, int] = {}  # per object uid: waiting passes in a row that changed nothing
+
+    def check_tenancy(self, obj: KubeObject, uses: Sequence[tenancy.Use]) -> None:
+        """Stalled (NotAllowedByTenancyPolicy) when the TenancyPolicies do not allow what the spec names; called
+        right after parse_spec, before any AWS call and before the object's Secrets are read."""
+        tenancy.enforce(self.runtime.kube, obj.namespace, uses, require_policy=self.runtime.require_tenancy_policy)
 
     @abstractmethod
     def reconcile(self, obj: KubeObject) -> PassResult:

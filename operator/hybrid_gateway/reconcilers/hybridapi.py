@@ -15,7 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from hybrid_gateway import metrics
+from hybrid_gateway import metrics, tenancy
 from hybrid_gateway.api.v1alpha1.hybridapi import HYBRID_API, ConditionType, HybridApiSpec, Resource, Throttling
 from hybrid_gateway.api.v1alpha1.mtlsdomain import MTLS_DOMAIN, MtlsDomainSpec
 from hybrid_gateway.aws.errors import error_code
@@ -238,6 +238,7 @@ class HybridApiReconciler(Reconciler):
     # ---- the pass -------------------------------------------------------------------------------
     def reconcile(self, obj: KubeObject) -> PassResult:
         spec = parse_spec(HybridApiSpec, obj)
+        self.check_tenancy(obj, tenancy.hybridapi_uses(spec))
         front = spec.front_door
         inputs = Inputs(
             spec,

@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from hybrid_gateway import metrics
+from hybrid_gateway import metrics, tenancy
 from hybrid_gateway.api.v1alpha1.hybridapi import HYBRID_API, HybridApiSpec
 from hybrid_gateway.api.v1alpha1.hybridapi import Resource as HybridApiResource
 from hybrid_gateway.api.v1alpha1.mtlsdomain import MTLS_DOMAIN, ConditionType, MtlsDomainSpec, Resource
@@ -353,6 +353,7 @@ class MtlsDomainReconciler(Reconciler):
     # ---- the pass -------------------------------------------------------------------------------
     def reconcile(self, obj: KubeObject) -> PassResult:
         spec = parse_spec(MtlsDomainSpec, obj)
+        self.check_tenancy(obj, tenancy.mtlsdomain_uses(spec))
         store = self._truststore(obj, spec)
         cert_desired = certificate_desired(spec.certificate, self.runtime.kube, obj.namespace, spec.domain_name)
         ctx = PartContext(self.runtime.aws, spec.region, obj.owner)

@@ -434,15 +434,19 @@ class Column:
 
 @dataclass(frozen=True)
 class Kind:
-    """One kind of the API: names, the CRD's description and columns, and its spec and status models."""
+    """One kind of the API: names, the CRD's description and columns, and its spec and status models.
+
+    A kind without a status model (a policy that nothing reconciles) gets no status subresource and no
+    Ready/Reason columns."""
 
     kind: str
     plural: str
     short_names: tuple[str, ...]
     description: str
     spec: type[Model]
-    status: type[Model]
+    status: type[Model] | None
     columns: tuple[Column, ...] = ()
+    scope: Literal["Namespaced", "Cluster"] = "Namespaced"
 
     @property
     def singular(self) -> str:
