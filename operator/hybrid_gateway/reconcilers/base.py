@@ -15,7 +15,7 @@ from typing import Any, ClassVar, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from hybrid_gateway import metrics
-from hybrid_gateway.api.v1alpha1.common import SYNCED
+from hybrid_gateway.api.v1alpha1.common import MIN_DRIFT_SECONDS, SYNCED, DriftCheck
 from hybrid_gateway.aws.clients import AwsClients
 from hybrid_gateway.aws.errors import AwsErrorKind, classify, error_code
 from hybrid_gateway.aws.tags import Owner
@@ -57,6 +57,8 @@ class Runtime:
     kube: KubeApi
     # The CAs API Gateway trusts at the front door (public_trust.py); loaded once.
     public_roots: PublicRoots = field(default_factory=PublicRoots.load)
+    # The shortest spec.driftCheckInterval allowed (the operator's --min-drift-interval).
+    min_drift_seconds: float = MIN_DRIFT_SECONDS
 
 
 @dataclass
@@ -108,6 +110,17 @@ def parse_spec(model: type[SpecT], obj: KubeObject) -> SpecT:
         return model.model_validate(obj.spec)
     except ValidationError as exc:
         raise invalid_spec(exc) from None
+
+
+def check_drift_interval(obj: KubeObject, minimum: float) -> None:
+    """Stalled, before any AWS call, when spec.driftCheckInterval is below `minimum` seconds (a floor that
+    the operator sets, so the CRD schema cannot say it)."""
+    try:
+        problem = DriftCheck.model_validate(obj.spec).drift_too_short(minimum)
+    except ValidationError:
+        return  # a malformed interval: parse_spec reports it with every other problem
+    if problem:
+        raise Stalled("DriftCheckIntervalTooShort", problem)
 
 
 def invalid_spec(exc: ValidationError, root: str = "spec") -> Stalled:
@@ -197,6 +210,7 @@ class Reconciler(ABC):
         retry_after: float | None = None
         result = PassResult()
         try:
+            check_drift_interval(obj, self.runtime.min_drift_seconds)
             result = self.reconcile(obj)
             result.hops.append(Condition(SYNCED, True, "ReconcileSuccess", "The last pass reached AWS"))
         except Stalled as exc:
