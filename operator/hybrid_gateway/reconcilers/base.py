@@ -20,7 +20,7 @@ from hybrid_gateway.aws.clients import AwsClients
 from hybrid_gateway.aws.errors import AwsErrorKind, classify, error_code
 from hybrid_gateway.aws.tags import Owner
 from hybrid_gateway.errors import RetryLater, Stalled
-from hybrid_gateway.kube import KubeApi, MissingInput
+from hybrid_gateway.kube import InvalidInput, KubeApi, MissingInput
 from hybrid_gateway.parts.base import Outcome
 from hybrid_gateway.public_trust import PublicRoots
 from hybrid_gateway.status import conditions as cond
@@ -218,6 +218,8 @@ class Reconciler(ABC):
             result.info.extend(exc.conditions)
         except MissingInput as exc:
             stalled = Condition(cond.STALLED, True, "MissingInput", f"{exc.what}: create it or fix the reference")
+        except InvalidInput as exc:
+            stalled = Condition(cond.STALLED, True, "InvalidInput", exc.what)
         except RetryLater as exc:
             retry_after = exc.delay
             result.hops.append(Condition(SYNCED, False, exc.reason, exc.message))

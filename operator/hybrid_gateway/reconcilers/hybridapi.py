@@ -194,7 +194,15 @@ class HybridApiReconciler(Reconciler):
         if header is None:
             return None
         ref = header.secret_ref
-        return header.name, self.runtime.kube.secret_value(obj.namespace, ref.name, ref.key)
+        value = self.runtime.kube.secret_value(obj.namespace, ref.name, ref.key)
+        # Checked here, before the first write: the REST API that carries it comes after the load
+        # balancers and the VPC link.
+        problem = rest_api.secret_header_problem(header.name, value)
+        if problem:
+            raise Stalled("InvalidGatewaySecretHeader",
+                          f"spec.api.gatewaySecretHeader (Secret {obj.namespace}/{ref.name} key {ref.key!r}): "
+                          f"{problem}")
+        return header.name, value
 
     def _validate(self, ctx: PartContext, spec: HybridApiSpec) -> None:
         """Checks that need AWS reads; each raises Stalled before anything is written."""

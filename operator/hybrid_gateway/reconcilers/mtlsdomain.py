@@ -37,7 +37,7 @@ from hybrid_gateway.api.v1alpha1.hybridapi import HYBRID_API, HybridApiSpec
 from hybrid_gateway.api.v1alpha1.hybridapi import Resource as HybridApiResource
 from hybrid_gateway.api.v1alpha1.mtlsdomain import MTLS_DOMAIN, ConditionType, MtlsDomainSpec, Resource
 from hybrid_gateway.errors import Stalled
-from hybrid_gateway.kube import MissingInput
+from hybrid_gateway.kube import InvalidInput, MissingInput
 from hybrid_gateway.parts import certificate, dns
 from hybrid_gateway.parts._apigateway import get_or_none
 from hybrid_gateway.parts.base import Observed, Outcome, Part, PartContext
@@ -72,6 +72,11 @@ NUDGE_REPEAT_SECONDS = 10.0
 ISSUED_BY_ACM = "AMAZON_ISSUED"
 
 D = TypeVar("D")
+
+
+def truststore_stalled(reason: str, message: str) -> Stalled:
+    """Stalled with TruststoreValid=False saying the same: nothing is uploaded."""
+    return Stalled(reason, message, (Condition(ConditionType.TRUSTSTORE_VALID, False, reason, message),))
 
 
 def refuse_early(ctx: PartContext, part: Part[D, Any], desired: D) -> None:
@@ -260,18 +265,17 @@ class MtlsDomainReconciler(Reconciler):
                     pem = kube.configmap_value(obj.namespace, ref.name, ref.key)
                 sources.append(Source(source.label, pem))
         except MissingInput as exc:
-            message = f"spec.truststore.sources: {exc.what}: create it or fix the reference"
-            raise Stalled("TruststoreSourceMissing", message,
-                          (Condition(ConditionType.TRUSTSTORE_VALID, False, "TruststoreSourceMissing", message),)
-                          ) from None
+            raise truststore_stalled("TruststoreSourceMissing",
+                                     f"spec.truststore.sources: {exc.what}: create it or fix the reference") from None
+        except InvalidInput as exc:
+            raise truststore_stalled("TruststoreSourceInvalid", f"spec.truststore.sources: {exc.what}") from None
         try:
             return assemble(sources)
         except TruststoreInvalid as exc:
             pinned = (obj.status.get("truststore") or {}).get("version")
             keep = f" The domain keeps truststore version {pinned}." if pinned else ""
             message = f"Truststore not uploaded: {exc}. Fix the CA sources in spec.truststore.sources.{keep}"
-            raise Stalled("TruststoreInvalid", message,
-                          (Condition(ConditionType.TRUSTSTORE_VALID, False, "TruststoreInvalid", message),)) from None
+            raise truststore_stalled("TruststoreInvalid", message) from None
 
     def _validate(self, ctx: PartContext, spec: MtlsDomainSpec) -> None:
         check_name_in_zone(ctx, spec.domain_name, spec.hosted_zone_id, name_field="spec.domainName",
