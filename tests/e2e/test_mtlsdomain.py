@@ -17,7 +17,9 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from cryptography.hazmat.primitives.asymmetric import ec
 
+from hybrid_gateway.truststore import MAX_CERTIFICATES
 from tests.e2e.helpers import apply, condition, events, get, hybridapi, secret, wait_until
 from tests.mtls_certs import make_ca, rsa_key, server_certificate
 
@@ -352,3 +354,31 @@ def test_waits_for_its_hybridapi_and_stalls_on_a_bad_truststore_before_any_write
     assert s3.head_bucket(Bucket=f"{namespace}-truststores")
     wait_until(lambda: apigw.get_rest_api(restApiId=api_id)["disableExecuteApiEndpoint"] is False,
                timeout=30, what="execute-api enabled again")
+
+
+def test_a_truststore_over_api_gateways_quota_stalls_before_any_write(
+    cluster, namespace, account, emulator, control, start_operator
+) -> None:
+    """Issue 11: 1,001 CA certificates (API Gateway takes 1,000 per truststore, docs/aws-behaviour.md) are
+    refused before the upload, and the message fits in the status however many problems there are."""
+    key = ec.generate_private_key(ec.SECP256R1())  # one key: fast, and allowed
+    half = MAX_CERTIFICATES // 2 + 1
+    start_operator(namespace)
+    since = control.last_seq()
+    apply(
+        cluster, namespace,
+        secret("partner-a-ca", {"ca.crt": "".join(make_ca(f"Partner A {n}", key=key).pem for n in range(half))}),
+        configmap("partner-b-ca", {"ca.pem": "".join(make_ca(f"Partner B {n}", key=key).pem for n in range(half))}),
+        mtls_domain("partner-api", namespace, account, {"request": {}}),
+    )
+    stalled = wait_until(
+        lambda: (o := get(cluster, namespace, "mtlsdomain", "partner-api"))
+        and condition(o, "Stalled").get("status") == "True" and o,
+        timeout=60, what="Stalled",
+    )
+    message = condition(stalled, "TruststoreValid")["message"]
+    assert condition(stalled, "Stalled")["reason"] == "TruststoreInvalid"
+    assert (f"Secret/partner-a-ca/ca.crt, ConfigMap/partner-b-ca/ca.pem hold {2 * half} distinct certificates; "
+            f"rule: API Gateway takes at most {MAX_CERTIFICATES} certificates in a truststore") in message
+    drift_checks_after(cluster, namespace, "partner-api", 2)
+    assert control.count(write=True, since=since) == 0, control.write_calls(since)

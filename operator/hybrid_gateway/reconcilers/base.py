@@ -131,7 +131,7 @@ def invalid_spec(exc: ValidationError, root: str = "spec") -> Stalled:
         where = root + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
         problems.append(f"{where}: {error['msg']}" if error["loc"] else error["msg"])
     first = exc.errors()[0]["type"]
-    return Stalled(first if first[:1].isupper() else "InvalidSpec", "; ".join(problems))
+    return Stalled(first if first[:1].isupper() else "InvalidSpec", cond.summarize(problems))
 
 
 @dataclass

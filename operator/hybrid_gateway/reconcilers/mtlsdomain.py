@@ -61,7 +61,7 @@ from hybrid_gateway.reconcilers.base import (
 )
 from hybrid_gateway.reconcilers.chain import Chain, Found, Step
 from hybrid_gateway.reconcilers.inputs import certificate_desired, certificate_part, check_name_in_zone
-from hybrid_gateway.status.conditions import Condition
+from hybrid_gateway.status.conditions import Condition, summarize
 from hybrid_gateway.truststore import Source, Truststore, TruststoreInvalid, assemble
 
 log = logging.getLogger(__name__)
@@ -274,7 +274,8 @@ class MtlsDomainReconciler(Reconciler):
         except TruststoreInvalid as exc:
             pinned = (obj.status.get("truststore") or {}).get("version")
             keep = f" The domain keeps truststore version {pinned}." if pinned else ""
-            message = f"Truststore not uploaded: {exc}. Fix the CA sources in spec.truststore.sources.{keep}"
+            message = (f"Truststore not uploaded: {summarize(exc.problems)}. Fix the CA sources in "
+                       f"spec.truststore.sources.{keep}")
             raise truststore_stalled("TruststoreInvalid", message) from None
 
     def _validate(self, ctx: PartContext, spec: MtlsDomainSpec) -> None:
