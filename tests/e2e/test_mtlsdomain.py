@@ -382,3 +382,45 @@ def test_a_truststore_over_api_gateways_quota_stalls_before_any_write(
             f"rule: API Gateway takes at most {MAX_CERTIFICATES} certificates in a truststore") in message
     drift_checks_after(cluster, namespace, "partner-api", 2)
     assert control.count(write=True, since=since) == 0, control.write_calls(since)
+
+
+def test_a_domain_whose_spec_no_longer_parses_is_still_deleted(
+    cluster, namespace, account, emulator, control, start_operator
+) -> None:
+    """Issue 11: deletion is never blocked by a spec the model refuses (here two base paths that differ
+    for the CRD schema, "orders" and "/orders", and are one for the model). Finalize works from the
+    fields that locate the AWS resources and the ids in status.resources, and removes what the domain made."""
+    apigw, r53 = client(emulator, "apigateway"), client(emulator, "route53")
+    domain = f"{namespace}.{account.zone_name}"
+    start_operator(namespace)
+    apply(
+        cluster, namespace,
+        secret("partner-a-ca", {"ca.crt": make_ca("Partner A Client CA").pem}),
+        configmap("partner-b-ca", {"ca.pem": make_ca("Partner B Client CA").pem}),
+        mtls_domain("partner-api", namespace, account, {"request": {}}, mappings=[]),
+    )
+    wait_until(lambda: condition(get(cluster, namespace, "mtlsdomain", "partner-api"), "DnsReady").get("status")
+               == "True", timeout=120, what="the domain and its alias")
+    assert apigw.get_domain_name(domainName=domain)["domainName"] == domain
+
+    unparsable = [{"hybridApiRef": {"name": "orders"}, "stage": "prod", "basePath": "orders"},
+                  {"hybridApiRef": {"name": "billing"}, "stage": "prod", "basePath": "/orders"}]
+    apply(cluster, namespace, mtls_domain("partner-api", namespace, account, {"request": {}}, mappings=unparsable))
+    stalled = wait_until(
+        lambda: (o := get(cluster, namespace, "mtlsdomain", "partner-api"))
+        and condition(o, "Stalled").get("reason") == "DuplicateBasePath" and o,
+        timeout=60, what="Stalled on the spec",
+    )
+    assert condition(stalled, "Stalled")["status"] == "True"
+
+    delete_and_wait(cluster, namespace, "partner-api")
+
+    def gone() -> bool:
+        try:
+            apigw.get_domain_name(domainName=domain)
+        except ClientError as exc:
+            return exc.response["Error"]["Code"] == "NotFoundException"
+        return False
+
+    wait_until(gone, timeout=60, what="the domain name deleted")
+    assert alias_of(r53, account.hosted_zone_id, domain) is None

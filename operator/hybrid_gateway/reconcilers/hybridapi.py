@@ -25,7 +25,15 @@ from hybrid_gateway.parts import security_group as sg
 from hybrid_gateway.parts.base import Observed, PartContext
 from hybrid_gateway.parts.vpc_link import VpcLinkDesired, VpcLinkPart
 from hybrid_gateway.public_trust import ADVICE
-from hybrid_gateway.reconcilers.base import Event, FinalizeResult, KubeObject, PassResult, Reconciler, parse_spec
+from hybrid_gateway.reconcilers.base import (
+    Event,
+    FinalizeResult,
+    KubeObject,
+    PassResult,
+    Reconciler,
+    parse_spec,
+    teardown_spec,
+)
 from hybrid_gateway.reconcilers.chain import Chain, Found, Step
 from hybrid_gateway.reconcilers.inputs import certificate_desired, certificate_part, check_name_in_zone
 from hybrid_gateway.status.conditions import Condition
@@ -184,6 +192,11 @@ def check_subnets(subnets: Sequence[Mapping[str, Any]], wanted: Sequence[str], v
         )
 
 
+# What finalize reads from the spec (with the ids in status.resources): enough to find every resource.
+TEARDOWN_FIELDS = ("region", "deletion_policy", "front_door.hostname", "front_door.hosted_zone_id",
+                   "front_door.certificate")
+
+
 class HybridApiReconciler(Reconciler):
     kind = HYBRID_API.kind
     plural = HYBRID_API.plural
@@ -316,11 +329,12 @@ class HybridApiReconciler(Reconciler):
 
     # ---- deletion -------------------------------------------------------------------------------
     def finalize(self, obj: KubeObject) -> FinalizeResult:
-        spec = parse_spec(HybridApiSpec, obj)
+        spec = teardown_spec(HybridApiSpec, obj, TEARDOWN_FIELDS)
         if spec.retain:
             return FinalizeResult(True, [Event("Deleted", "deletionPolicy Retain: AWS resources kept")])
         ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
-        inputs = Inputs(spec, api_name=spec.rest_api_name(obj.namespace, obj.name))
+        # The REST API and the VPC link are found by their ids and owner tags, not by name.
+        inputs = Inputs(spec, api_name="")
         teardown = CHAIN.finalize(ctx, inputs, dict(obj.status.get("resources") or {}), obj.status.get("retiring"))
         events = [Event("Deleted", f"Deleted {what}") for what in teardown.deleted]
         return FinalizeResult(teardown.done, events, teardown.waiting_for)

@@ -58,6 +58,7 @@ from hybrid_gateway.reconcilers.base import (
     PassResult,
     Reconciler,
     parse_spec,
+    teardown_spec,
 )
 from hybrid_gateway.reconcilers.chain import Chain, Found, Step
 from hybrid_gateway.reconcilers.inputs import certificate_desired, certificate_part, check_name_in_zone
@@ -239,6 +240,19 @@ CHAIN: Chain[Inputs] = Chain(
         ConditionType.DNS_READY: "the domain name resolves to the regional domain name",
     },
 )
+
+
+# What finalize reads from the spec (with the ids in status.resources): enough to find every resource.
+TEARDOWN_FIELDS = ("region", "deletion_policy", "domain_name", "hosted_zone_id", "certificate",
+                   "ownership_verification_certificate_arn", "truststore.bucket", "truststore.key")
+
+
+def mapped_hybrid_apis(spec: dict[str, Any]) -> set[str]:
+    """The HybridApis spec.mappings names, read as they are (an unparsable spec is still deleted, and its
+    HybridApis are asked to reconcile): each one is only nudged, so a name that is wrong costs nothing."""
+    mappings = spec.get("mappings")
+    return {str(name) for m in (mappings if isinstance(mappings, list) else [])
+            if isinstance(m, dict) and (name := (m.get("hybridApiRef") or {}).get("name"))}
 
 
 class MtlsDomainReconciler(Reconciler):
@@ -559,8 +573,8 @@ class MtlsDomainReconciler(Reconciler):
 
     # ---- deletion -------------------------------------------------------------------------------
     def finalize(self, obj: KubeObject) -> FinalizeResult:
-        spec = parse_spec(MtlsDomainSpec, obj)
-        mapped = {m.hybrid_api for m in spec.mappings or ()}
+        spec = teardown_spec(MtlsDomainSpec, obj, TEARDOWN_FIELDS)
+        mapped = mapped_hybrid_apis(obj.spec)
         if spec.retain:
             self._forget_gauges(obj.uid, set())
             self.request_reconcile(obj.namespace, mapped)
