@@ -283,8 +283,9 @@ class CertificateSource(Model):
     secret_ref: TlsSecretRef | None = Field(None, description=(
         "A Secret of type kubernetes.io/tls in the same namespace (keys tls.crt with the certificate and its "
         "chain, and tls.key with the private key) that the operator imports into ACM and re-imports whenever "
-        "the Secret changes, for example one issued by cert-manager. The private key never appears in "
-        "status, events or logs."
+        "the Secret changes, for example one issued by cert-manager. Only tls.crt, tls.key and ca.crt are read "
+        "(other keys, such as a keystore.p12, are left alone); they must be PEM text. The private key never "
+        "appears in status, events or logs."
     ))
     request: CertificateRequest | None = certificate_request_field("the host name", "the hosted zone")
 
