@@ -33,6 +33,7 @@ sandbox: deps
 
 bench: deps
 	$(BIN)/python bench/steady_state.py
+	$(BIN)/python bench/truststore_check.py
 
 crds: $(BIN)/python
 	$(BIN)/python -m pip install -q --disable-pip-version-check -e .

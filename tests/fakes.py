@@ -8,7 +8,7 @@ API server instead.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,8 +84,9 @@ class FakeKube:
     def secret_value(self, namespace: str, name: str, key: str) -> str:
         return self._value("Secret", namespace, name, key)
 
-    def secret_data(self, namespace: str, name: str) -> dict[str, str]:
-        return self._read("Secret", namespace, name)
+    def secret_data(self, namespace: str, name: str, keys: Iterable[str]) -> dict[str, str]:
+        data = self._read("Secret", namespace, name)
+        return {k: data[k] for k in keys if k in data}
 
     def configmap_value(self, namespace: str, name: str, key: str) -> str:
         return self._value("ConfigMap", namespace, name, key)

@@ -377,6 +377,14 @@ REJECTIONS: list[Rejection] = [
         [("spec.driftCheckInterval", "1 minute")],
         [f"spec.driftCheckInterval {SHOULD_MATCH}"],
     ),
+    # A 1ms interval would drain the AWS rate limits every object shares: the schema refuses sub-second
+    # units for every kind; the operator's floor (30s by default) is a Stalled (tests/unit/test_drift_interval.py).
+    *(
+        Rejection(f"drift-check-interval-{value}-{kind}", kind, [("spec.driftCheckInterval", value)],
+                  [f"spec.driftCheckInterval {SHOULD_MATCH}"])
+        for kind in ("HybridApi", "MtlsDomain", "ClientCertRotation")
+        for value in ("1ms", "100µs", "1m1ms")
+    ),
     Rejection(
         "gateway-secret-header-name-with-space",
         "HybridApi",

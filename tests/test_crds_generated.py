@@ -257,7 +257,9 @@ ACCEPTED_VALUES: list[tuple[str, str, list[Any]]] = [
     ),
     ("HybridApi", "spec.api.routes.[].backendPath", ["/", "/api/orders", "/api/{proxy}", "/a/b;c=d"]),
     ("HybridApi", "spec.backend.healthCheck.matcher", ["200", "200-399", "200,202", "200-299,404"]),
-    ("HybridApi", "spec.driftCheckInterval", ["60s", "10m", "1h30m", "720h", "1.5h", "500ms", "100µs"]),
+    # Whole units of s, m and h only (sub-second units are refused: test_crd_validation.py).
+    ("HybridApi", "spec.driftCheckInterval", ["60s", "10m", "1h30m", "720h", "1.5h", "0.5m"]),
+    ("ClientCertRotation", "spec.renewBefore", ["720h", "500ms", "100µs"]),
     ("HybridApi", "spec.api.gatewaySecretHeader.name", ["X-Gateway-Secret", "x-api-token"]),
     (
         "HybridApi",

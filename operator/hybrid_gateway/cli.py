@@ -11,6 +11,7 @@ import threading
 import time
 from typing import Any
 
+from hybrid_gateway.api.v1alpha1.common import MIN_DRIFT_SECONDS
 from hybrid_gateway.aws.clients import DEFAULT_RATE_LIMITS
 
 DESCRIPTION = "Kubernetes operator for Amazon API Gateway -> on-prem HTTPS backends."
@@ -50,7 +51,7 @@ def _run(args: argparse.Namespace) -> int:
         aws = AwsClients(max_attempts=args.aws_max_attempts, rate_limits=dict(args.aws_rate_limit or []),
                          identity=identity)
         runtime = Runtime(aws=aws, kube=kube.Kube(), public_roots=PublicRoots.load(args.public_ca_bundle or []),
-                          require_tenancy_policy=args.require_tenancy_policy)
+                          require_tenancy_policy=args.require_tenancy_policy, min_drift_seconds=args.min_drift_interval)
         memo.state = handlers.OperatorState(runtime, default_drift_seconds=args.drift_interval, writer=writer)
 
     @kopf.on.cleanup()
@@ -116,6 +117,17 @@ def rate_limit(text: str) -> tuple[str, float]:
     return service, rate
 
 
+def seconds(text: str) -> float:
+    """A positive number of seconds (`--drift-interval 60`)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, not {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hybrid-gateway", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -136,8 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--log-format", choices=["plain", "json"], default="plain")
     run.add_argument("--metrics-port", type=int, default=9090, help="Prometheus port (0 disables)")
     run.add_argument("--health-port", type=int, default=8080, help="liveness endpoint port (0 disables)")
-    run.add_argument("--drift-interval", type=float, default=60.0,
-                     help="seconds between drift checks of an object whose spec sets no driftCheckInterval")
+    run.add_argument("--drift-interval", type=seconds, default=60.0,
+                     help="seconds between drift checks of an object whose spec sets no driftCheckInterval "
+                          "(at least --min-drift-interval)")
+    run.add_argument("--min-drift-interval", type=seconds, default=MIN_DRIFT_SECONDS,
+                     help="shortest spec.driftCheckInterval allowed, in seconds; an object that sets a shorter one "
+                          f"is Stalled (default {MIN_DRIFT_SECONDS:g}: the AWS API rate limits are shared by every "
+                          "object; lower it only against an emulator)")
     run.add_argument("--workers", type=int, default=32, help="reconcile passes that may run at once")
     run.add_argument("--aws-max-attempts", type=int, default=8, help="attempts per AWS call (throttling, 5xx)")
     run.add_argument(
@@ -162,8 +179,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "run" and args.drift_interval < args.min_drift_interval:
+        parser.error(f"--drift-interval {args.drift_interval:g} is below --min-drift-interval "
+                     f"{args.min_drift_interval:g}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse_args(argv)
     return int(args.func(args) or 0)
 
 

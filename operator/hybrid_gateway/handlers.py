@@ -18,7 +18,7 @@ import kopf
 from pydantic import ValidationError
 
 from hybrid_gateway import GROUP, VERSION
-from hybrid_gateway.api.v1alpha1.common import DriftCheck
+from hybrid_gateway.api.v1alpha1.common import MIN_DRIFT_SECONDS, DriftCheck
 from hybrid_gateway.reconcilers.base import RECONCILE_REQUEST_ANNOTATION, Event, Reconciler, Runtime
 from hybrid_gateway.reconcilers.registry import RECONCILERS
 from hybrid_gateway.writer_lease import NotWriter, WriterLease
@@ -37,6 +37,7 @@ class OperatorState:
                  writer: WriterLease | None = None) -> None:
         self.default_drift_seconds = default_drift_seconds
         self.writer = writer  # None: a standalone process, the only writer there is
+        self.min_drift_seconds = runtime.min_drift_seconds
         self.reconcilers: dict[str, Reconciler] = {cls.plural: cls(runtime) for cls in RECONCILERS}
         self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self._guard = threading.Lock()
@@ -93,13 +94,16 @@ def _on_delete(plural: str, body: kopf.Body, memo: Any, **_: Any) -> None:
         raise kopf.TemporaryError(f"deleting: {result.waiting_for}", delay=3)
 
 
-def drift_interval(spec: Mapping[str, Any], default: float) -> float:
+def drift_interval(spec: Mapping[str, Any], default: float, minimum: float = MIN_DRIFT_SECONDS) -> float:
     """Seconds between drift checks of an object: its spec.driftCheckInterval, or `default` (the operator's
-    --drift-interval) when the spec sets none (or one that does not parse; such an object is Stalled)."""
+    --drift-interval) when the spec sets none (or one that does not parse; such an object is Stalled).
+    Never below `minimum` (--min-drift-interval): an object whose interval is shorter is Stalled, and its
+    checks run at the floor, so that it cannot drain the AWS rate limits every object shares."""
     try:
-        return DriftCheck.model_validate(dict(spec)).drift_seconds(default)
+        seconds = DriftCheck.model_validate(dict(spec)).drift_seconds(default)
     except ValidationError:
-        return default
+        seconds = default
+    return max(seconds, minimum)
 
 
 async def _drift_daemon(plural: str, body: kopf.Body, memo: Any, stopped: kopf.DaemonStopped, **_: Any) -> None:
@@ -107,7 +111,8 @@ async def _drift_daemon(plural: str, body: kopf.Body, memo: Any, stopped: kopf.D
     the operator's --drift-interval)."""
     next_in: float | None = None
     while not stopped:
-        interval = drift_interval(body.spec, _state(memo).default_drift_seconds)
+        state = _state(memo)
+        interval = drift_interval(body.spec, state.default_drift_seconds, state.min_drift_seconds)
         wait = next_in if next_in is not None else interval * random.uniform(1 - JITTER, 1 + JITTER)
         await stopped.wait(wait)
         if stopped or body.metadata.get("deletionTimestamp"):

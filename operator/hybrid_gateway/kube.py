@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import threading
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 import kubernetes
@@ -49,6 +50,24 @@ def owned_by(owner_references: list[Any] | None, owner_uid: str) -> bool:
 def missing_labels(current: dict[str, str] | None, wanted: dict[str, str]) -> dict[str, str]:
     """The labels of `wanted` that `current` lacks or holds with another value."""
     return {k: v for k, v in wanted.items() if (current or {}).get(k) != v}
+class InvalidInput(Exception):
+    """A Secret or ConfigMap key that the spec names holds what cannot be used (binary, not text)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+def decode_secret_value(namespace: str, name: str, key: str, encoded: str | bytes) -> str:
+    """One key of a Secret's data (base64) as text. Only keys the spec names are decoded: a Secret may hold
+    binary keys beside them (cert-manager writes keystore.p12 next to tls.crt and tls.key). InvalidInput,
+    naming the key but never showing its value, when the named key is not UTF-8 text."""
+    try:
+        return base64.b64decode(encoded).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput(
+            f"Secret {namespace}/{name} key {key!r} is not UTF-8 text (a binary value, such as a PKCS#12 "
+            "keystore?): name a key that holds PEM or plain text") from None
 
 
 def load_config() -> None:
@@ -77,7 +96,7 @@ class KubeApi(Protocol):
     """What reconcilers read and write in Kubernetes."""
 
     def secret_value(self, namespace: str, name: str, key: str) -> str: ...
-    def secret_data(self, namespace: str, name: str) -> dict[str, str]: ...
+    def secret_data(self, namespace: str, name: str, keys: Iterable[str]) -> dict[str, str]: ...
     def configmap_value(self, namespace: str, name: str, key: str) -> str: ...
     def get_object(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None: ...
     def list_objects(self, plural: str, namespace: str) -> list[dict[str, Any]]: ...
@@ -112,30 +131,33 @@ class Kube:
     def custom(self) -> kubernetes.client.CustomObjectsApi:
         return kubernetes.client.CustomObjectsApi(self._api)
 
-    def _read(self, kind: str, namespace: str, name: str) -> dict[str, str]:
-        """The decoded data of a Secret or ConfigMap; MissingInput when it does not exist."""
+    def _read(self, kind: str, namespace: str, name: str, keys: Iterable[str]) -> dict[str, str]:
+        """The named `keys` of a Secret or ConfigMap (those it has), decoded; MissingInput when it does not
+        exist, InvalidInput when a named Secret key is not text. Other keys are never decoded."""
         try:
             if kind == "Secret":
-                secret = self.core.read_namespaced_secret(name, namespace)
-                return {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
-            return dict(self.core.read_namespaced_config_map(name, namespace).data or {})
+                encoded: dict[str, str | bytes] = self.core.read_namespaced_secret(name, namespace).data or {}
+                return {k: decode_secret_value(namespace, name, k, encoded[k]) for k in keys if k in encoded}
+            data: dict[str, str] = self.core.read_namespaced_config_map(name, namespace).data or {}
+            return {k: str(data[k]) for k in keys if k in data}
         except ApiException as exc:
             if exc.status == 404:
                 raise MissingInput(f"{kind} {namespace}/{name} does not exist") from None
             raise
 
     def _value(self, kind: str, namespace: str, name: str, key: str) -> str:
-        data = self._read(kind, namespace, name)
+        data = self._read(kind, namespace, name, (key,))
         if key not in data:
             raise MissingInput(f"{kind} {namespace}/{name} has no key {key!r}")
-        return str(data[key])
+        return data[key]
 
     def secret_value(self, namespace: str, name: str, key: str) -> str:
-        """Decoded value of one key of a Secret; raises MissingInput (never with the value)."""
+        """Decoded value of one key of a Secret; raises MissingInput or InvalidInput (never with the value)."""
         return self._value("Secret", namespace, name, key)
 
-    def secret_data(self, namespace: str, name: str) -> dict[str, str]:
-        return self._read("Secret", namespace, name)
+    def secret_data(self, namespace: str, name: str, keys: Iterable[str]) -> dict[str, str]:
+        """The named keys of a Secret that it has, decoded (other keys may be binary and are left alone)."""
+        return self._read("Secret", namespace, name, keys)
 
     def configmap_value(self, namespace: str, name: str, key: str) -> str:
         return self._value("ConfigMap", namespace, name, key)
@@ -208,7 +230,7 @@ class Kube:
         data = (found.data or {}) if found is not None else {}
         if key not in data:
             return None
-        return base64.b64decode(data[key]).decode() if kind == "Secret" else str(data[key])
+        return decode_secret_value(namespace, name, key, data[key]) if kind == "Secret" else str(data[key])
 
     def check_owned(self, kind: str, namespace: str, name: str, owner_uid: str) -> None:
         """Raise NotOwned when the Secret or ConfigMap exists and is not owned by `owner_uid` (a missing one

@@ -11,7 +11,9 @@ TLS authentication for a REST API"), and refuses to upload a bundle that breaks 
 - the key is RSA of 2048 bits or more, or ECDSA of 256 bits or more;
 - the certificate has not expired;
 - a chain inside the truststore (a certificate, its issuer, ...) is at most four certificates long;
-- the bundle holds at least one certificate.
+- the bundle holds at least one certificate, and at most API Gateway's truststore quota: 1,000
+  certificates and 1 MB ("Quotas for configuring and running a REST API in API Gateway",
+  docs/aws-behaviour.md).
 
 Each problem names the certificate (subject and the source it came from) and the rule it breaks.
 
@@ -19,6 +21,9 @@ The bundle is stable: certificates are de-duplicated by SHA-256 fingerprint, re-
 comments, whitespace and line endings in the sources do not matter) and ordered by subject and
 fingerprint (so reordering the sources or the certificates inside one does not change the bytes).
 The same sources therefore always give the same sha256, which is what decides whether to upload.
+
+Every check is linear in the number of certificates: a certificate's possible issuers are looked up by
+subject (and key identifier), never by comparing every pair (bench/truststore_check.py).
 """
 
 from __future__ import annotations
@@ -37,6 +42,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 MIN_RSA_BITS = 2048
 MIN_EC_BITS = 256
 MAX_CHAIN_LENGTH = 4
+# API Gateway's truststore quota (REST API quotas, "Truststore size"): 1,000 certificates, 1 MB in all.
+# 1 MB is taken as 1,000,000 bytes of the uploaded bundle, the stricter reading.
+MAX_CERTIFICATES = 1000
+MAX_BUNDLE_BYTES = 1_000_000
 _WEAK_HASHES = (hashes.MD5, hashes.SHA1, hashes.SHA224)
 _PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
 
@@ -46,6 +55,8 @@ RULE_KEY = f"keys must be RSA >= {MIN_RSA_BITS} bits or ECDSA >= {MIN_EC_BITS} b
 RULE_EXPIRED = "certificates must not be expired"
 RULE_CHAIN = f"chains must be at most {MAX_CHAIN_LENGTH} certificates long"
 RULE_EMPTY = "the truststore needs at least one CA certificate"
+RULE_COUNT = f"API Gateway takes at most {MAX_CERTIFICATES} certificates in a truststore"
+RULE_SIZE = f"API Gateway takes a truststore of at most 1 MB ({MAX_BUNDLE_BYTES} bytes of PEM)"
 
 
 @dataclass(frozen=True)
@@ -176,13 +187,43 @@ def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     return True
 
 
+def _key_identifier(cert: x509.Certificate, extension: type[x509.ExtensionType]) -> bytes | None:
+    """The certificate's subject key identifier or authority key identifier, if it has one."""
+    try:
+        value = cert.extensions.get_extension_for_class(extension).value
+    except (x509.ExtensionNotFound, ValueError):
+        return None
+    key_id = getattr(value, "digest", None) or getattr(value, "key_identifier", None)
+    return bytes(key_id) if key_id else None
+
+
+def _issuer_candidates(certs: Sequence[tuple[x509.Certificate, str]]) -> list[list[int]]:
+    """For each certificate, the others whose subject is its issuer name (and, when both carry key
+    identifiers, whose subject key id is its authority key id): an index, so that the chain check is
+    linear rather than a comparison of every pair (3,000 certificates took 10 s)."""
+    by_subject: dict[x509.Name, list[int]] = {}
+    by_key: dict[tuple[x509.Name, bytes], list[int]] = {}
+    for j, (cert, _) in enumerate(certs):
+        by_subject.setdefault(cert.subject, []).append(j)
+        ski = _key_identifier(cert, x509.SubjectKeyIdentifier)
+        if ski is not None:
+            by_key.setdefault((cert.subject, ski), []).append(j)
+    candidates = []
+    for cert, _ in certs:
+        aki = _key_identifier(cert, x509.AuthorityKeyIdentifier)
+        keyed = by_key.get((cert.issuer, aki)) if aki is not None else None
+        candidates.append(keyed if keyed is not None else by_subject.get(cert.issuer, []))
+    return candidates
+
+
 def chain_problems(certs: Sequence[tuple[x509.Certificate, str]]) -> list[str]:
     """Chains longer than MAX_CHAIN_LENGTH, each reported once at its lowest certificate."""
     parents: dict[int, list[int]] = {i: [] for i in range(len(certs))}
-    for i, (cert, _) in enumerate(certs):
+    for i, candidates in enumerate(_issuer_candidates(certs)):
+        cert = certs[i][0]
         if cert.issuer == cert.subject:
             continue  # self-issued: a root
-        parents[i] = [j for j, (other, _) in enumerate(certs) if j != i and _issued_by(cert, other)]
+        parents[i] = [j for j in candidates if j != i and _issued_by(cert, certs[j][0])]
     memo: dict[int, tuple[int, int]] = {}  # index -> (length, top index)
 
     def length(i: int, visiting: frozenset[int]) -> tuple[int, int]:
@@ -224,10 +265,9 @@ def assemble(sources: Sequence[Source], now: datetime | None = None) -> Truststo
     for cert, label in unique.values():
         problems += certificate_problems(cert, f"certificate '{subject_of(cert)}' ({label})", now)
     problems += chain_problems(list(unique.values()))
+    labels = ", ".join(s.label for s in sources) or "the sources"
     if not unique:
-        problems.append(f"no certificate in {', '.join(s.label for s in sources) or 'the sources'}; rule: {RULE_EMPTY}")
-    if problems:
-        raise TruststoreInvalid(problems)
+        problems.append(f"no certificate in {labels}; rule: {RULE_EMPTY}")
     entries = sorted(
         (
             CaCertificate(
@@ -244,10 +284,19 @@ def assemble(sources: Sequence[Source], now: datetime | None = None) -> Truststo
         key=lambda c: (c.subject, c.fingerprint),
     )
     bundle = "".join(c.pem for c in entries)
+    # API Gateway's quota, first: a truststore over it cannot be used however its certificates look.
+    if len(entries) > MAX_CERTIFICATES:
+        problems.insert(0, f"{labels} hold {len(entries)} distinct certificates; rule: {RULE_COUNT}")
+    if len(bundle.encode()) > MAX_BUNDLE_BYTES:
+        problems.insert(0, f"{labels} make a bundle of {len(bundle.encode())} bytes; rule: {RULE_SIZE}")
+    if problems:
+        raise TruststoreInvalid(problems)
     return Truststore(tuple(entries), bundle, hashlib.sha256(bundle.encode()).hexdigest())
 
 
 __all__ = [
+    "MAX_BUNDLE_BYTES",
+    "MAX_CERTIFICATES",
     "MAX_CHAIN_LENGTH",
     "CaCertificate",
     "Source",

@@ -7,6 +7,7 @@ may write anything, the request log must show no write at all while the module r
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -124,6 +125,39 @@ def acm_arn_for_another_name(env: Env, name: str) -> list[dict[str, Any]]:
     return [secret(f"{name}-gw", {"token": "t"}), obj]
 
 
+# What cert-manager writes beside tls.crt and tls.key when asked for a PKCS#12 keystore: not UTF-8 text.
+KEYSTORE_P12 = bytes([0x30, 0x82, 0x0A, 0xFF, 0xFE]) + bytes(range(128, 256))
+
+
+def binary_secret(name: str, data: dict[str, bytes], type_: str = "Opaque") -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "type": type_,
+            "data": {k: base64.b64encode(v).decode() for k, v in data.items()}}
+
+
+def binary_key_beside_tls(env: Env, name: str) -> list[dict[str, Any]]:
+    """Only the keys the spec names are decoded: the pass reads tls.crt and tls.key and stalls on what
+    they hold (a certificate for another name), not on the keystore beside them."""
+    cert, key = self_signed("not-the-front-door.example.com")
+    obj = hybridapi(name, env.account)
+    obj["spec"]["frontDoor"]["certificate"] = {"secretRef": {"name": f"{name}-tls"}}
+    tls = binary_secret(f"{name}-tls", {"tls.crt": cert.encode(), "tls.key": key.encode(),
+                                        "keystore.p12": KEYSTORE_P12}, "kubernetes.io/tls")
+    return [secret(f"{name}-gw", {"token": "t"}), tls, obj]
+
+
+def binary_tls_crt(env: Env, name: str) -> list[dict[str, Any]]:
+    _, key = self_signed(f"{name}-backend.{env.account.zone_name}")
+    obj = hybridapi(name, env.account)
+    obj["spec"]["frontDoor"]["certificate"] = {"secretRef": {"name": f"{name}-tls"}}
+    return [secret(f"{name}-gw", {"token": "t"}),
+            binary_secret(f"{name}-tls", {"tls.crt": KEYSTORE_P12, "tls.key": key.encode()}), obj]
+
+
+def gateway_secret(value: str) -> Callable[[Env, str], list[dict[str, Any]]]:
+    """A HybridApi whose gateway secret header value is `value` (refused before the load balancers)."""
+    return lambda env, name: [secret(f"{name}-gw", {"token": value}), hybridapi(name, env.account)]
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -146,6 +180,17 @@ CASES = [
     # API Gateway trusts only public CAs at the front door (docs/aws-behaviour.md): callers would get 500.
     Case("self-signed-front-door", self_signed_front_door, "CertificateNotPubliclyTrusted",
          lambda env, name: ["self-signed", "trusts only certificates from public CAs", "certificate.request"]),
+    # Issue 11: a binary key the spec does not name is never decoded; one it names is Stalled.
+    Case("binary-key-beside-tls", binary_key_beside_tls, "CertificateDoesNotCoverHostname",
+         lambda env, name: ["not-the-front-door.example.com"]),
+    Case("binary-tls-crt", binary_tls_crt, "InvalidInput",
+         lambda env, name: [f"Secret {env.namespace}/{name}-tls key 'tls.crt' is not UTF-8 text"]),
+    # API Gateway's static header value is a single-quoted literal (docs/aws-behaviour.md): refused
+    # before the load balancers and the VPC link are made.
+    Case("empty-gateway-secret", gateway_secret(""), "InvalidGatewaySecretHeader",
+         lambda env, name: [f"Secret {env.namespace}/{name}-gw key 'token'", "the value is empty"]),
+    Case("quoted-gateway-secret", gateway_secret("it's-a-secret"), "InvalidGatewaySecretHeader",
+         lambda env, name: [f"Secret {env.namespace}/{name}-gw key 'token'", "without '"]),
 ]
 
 

@@ -10,20 +10,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+import yaml
 from botocore.exceptions import ClientError
+from cryptography.hazmat.primitives.asymmetric import ec
 
+from hybrid_gateway.truststore import MAX_CERTIFICATES
 from tests.e2e.helpers import apply, condition, events, get, hybridapi, mtls_domain, secret, wait_until
 from tests.mtls_certs import make_ca, rsa_key, server_certificate
 
 pytestmark = pytest.mark.e2e
 
 REGION = "ap-northeast-1"
+ROOT = Path(__file__).resolve().parents[2]
 HOOPS = ("TruststoreValid", "CertificateReady", "DomainReady", "MappingsReady", "DefaultEndpointsDisabled", "DnsReady")
 
 
@@ -347,3 +354,90 @@ def test_waits_for_its_hybridapi_and_stalls_on_a_bad_truststore_before_any_write
     assert s3.head_bucket(Bucket=f"{namespace}-truststores")
     wait_until(lambda: apigw.get_rest_api(restApiId=api_id)["disableExecuteApiEndpoint"] is False,
                timeout=30, what="execute-api enabled again")
+
+
+def test_a_truststore_over_api_gateways_quota_stalls_before_any_write(
+    cluster, namespace, account, emulator, control, start_operator
+) -> None:
+    """Issue 11: 1,001 CA certificates (API Gateway takes 1,000 per truststore, docs/aws-behaviour.md) are
+    refused before the upload, and the message fits in the status however many problems there are."""
+    key = ec.generate_private_key(ec.SECP256R1())  # one key: fast, and allowed
+    half = MAX_CERTIFICATES // 2 + 1
+    start_operator(namespace)
+    since = control.last_seq()
+    apply(
+        cluster, namespace,
+        secret("partner-a-ca", {"ca.crt": "".join(make_ca(f"Partner A {n}", key=key).pem for n in range(half))}),
+        configmap("partner-b-ca", {"ca.pem": "".join(make_ca(f"Partner B {n}", key=key).pem for n in range(half))}),
+        mtls_domain("partner-api", namespace, account, {"request": {}}),
+    )
+    stalled = wait_until(
+        lambda: (o := get(cluster, namespace, "mtlsdomain", "partner-api"))
+        and condition(o, "Stalled").get("status") == "True" and o,
+        timeout=60, what="Stalled",
+    )
+    message = condition(stalled, "TruststoreValid")["message"]
+    assert condition(stalled, "Stalled")["reason"] == "TruststoreInvalid"
+    assert (f"Secret/partner-a-ca/ca.crt, ConfigMap/partner-b-ca/ca.pem hold {2 * half} distinct certificates; "
+            f"rule: API Gateway takes at most {MAX_CERTIFICATES} certificates in a truststore") in message
+    drift_checks_after(cluster, namespace, "partner-api", 2)
+    assert control.count(write=True, since=since) == 0, control.write_calls(since)
+
+
+@contextlib.contextmanager
+def base_paths_with_slashes_accepted(cluster: Any) -> Iterator[None]:
+    """The MtlsDomain CRD without the basePath pattern while the block runs (then the real one again): a
+    schema that accepts what the model refuses, as an object stored before a tightening of the schema or
+    a check only the model makes. The model strips the slashes, so "orders" and "/orders" collide."""
+    crd = yaml.safe_load((ROOT / "crds" / "mtlsdomains.yaml").read_text())
+    spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    spec["properties"]["mappings"]["items"]["properties"]["basePath"].pop("pattern")
+    cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump(crd))
+    try:
+        yield
+    finally:
+        cluster.install_crds(ROOT / "crds")
+
+
+def test_a_domain_whose_spec_no_longer_parses_is_still_deleted(
+    cluster, namespace, account, emulator, control, start_operator
+) -> None:
+    """Issue 11: deletion is never blocked by a spec the model refuses (here two base paths that differ
+    for the CRD schema, "orders" and "/orders", and are one for the model). Finalize works from the
+    fields that locate the AWS resources and the ids in status.resources, and removes what the domain made."""
+    apigw, r53 = client(emulator, "apigateway"), client(emulator, "route53")
+    domain = f"{namespace}.{account.zone_name}"
+    start_operator(namespace)
+    apply(
+        cluster, namespace,
+        secret("partner-a-ca", {"ca.crt": make_ca("Partner A Client CA").pem}),
+        configmap("partner-b-ca", {"ca.pem": make_ca("Partner B Client CA").pem}),
+        mtls_domain("partner-api", namespace, account, {"request": {}}, mappings=[]),
+    )
+    wait_until(lambda: condition(get(cluster, namespace, "mtlsdomain", "partner-api"), "DnsReady").get("status")
+               == "True", timeout=120, what="the domain and its alias")
+    assert apigw.get_domain_name(domainName=domain)["domainName"] == domain
+
+    unparsable = [{"hybridApiRef": {"name": "orders"}, "stage": "prod", "basePath": "orders"},
+                  {"hybridApiRef": {"name": "billing"}, "stage": "prod", "basePath": "/orders"}]
+    with base_paths_with_slashes_accepted(cluster):
+        wait_until(lambda: cluster.kubectl("apply", "-n", namespace, "-f", "-", check=False, input=yaml.safe_dump(
+            mtls_domain("partner-api", namespace, account, {"request": {}}, mappings=unparsable))).returncode == 0,
+            timeout=30, what="the looser schema in force")
+        stalled = wait_until(
+            lambda: (o := get(cluster, namespace, "mtlsdomain", "partner-api"))
+            and condition(o, "Stalled").get("reason") == "DuplicateBasePath" and o,
+            timeout=60, what="Stalled on the spec",
+        )
+        assert "basePath 'orders' twice" in condition(stalled, "Stalled")["message"]
+        delete_and_wait(cluster, namespace, "partner-api")
+
+    def gone() -> bool:
+        try:
+            apigw.get_domain_name(domainName=domain)
+        except ClientError as exc:
+            return exc.response["Error"]["Code"] == "NotFoundException"
+        return False
+
+    wait_until(gone, timeout=60, what="the domain name deleted")
+    assert alias_of(r53, account.hosted_zone_id, domain) is None

@@ -111,14 +111,33 @@ class RestApiDesired:
                     raise ValueError(f"route {key} is listed twice")
                 seen.add(key)
         if self.secret_header is not None:
-            header, value = self.secret_header
-            if not _HEADER_NAME.match(header):
-                raise ValueError(f"gateway secret header name {header!r} is not a valid HTTP header name")
-            if not value or "'" in value:
-                # Static mapping values are single-quoted; a quote inside would end the literal.
-                raise ValueError(f"gateway secret header {header}: the value must be non-empty without '")
+            problem = secret_header_problem(*self.secret_header)
+            if problem:
+                raise ValueError(f"gateway secret header {self.secret_header[0]}: {problem}")
         if self.timeout_ms < 50:
             raise ValueError(f"integration timeout {self.timeout_ms} ms is below API Gateway's minimum of 50")
+
+
+def secret_header_problem(header: str, value: str) -> str | None:
+    """Why API Gateway cannot send `value` as the static integration request header `header`; None when
+    it can. Never quotes the value (a secret).
+
+    A static value in an integration request parameter mapping is a literal enclosed in a pair of single
+    quotes, ``'STATIC_VALUE'``, with no escape (docs/aws-behaviour.md): a value holding ``'`` cannot be
+    written, and an empty one sends nothing. An HTTP field value holds no control characters (RFC 9110,
+    section 5.5): a trailing newline from ``echo token > file`` would not arrive as written.
+    """
+    if not _HEADER_NAME.match(header):
+        return f"the name {header!r} is not a valid HTTP header name"
+    if not value:
+        return "the value is empty"
+    if "'" in value:
+        return ("the value must be written without ' (a single quote): API Gateway's static header value is a "
+                "single-quoted literal with no escape")
+    if any((ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F for c in value):
+        return ("the value contains a control character (a trailing newline?), which an HTTP header value "
+                "cannot hold: write the Secret with `kubectl create secret generic --from-literal`")
+    return None
 
 
 def route_key(method: str, path: str) -> str:

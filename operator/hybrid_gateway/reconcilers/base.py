@@ -6,22 +6,23 @@ timer all call it, so they all run the same observe -> diff -> act code.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, get_args
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError, create_model
 
 from hybrid_gateway import metrics, tenancy
-from hybrid_gateway.api.v1alpha1.common import SYNCED
+from hybrid_gateway.api.v1alpha1.common import MIN_DRIFT_SECONDS, SYNCED, DriftCheck, Model
 from hybrid_gateway.aws.clients import AwsClients
 from hybrid_gateway.aws.errors import AwsErrorKind, classify, error_code
 from hybrid_gateway.aws.tags import Owner
 from hybrid_gateway.errors import RetryLater, Stalled
-from hybrid_gateway.kube import KubeApi, MissingInput
+from hybrid_gateway.kube import InvalidInput, KubeApi, MissingInput
 from hybrid_gateway.parts.base import Outcome
 from hybrid_gateway.public_trust import PublicRoots
 from hybrid_gateway.status import conditions as cond
@@ -41,6 +42,7 @@ LAST_CORRECTED_KEEP = 10
 # hybridgateway.io/: kopf keeps its own state under that prefix and hides those keys from handlers.
 RECONCILE_REQUEST_ANNOTATION = "reconcile.hybridgateway.io/requested-at"
 SpecT = TypeVar("SpecT", bound=BaseModel)
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ class Runtime:
     public_roots: PublicRoots = field(default_factory=PublicRoots.load)
     # --require-tenancy-policy: with no TenancyPolicy at all, deny instead of allowing everything.
     require_tenancy_policy: bool = False
+    # The shortest spec.driftCheckInterval allowed (the operator's --min-drift-interval).
+    min_drift_seconds: float = MIN_DRIFT_SECONDS
 
 
 @dataclass
@@ -113,6 +117,70 @@ def parse_spec(model: type[SpecT], obj: KubeObject) -> SpecT:
         raise invalid_spec(exc) from None
 
 
+def teardown_spec(model: type[SpecT], obj: KubeObject, fields: Iterable[str]) -> SpecT:
+    """The spec as finalize reads it. Deletion is never blocked by a spec that no longer parses (an object
+    stored before a model or schema tightening, a value only the model refuses): when the whole spec does
+    not parse, only `fields` (dotted attribute paths: what finalize reads to find the AWS resources, beside
+    the ids in status.resources) are parsed, each on its own, into a partial spec. Stalled only when one
+    of those does not parse either: then the resources cannot be found, and the message says which field."""
+    try:
+        return model.model_validate(obj.spec)
+    except ValidationError:
+        pass
+    try:
+        return salvage(model, obj.spec, fields)
+    except ValidationError as exc:
+        raise invalid_spec(exc) from None
+
+
+def salvage(model: type[M], data: Mapping[str, Any], fields: Iterable[str]) -> M:
+    """A `model` built without its own validation from just `fields` of `data` (dotted attribute paths,
+    e.g. `frontDoor.hostname` as `front_door.hostname`), each validated with its own type and rules;
+    a field that is absent takes its default. Other attributes are left unset."""
+    nested: dict[str, list[str]] = {}
+    for path in fields:
+        head, _, rest = path.partition(".")
+        nested.setdefault(head, []).append(rest)
+    values: dict[str, Any] = {}
+    for name, rests in nested.items():
+        field = model.model_fields[name]
+        raw = data.get(field.alias or name)
+        inner = _model_of(field.annotation)
+        if all(rests) and inner is not None and isinstance(raw, Mapping):
+            values[name] = salvage(inner, raw, rests)
+        else:
+            alone = _one_field_model(model, name)
+            values[name] = getattr(alone.model_validate({} if raw is None else {field.alias or name: raw}), name)
+    return model.model_construct(**values)
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The model in `X` or `X | None`, if it is one."""
+    for candidate in (annotation, *get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+@functools.cache
+def _one_field_model(model: type[BaseModel], name: str) -> type[BaseModel]:
+    field = model.model_fields[name]
+    one: type[BaseModel] = create_model(f"{model.__name__}_{name}", __base__=Model,
+                                        **{name: (field.annotation, field)})  # type: ignore[call-overload]
+    return one
+
+
+def check_drift_interval(obj: KubeObject, minimum: float) -> None:
+    """Stalled, before any AWS call, when spec.driftCheckInterval is below `minimum` seconds (a floor that
+    the operator sets, so the CRD schema cannot say it)."""
+    try:
+        problem = DriftCheck.model_validate(obj.spec).drift_too_short(minimum)
+    except ValidationError:
+        return  # a malformed interval: parse_spec reports it with every other problem
+    if problem:
+        raise Stalled("DriftCheckIntervalTooShort", problem)
+
+
 def invalid_spec(exc: ValidationError, root: str = "spec") -> Stalled:
     """Stalled with the first problem's reason (a model's CamelCase reason, else InvalidSpec) and every
     problem prefixed with where it is, e.g. `spec.frontDoor.certificate: set exactly one of ...`."""
@@ -121,7 +189,7 @@ def invalid_spec(exc: ValidationError, root: str = "spec") -> Stalled:
         where = root + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
         problems.append(f"{where}: {error['msg']}" if error["loc"] else error["msg"])
     first = exc.errors()[0]["type"]
-    return Stalled(first if first[:1].isupper() else "InvalidSpec", "; ".join(problems))
+    return Stalled(first if first[:1].isupper() else "InvalidSpec", cond.summarize(problems))
 
 
 @dataclass
@@ -206,6 +274,7 @@ class Reconciler(ABC):
         retry_after: float | None = None
         result = PassResult()
         try:
+            check_drift_interval(obj, self.runtime.min_drift_seconds)
             result = self.reconcile(obj)
             result.hops.append(Condition(SYNCED, True, "ReconcileSuccess", "The last pass reached AWS"))
         except Stalled as exc:
@@ -213,6 +282,8 @@ class Reconciler(ABC):
             result.info.extend(exc.conditions)
         except MissingInput as exc:
             stalled = Condition(cond.STALLED, True, "MissingInput", f"{exc.what}: create it or fix the reference")
+        except InvalidInput as exc:
+            stalled = Condition(cond.STALLED, True, "InvalidInput", exc.what)
         except RetryLater as exc:
             retry_after = exc.delay
             result.hops.append(Condition(SYNCED, False, exc.reason, exc.message))
@@ -274,7 +345,12 @@ class Reconciler(ABC):
 
     def run_finalize(self, body: dict[str, Any]) -> FinalizeResult:
         obj = KubeObject(body)
-        result = self.finalize(obj)
+        try:
+            result = self.finalize(obj)
+        except Stalled as exc:
+            # Even the fields that locate the AWS resources do not parse: deleting would leave them behind.
+            result = FinalizeResult(False, waiting_for=f"{exc.message}: fix it so that deletion can find the "
+                                                       "AWS resources")
         if result.done:
             self._idle_passes.pop(obj.uid, None)
         if not result.done:

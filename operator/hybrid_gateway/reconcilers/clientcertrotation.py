@@ -49,7 +49,15 @@ from hybrid_gateway.parts import client_certificate as cc
 from hybrid_gateway.parts import trust_bundle as tb
 from hybrid_gateway.parts.base import Observed, Outcome, PartContext
 from hybrid_gateway.parts.client_certificate import ClientCert
-from hybrid_gateway.reconcilers.base import Event, FinalizeResult, KubeObject, PassResult, Reconciler, parse_spec
+from hybrid_gateway.reconcilers.base import (
+    Event,
+    FinalizeResult,
+    KubeObject,
+    PassResult,
+    Reconciler,
+    parse_spec,
+    teardown_spec,
+)
 from hybrid_gateway.status.conditions import Condition
 
 log = logging.getLogger(__name__)
@@ -229,6 +237,11 @@ class Run:
 
     def exists(self, cert_id: str) -> bool:
         return bool(cert_id) and cert_id in self.certs
+
+
+# What finalize reads from the spec: the Region (certificates are found there by owner tags), the stages
+# whose certificate it clears and the trust bundle it removes.
+TEARDOWN_FIELDS = ("region", "deletion_policy", "stages", "backend_trust")
 
 
 class ClientCertRotationReconciler(Reconciler):
@@ -664,10 +677,9 @@ class ClientCertRotationReconciler(Reconciler):
 
     # ---- deletion -------------------------------------------------------------------------------------
     def finalize(self, obj: KubeObject) -> FinalizeResult:
-        try:
-            spec = parse_spec(ClientCertRotationSpec, obj)
-        except Stalled:
-            return FinalizeResult(True, [Event("Deleted", "invalid spec: nothing was created to delete")])
+        # A spec that no longer parses may have been valid when the certificates were made: they are
+        # found by owner tags in the Region, the stages and the trust bundle from these fields.
+        spec = teardown_spec(ClientCertRotationSpec, obj, TEARDOWN_FIELDS)
         for cert_id in self._gauged.pop((obj.namespace, obj.name), set()):
             self._forget_gauge(obj, cert_id)
         kube, trust = self.runtime.kube, spec.backend_trust

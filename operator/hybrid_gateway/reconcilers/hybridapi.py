@@ -25,7 +25,15 @@ from hybrid_gateway.parts import security_group as sg
 from hybrid_gateway.parts.base import Observed, PartContext
 from hybrid_gateway.parts.vpc_link import VpcLinkDesired, VpcLinkPart
 from hybrid_gateway.public_trust import ADVICE
-from hybrid_gateway.reconcilers.base import Event, FinalizeResult, KubeObject, PassResult, Reconciler, parse_spec
+from hybrid_gateway.reconcilers.base import (
+    Event,
+    FinalizeResult,
+    KubeObject,
+    PassResult,
+    Reconciler,
+    parse_spec,
+    teardown_spec,
+)
 from hybrid_gateway.reconcilers.chain import Chain, Found, Step
 from hybrid_gateway.reconcilers.inputs import (
     certificate_desired,
@@ -189,6 +197,11 @@ def check_subnets(subnets: Sequence[Mapping[str, Any]], wanted: Sequence[str], v
         )
 
 
+# What finalize reads from the spec (with the ids in status.resources): enough to find every resource.
+TEARDOWN_FIELDS = ("region", "deletion_policy", "front_door.hostname", "front_door.hosted_zone_id",
+                   "front_door.certificate")
+
+
 class HybridApiReconciler(Reconciler):
     kind = HYBRID_API.kind
     plural = HYBRID_API.plural
@@ -199,7 +212,15 @@ class HybridApiReconciler(Reconciler):
         if header is None:
             return None
         ref = header.secret_ref
-        return header.name, self.runtime.kube.secret_value(obj.namespace, ref.name, ref.key)
+        value = self.runtime.kube.secret_value(obj.namespace, ref.name, ref.key)
+        # Checked here, before the first write: the REST API that carries it comes after the load
+        # balancers and the VPC link.
+        problem = rest_api.secret_header_problem(header.name, value)
+        if problem:
+            raise Stalled("InvalidGatewaySecretHeader",
+                          f"spec.api.gatewaySecretHeader (Secret {obj.namespace}/{ref.name} key {ref.key!r}): "
+                          f"{problem}")
+        return header.name, value
 
     def _validate(self, ctx: PartContext, spec: HybridApiSpec) -> None:
         """Checks that need AWS reads; each raises Stalled before anything is written."""
@@ -318,11 +339,12 @@ class HybridApiReconciler(Reconciler):
 
     # ---- deletion -------------------------------------------------------------------------------
     def finalize(self, obj: KubeObject) -> FinalizeResult:
-        spec = parse_spec(HybridApiSpec, obj)
+        spec = teardown_spec(HybridApiSpec, obj, TEARDOWN_FIELDS)
         if spec.retain:
             return FinalizeResult(True, [Event("Deleted", "deletionPolicy Retain: AWS resources kept")])
         ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
-        inputs = Inputs(spec, api_name=spec.rest_api_name(obj.namespace, obj.name))
+        # The REST API and the VPC link are found by their ids and owner tags, not by name.
+        inputs = Inputs(spec, api_name="")
         teardown = CHAIN.finalize(ctx, inputs, dict(obj.status.get("resources") or {}), obj.status.get("retiring"))
         events = [Event("Deleted", f"Deleted {what}") for what in teardown.deleted]
         return FinalizeResult(teardown.done, events, teardown.waiting_for)

@@ -14,6 +14,9 @@ from hybrid_gateway.kube import KubeApi
 from hybrid_gateway.parts import certificate
 from hybrid_gateway.parts.base import Part, PartContext
 
+# The keys of a kubernetes.io/tls Secret that are read (ca.crt is optional); any other key is left alone.
+TLS_SECRET_KEYS = ("tls.crt", "tls.key", "ca.crt")
+
 
 def certificate_part(source: CertificateSource, hostname: str) -> Part[Any, Any]:
     """The certificate part for `source`."""
@@ -29,7 +32,7 @@ def certificate_desired(source: CertificateSource, kube: KubeApi, namespace: str
     if source.acm_certificate_arn:
         return certificate.ExistingCertificateDesired(source.acm_certificate_arn)
     if source.secret_name:
-        data = kube.secret_data(namespace, source.secret_name)
+        data = kube.secret_data(namespace, source.secret_name, TLS_SECRET_KEYS)
         if "tls.crt" not in data or "tls.key" not in data:
             raise Stalled("InvalidCertificateSecret",
                           f"Secret {namespace}/{source.secret_name} needs tls.crt and tls.key "

@@ -37,7 +37,7 @@ from hybrid_gateway.api.v1alpha1.hybridapi import HYBRID_API, HybridApiSpec
 from hybrid_gateway.api.v1alpha1.hybridapi import Resource as HybridApiResource
 from hybrid_gateway.api.v1alpha1.mtlsdomain import MTLS_DOMAIN, ConditionType, MtlsDomainSpec, Resource
 from hybrid_gateway.errors import Stalled
-from hybrid_gateway.kube import MissingInput
+from hybrid_gateway.kube import InvalidInput, MissingInput
 from hybrid_gateway.parts import certificate, dns
 from hybrid_gateway.parts._apigateway import get_or_none
 from hybrid_gateway.parts.base import Observed, Outcome, Part, PartContext
@@ -58,6 +58,7 @@ from hybrid_gateway.reconcilers.base import (
     PassResult,
     Reconciler,
     parse_spec,
+    teardown_spec,
 )
 from hybrid_gateway.reconcilers.chain import Chain, Found, Step
 from hybrid_gateway.reconcilers.inputs import (
@@ -66,7 +67,7 @@ from hybrid_gateway.reconcilers.inputs import (
     check_name_in_zone,
     unshared_validation_record,
 )
-from hybrid_gateway.status.conditions import Condition
+from hybrid_gateway.status.conditions import Condition, summarize
 from hybrid_gateway.truststore import Source, Truststore, TruststoreInvalid, assemble
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,11 @@ NUDGE_REPEAT_SECONDS = 10.0
 ISSUED_BY_ACM = "AMAZON_ISSUED"
 
 D = TypeVar("D")
+
+
+def truststore_stalled(reason: str, message: str) -> Stalled:
+    """Stalled with TruststoreValid=False saying the same: nothing is uploaded."""
+    return Stalled(reason, message, (Condition(ConditionType.TRUSTSTORE_VALID, False, reason, message),))
 
 
 def refuse_early(ctx: PartContext, part: Part[D, Any], desired: D) -> None:
@@ -249,6 +255,19 @@ CHAIN: Chain[Inputs] = Chain(
 )
 
 
+# What finalize reads from the spec (with the ids in status.resources): enough to find every resource.
+TEARDOWN_FIELDS = ("region", "deletion_policy", "domain_name", "hosted_zone_id", "certificate",
+                   "ownership_verification_certificate_arn", "truststore.bucket", "truststore.key")
+
+
+def mapped_hybrid_apis(spec: dict[str, Any]) -> set[str]:
+    """The HybridApis spec.mappings names, read as they are (an unparsable spec is still deleted, and its
+    HybridApis are asked to reconcile): each one is only nudged, so a name that is wrong costs nothing."""
+    mappings = spec.get("mappings")
+    return {str(name) for m in (mappings if isinstance(mappings, list) else [])
+            if isinstance(m, dict) and (name := (m.get("hybridApiRef") or {}).get("name"))}
+
+
 class MtlsDomainReconciler(Reconciler):
     kind = MTLS_DOMAIN.kind
     plural = MTLS_DOMAIN.plural
@@ -273,18 +292,18 @@ class MtlsDomainReconciler(Reconciler):
                     pem = kube.configmap_value(obj.namespace, ref.name, ref.key)
                 sources.append(Source(source.label, pem))
         except MissingInput as exc:
-            message = f"spec.truststore.sources: {exc.what}: create it or fix the reference"
-            raise Stalled("TruststoreSourceMissing", message,
-                          (Condition(ConditionType.TRUSTSTORE_VALID, False, "TruststoreSourceMissing", message),)
-                          ) from None
+            raise truststore_stalled("TruststoreSourceMissing",
+                                     f"spec.truststore.sources: {exc.what}: create it or fix the reference") from None
+        except InvalidInput as exc:
+            raise truststore_stalled("TruststoreSourceInvalid", f"spec.truststore.sources: {exc.what}") from None
         try:
             return assemble(sources)
         except TruststoreInvalid as exc:
             pinned = (obj.status.get("truststore") or {}).get("version")
             keep = f" The domain keeps truststore version {pinned}." if pinned else ""
-            message = f"Truststore not uploaded: {exc}. Fix the CA sources in spec.truststore.sources.{keep}"
-            raise Stalled("TruststoreInvalid", message,
-                          (Condition(ConditionType.TRUSTSTORE_VALID, False, "TruststoreInvalid", message),)) from None
+            message = (f"Truststore not uploaded: {summarize(exc.problems)}. Fix the CA sources in "
+                       f"spec.truststore.sources.{keep}")
+            raise truststore_stalled("TruststoreInvalid", message) from None
 
     def _validate(self, ctx: PartContext, spec: MtlsDomainSpec) -> None:
         check_name_in_zone(ctx, spec.domain_name, spec.hosted_zone_id, name_field="spec.domainName",
@@ -571,8 +590,8 @@ class MtlsDomainReconciler(Reconciler):
 
     # ---- deletion -------------------------------------------------------------------------------
     def finalize(self, obj: KubeObject) -> FinalizeResult:
-        spec = parse_spec(MtlsDomainSpec, obj)
-        mapped = {m.hybrid_api for m in spec.mappings or ()}
+        spec = teardown_spec(MtlsDomainSpec, obj, TEARDOWN_FIELDS)
+        mapped = mapped_hybrid_apis(obj.spec)
         if spec.retain:
             self._forget_gauges(obj.uid, set())
             self.request_reconcile(obj.namespace, mapped)

@@ -7,12 +7,58 @@ see a stable history; reason and message may change freely.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from hybrid_gateway.api.v1alpha1.common import READY, RECONCILING, STALLED
 
-__all__ = ["READY", "RECONCILING", "STALLED", "Condition", "get", "is_true", "merge", "now_rfc3339", "summary"]
+__all__ = ["MAX_MESSAGE_CHARS", "READY", "RECONCILING", "STALLED", "Condition", "bounded", "get", "is_true",
+           "merge", "now_rfc3339", "summarize", "summary"]
+
+# A condition message longer than metav1.Condition's maxLength (32768, also in our CRDs) makes the whole
+# status write fail, and the user never sees why. A status carries a Stalled message three times (the hop,
+# Ready, Stalled) and the Stalled Event once more, so each message is kept far below that: enough for the
+# first few problems, and how many more there are.
+MAX_MESSAGE_CHARS = 4096
+PROBLEM_SEPARATOR = "; "
+
+
+def summarize(problems: Sequence[str], budget: int = MAX_MESSAGE_CHARS // 2) -> str:
+    """`problems` joined by "; ": the first ones that fit in `budget` characters (at least one, cut if it
+    must be), then "and N more (M in all)"."""
+    shown: list[str] = []
+    used = 0
+    for index, problem in enumerate(problems):
+        rest = len(problems) - index - 1
+        reserve = len(f"{PROBLEM_SEPARATOR}and {len(problems)} more ({len(problems)} in all)") if rest else 0
+        cost = len(problem) + (len(PROBLEM_SEPARATOR) if shown else 0)
+        if shown and used + cost + reserve > budget:
+            break
+        if not shown and cost + reserve > budget:
+            problem = _cut(problem, max(budget - reserve, 40))
+            cost = len(problem)
+        shown.append(problem)
+        used += cost
+    text = PROBLEM_SEPARATOR.join(shown)
+    rest = len(problems) - len(shown)
+    return f"{text}{PROBLEM_SEPARATOR}and {rest} more ({len(problems)} in all)" if rest else text
+
+
+def _cut(text: str, limit: int) -> str:
+    """At most `limit` characters: cut at the last "; " that fits (else anywhere), saying how much is left out."""
+    if len(text) <= limit:
+        return text
+    kept = max(limit - len(f"; ... ({len(text)} more characters)"), 0)
+    boundary = text.rfind(PROBLEM_SEPARATOR, 0, kept)
+    kept = boundary if boundary > 0 else kept
+    return f"{text[:kept]}; ... ({len(text) - kept} more characters)"
+
+
+def bounded(message: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """`message` as a condition may carry it: at most `limit` characters. Messages that list problems are
+    built with `summarize` (the first few, and how many more); this is the net under every other one."""
+    return _cut(message, limit)
 
 
 
@@ -26,6 +72,10 @@ class Condition:
     status: bool | None  # None = Unknown
     reason: str
     message: str = ""
+
+    def __post_init__(self) -> None:
+        # The one place every condition message (and the Stalled Event, which reuses it) is bounded.
+        object.__setattr__(self, "message", bounded(self.message))
 
     @property
     def status_text(self) -> str:

@@ -37,6 +37,9 @@ OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 IPV4_PATTERN = rf"^({OCTET}\.){{3}}{OCTET}$"
 REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"
 DURATION_PATTERN = r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"
+# The drift-check interval in whole units of s, m and h only: a schema cannot compare a sum of parts
+# with a minimum, but it can refuse the sub-second units that no sensible interval needs ("1ms").
+DRIFT_INTERVAL_PATTERN = r"^([0-9]+(\.[0-9]+)?(s|m|h))+$"
 ACM_ARN_PATTERN = r"^arn:aws[a-zA-Z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/.+$"
 LOGS_ARN_PATTERN = r"^$|^arn:aws[a-zA-Z-]*:logs:[a-z0-9-]+:[0-9]{12}:log-group:[^:*]+(:\*)?$"
 VPC_ID_PATTERN = r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$"
@@ -161,6 +164,7 @@ HostName = Annotated[str, Rules(maxLength=253, pattern=FQDN_PATTERN), BeforeVali
 HostedZoneId = Annotated[str, Rules(pattern=HOSTED_ZONE_ID_PATTERN), BeforeValidator(_hosted_zone_id)]
 StageName = Annotated[str, Rules(minLength=1, maxLength=128, pattern=STAGE_NAME_PATTERN)]
 Duration = Annotated[str, Rules(pattern=DURATION_PATTERN, maxLength=32), AfterValidator(_duration)]
+DriftInterval = Annotated[str, Rules(pattern=DRIFT_INTERVAL_PATTERN, maxLength=32), AfterValidator(_duration)]
 S3Bucket = Annotated[str, Rules(minLength=3, maxLength=63, pattern=S3_BUCKET_PATTERN)]
 S3Key = Annotated[str, Rules(minLength=1, maxLength=1024, pattern=S3_KEY_PATTERN)]
 DateTime = Annotated[str, Rules(format="date-time")]
@@ -279,8 +283,9 @@ class CertificateSource(Model):
     secret_ref: TlsSecretRef | None = Field(None, description=(
         "A Secret of type kubernetes.io/tls in the same namespace (keys tls.crt with the certificate and its "
         "chain, and tls.key with the private key) that the operator imports into ACM and re-imports whenever "
-        "the Secret changes, for example one issued by cert-manager. The private key never appears in "
-        "status, events or logs."
+        "the Secret changes, for example one issued by cert-manager. Only tls.crt, tls.key and ca.crt are read "
+        "(other keys, such as a keystore.p12, are left alone); they must be PEM text. The private key never "
+        "appears in status, events or logs."
     ))
     request: CertificateRequest | None = certificate_request_field("the host name", "the hosted zone")
 
@@ -301,19 +306,37 @@ class CertificateSource(Model):
 # --------------------------------------------------------------------------------------------
 
 
+# The floor of any drift-check interval (the operator's --min-drift-interval, by default): a check of one
+# HybridApi costs about 12 ELB reads, and the AWS API rate limits are shared by every object of the account
+# (elbv2 at 10 requests/s by default), so one object checked every 30s takes at most 4% of that budget and
+# no single object can starve the others (docs/aws-behaviour.md, "Drift checks and the rate limits").
+MIN_DRIFT_SECONDS: Final = 30.0
+
+
 class DriftCheck(Model):
     """The drift-check interval alone (the kopf layer reads it for every kind)."""
 
-    drift_check_interval: Duration | None = Field(None, description=duration_doc(
+    drift_check_interval: DriftInterval | None = Field(None, description=(
         "How often the operator re-reads the AWS resources of this object and corrects any difference from "
         "the spec (drift), in addition to reconciling on every change of the object. A check that finds "
-        "nothing wrong makes no write call.",
-        "Optional; when unset, the operator's `--drift-interval` applies (by default 60s).",
+        "nothing wrong makes no write call. A Go duration in units s, m and h, for example `90s`, `10m`, "
+        "`1h30m` (sub-second units are refused). At least the operator's `--min-drift-interval` (by default "
+        f"{MIN_DRIFT_SECONDS:.0f}s): every check reads AWS APIs whose rate limits all objects of the account "
+        "share, so a shorter interval is Stalled (DriftCheckIntervalTooShort) before any AWS call. Optional; "
+        "when unset, the operator's `--drift-interval` applies (by default 60s)."
     ))
 
     def drift_seconds(self, default: float) -> float:
         """Seconds between drift checks; `default` (the operator's --drift-interval) when unset."""
         return durations.parse(self.drift_check_interval, default)
+
+    def drift_too_short(self, minimum: float) -> str | None:
+        """What to fix when spec.driftCheckInterval is set below `minimum` seconds; None when it is fine."""
+        if self.drift_check_interval is None or self.drift_seconds(minimum) >= minimum:
+            return None
+        return (f"spec.driftCheckInterval {self.drift_check_interval} is below the operator's minimum of "
+                f"{minimum:g}s (--min-drift-interval): every drift check reads AWS APIs whose rate limits all "
+                f"objects of the account share; set {minimum:g}s or more, or leave it unset")
 
 
 class SpecBase(DriftCheck):

@@ -236,7 +236,10 @@ class GatewaySecretHeader(Model):
             "!#$%&'*+.^_`|~-). Default `X-Gateway-Secret`."))
     secret_ref: TokenSecretKeyRef = Field(description=(
         "The Secret key whose value is sent as the header value, for example "
-        "`{name: orders-gateway-secret, key: token}`. Required."))
+        "`{name: orders-gateway-secret, key: token}`. Required. The value must be UTF-8 text, not empty, "
+        "without a single quote (') and without control characters such as a trailing newline: API Gateway "
+        "sends it as a single-quoted static value. Anything else is Stalled (InvalidGatewaySecretHeader) "
+        "before any AWS write."))
 
 
 class Api(Model):

@@ -81,7 +81,9 @@ class TruststoreSource(SecretOrConfigMapKey):
     """One PEM bundle of client CA certificates. Set exactly one of secretRef and configMapRef."""
 
     secret_ref: SecretKeyRef | None = Field(None, description=(
-        "A Secret key holding PEM CA certificates, for example `{name: partner-a-ca, key: ca.crt}`."))
+        "A Secret key holding PEM CA certificates, for example `{name: partner-a-ca, key: ca.crt}`. Only this key "
+        "is read (other keys of the Secret may hold anything); a key that is not UTF-8 text is Stalled "
+        "(TruststoreSourceInvalid)."))
     config_map_ref: ConfigMapKeyRef | None = Field(None, description=(
         "A ConfigMap key holding PEM CA certificates, for example `{name: partner-b-ca, key: ca.pem}`."))
 
@@ -96,8 +98,10 @@ class TruststoreSource(SecretOrConfigMapKey):
 class Truststore(Model):
     """The client CAs that may call the domain (mutual TLS). The operator concatenates the sources, checks
     them the way API Gateway does (SHA-256 or stronger signatures, RSA >= 2048 or ECDSA >= 256 bits, chains of
-    at most 4, not expired), uploads the bundle to a versioned S3 object only when its content changed, and
-    pins the domain to that object version. Required."""
+    at most 4, not expired, and API Gateway's truststore quota: at most 1,000 distinct certificates and 1 MB of
+    PEM in all), uploads the bundle to a versioned S3 object only when its content changed, and pins the
+    domain to that object version. A bundle that breaks a rule is Stalled (TruststoreInvalid) and nothing is
+    uploaded. Required."""
 
     sources: Annotated[tuple[TruststoreSource, ...], Rules(minItems=1, maxItems=32)] = Field(description=(
         "Where the CA certificates come from. Required: 1 to 32 entries, each exactly one of secretRef or "
