@@ -75,16 +75,23 @@ def test_the_operator_runs_under_the_namespaced_roles_and_ignores_other_namespac
     for name in [*mapped.values(), unwatched, operator_ns]:
         cluster.kubectl("create", "namespace", name)
     cluster.kubectl("create", "serviceaccount", sa_name, "-n", operator_ns)
-    per_namespace = []
+    (lease,) = flag_values(args, "--writer-lease")
+    lease_ns, lease_name = lease.split("/")
+    per_namespace, operator_own = [], []
     for doc in docs:
-        if doc["kind"] not in PER_NAMESPACE_KINDS:
-            continue
-        doc["metadata"]["namespace"] = mapped[doc["metadata"]["namespace"]]
         for subject in doc.get("subjects") or []:
             subject["namespace"] = operator_ns
-        per_namespace.append(doc)
+        if doc["kind"] in PER_NAMESPACE_KINDS and doc["metadata"]["namespace"] == lease_ns:
+            doc["metadata"]["namespace"] = operator_ns  # the writer lease's Role, in the operator's namespace
+            operator_own.append(doc)
+        elif doc["kind"] in PER_NAMESPACE_KINDS:
+            doc["metadata"]["namespace"] = mapped[doc["metadata"]["namespace"]]
+            per_namespace.append(doc)
+        elif doc["kind"] in ("ClusterRole", "ClusterRoleBinding"):
+            operator_own.append(doc)  # the read-only grant on TenancyPolicies
     assert sorted(d["kind"] for d in per_namespace) == sorted(PER_NAMESPACE_KINDS * len(mapped))
-    cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(per_namespace))
+    assert sorted(d["kind"] for d in operator_own) == ["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"]
+    cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(per_namespace + operator_own))
 
     as_sa = f"system:serviceaccount:{operator_ns}:{sa_name}"
     watched = mapped[example_namespaces[0]]
@@ -102,7 +109,8 @@ def test_the_operator_runs_under_the_namespaced_roles_and_ignores_other_namespac
     kubeconfig = cluster.service_account_kubeconfig(operator_ns, sa_name, tmp_path / "sa.kubeconfig")
     operator = OperatorProcess(kubeconfig=kubeconfig, aws_endpoint_url=emulator.endpoint_url,
                                log_path=tmp_path / "operator.log", namespaces=list(mapped.values()),
-                               extra_args=["--peering", peering]).start()
+                               extra_args=["--peering", peering, "--writer-lease",
+                                           f"{operator_ns}/{lease_name}"]).start()
     try:
         apply(cluster, unwatched, secret("orders-gw", {"token": "s3cr3t-value"}), hybridapi("orders", account))
         apply(cluster, watched, secret("orders-gw", {"token": "s3cr3t-value"}), hybridapi("orders", account))

@@ -24,16 +24,26 @@ LEASE = "hybrid-gateway-operator"  # the name the shipped Role grants
 
 def _install_peering_and_lease_role(cluster: Any, namespace: str) -> None:
     """kopf's peering CRDs and a KopfPeering (the operator watches one namespace here, so kopf peers
-    in it), and the shipped writer-lease Role bound to the operator's user in that namespace."""
+    in it), and the shipped Roles (the namespaced install's, the writer lease's) bound to the operator's
+    user in that namespace."""
     crds = ROOT / "deploy" / "kopf-peering-crds.yaml"
     cluster.kubectl("apply", "-f", str(crds))
     cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(crds))
     docs = []
-    for doc in yaml.safe_load_all((ROOT / "deploy" / "writer-lease-role.yaml").read_text()):
+    for doc in yaml.safe_load_all((ROOT / "deploy" / "operator" / "writer-lease-role.yaml").read_text()):
         doc["metadata"]["namespace"] = namespace
         if doc["kind"] == "RoleBinding":
             doc["subjects"] = [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": OPERATOR_USER}]
         docs.append(doc)
+    # The operator watches this one namespace, as the namespaced install runs it: that install's Role there
+    # (KopfPeering is namespaced; the session's ClusterRole grants ClusterKopfPeering only).
+    role = yaml.safe_load((ROOT / "deploy" / "overlays" / "namespaced" / "watched-namespace" / "role.yaml").read_text())
+    role["metadata"] = {"name": "two-replicas", "namespace": namespace}
+    docs.append(role)
+    docs.append({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                 "metadata": {"name": "two-replicas", "namespace": namespace},
+                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "two-replicas"},
+                 "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": OPERATOR_USER}]})
     docs.append({"apiVersion": "kopf.dev/v1", "kind": "KopfPeering",
                  "metadata": {"name": PEERING, "namespace": namespace}})
     cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(docs))
