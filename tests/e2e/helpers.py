@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +13,14 @@ import yaml
 
 from hybrid_gateway_devenv.cluster import LocalCluster
 from hybrid_gateway_devenv.seed import SeededAccount
+
+
+def front_door_hostname(name: str, account: SeededAccount) -> str:
+    """The front-door name `hybridapi(name, ...)` uses. Names are owned (docs/dns-ownership.md), and objects
+    of earlier tests stay in their namespaces, so each test gets names of its own: stable within the test
+    (re-applying an object keeps its name), different between tests, parametrized cases included."""
+    test = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" ", 1)[0]
+    return f"{name}-{hashlib.sha256(test.encode()).hexdigest()[:6]}-backend.{account.zone_name}"
 
 
 def hybridapi(name: str, account: SeededAccount, **overrides: Any) -> dict[str, Any]:
@@ -23,7 +33,7 @@ def hybridapi(name: str, account: SeededAccount, **overrides: Any) -> dict[str, 
             "healthCheck": {"path": "/healthz", "matcher": "200-399"},
         },
         "frontDoor": {
-            "hostname": f"{name}-backend.{account.zone_name}",
+            "hostname": front_door_hostname(name, account),
             "hostedZoneId": account.hosted_zone_id,
             "certificate": {"request": {}},
         },

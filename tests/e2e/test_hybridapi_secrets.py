@@ -16,6 +16,7 @@ from tests.e2e.helpers import (
     apply,
     aws,
     events,
+    front_door_hostname,
     get,
     hybridapi,
     public_certificate,
@@ -42,7 +43,7 @@ def test_secrets_never_reach_logs_events_or_status(
 ) -> None:
     operator = start_operator(namespace)  # OperatorProcess runs `hybrid-gateway run --verbose`
     name = "secretive"
-    hostname = f"{name}-backend.{account.zone_name}"
+    hostname = front_door_hostname(name, account)
     cert_pem, chain_pem, key_pem = public_certificate(control, hostname)
     obj = hybridapi(name, account)
     obj["spec"]["frontDoor"]["certificate"] = {"secretRef": {"name": f"{name}-tls"}}

@@ -24,6 +24,7 @@ from tests.e2e.helpers import (
     aws,
     condition,
     events,
+    front_door_hostname,
     get,
     hybridapi,
     import_certificate,
@@ -111,7 +112,7 @@ def tls_secret_for_another_name(env: Env, name: str) -> list[dict[str, Any]]:
 
 
 def self_signed_front_door(env: Env, name: str) -> list[dict[str, Any]]:
-    cert, key = self_signed(f"{name}-backend.{env.account.zone_name}")
+    cert, key = self_signed(front_door_hostname(name, env.account))
     obj = hybridapi(name, env.account)
     obj["spec"]["frontDoor"]["certificate"] = {"secretRef": {"name": f"{name}-tls"}}
     return [secret(f"{name}-gw", {"token": "t"}),
@@ -146,7 +147,7 @@ def binary_key_beside_tls(env: Env, name: str) -> list[dict[str, Any]]:
 
 
 def binary_tls_crt(env: Env, name: str) -> list[dict[str, Any]]:
-    _, key = self_signed(f"{name}-backend.{env.account.zone_name}")
+    _, key = self_signed(front_door_hostname(name, env.account))
     obj = hybridapi(name, env.account)
     obj["spec"]["frontDoor"]["certificate"] = {"secretRef": {"name": f"{name}-tls"}}
     return [secret(f"{name}-gw", {"token": "t"}),
@@ -174,9 +175,9 @@ CASES = [
     Case("missing-gateway-secret", missing_gateway_secret, "MissingInput",
          lambda env, name: [f"Secret {env.namespace}/{name}-gw does not exist"]),
     Case("tls-secret-does-not-cover-hostname", tls_secret_for_another_name, "CertificateDoesNotCoverHostname",
-         lambda env, name: ["not-the-front-door.example.com", f"not {name}-backend.example.com"]),
+         lambda env, name: ["not-the-front-door.example.com", f"not {front_door_hostname(name, env.account)}"]),
     Case("acm-arn-does-not-cover-hostname", acm_arn_for_another_name, "CertificateDoesNotCoverHostname",
-         lambda env, name: ["not-the-front-door.example.com", f"not {name}-backend.example.com"]),
+         lambda env, name: ["not-the-front-door.example.com", f"not {front_door_hostname(name, env.account)}"]),
     # API Gateway trusts only public CAs at the front door (docs/aws-behaviour.md): callers would get 500.
     Case("self-signed-front-door", self_signed_front_door, "CertificateNotPubliclyTrusted",
          lambda env, name: ["self-signed", "trusts only certificates from public CAs", "certificate.request"]),
@@ -231,7 +232,7 @@ def test_deleting_a_stalled_object_writes_nothing_and_keeps_a_record_it_never_ma
     """Route 53 records carry no tags: a record of the front-door name that the operator did not make
     (here: an existing A record, the object stalled before any write) must survive the object's deletion."""
     name = "foreign"
-    hostname = f"{name}-backend.{env.account.zone_name}"
+    hostname = front_door_hostname(name, env.account)
     r53 = aws(env.endpoint_url, "route53")
     existing = {"Name": hostname, "Type": "A", "TTL": 300, "ResourceRecords": [{"Value": "10.9.8.7"}]}
     r53.change_resource_record_sets(HostedZoneId=env.account.hosted_zone_id, ChangeBatch={
