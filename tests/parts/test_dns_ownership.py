@@ -342,3 +342,22 @@ def test_a_validation_cname_stays_while_another_certificate_validates_with_it(ct
     RequestedCertificate(host).remove(other, theirs.id)
     assert validation_record_shared(ctx, host, record.name) == []
     RequestedCertificate(host).remove(ctx, mine.id)
+
+
+def test_every_certificate_of_the_owner_goes_with_it_whatever_its_part(ctx: PartContext) -> None:
+    """A MtlsDomain's ownership-verification certificate (part `ownership-certificate`) validates with the
+    domain's CNAME: at the MtlsDomain's deletion it is one of the certificates that go, not one that stays
+    (the e2e lifecycle test left the CNAME behind when only part `certificate` counted as ours)."""
+    from hybrid_gateway.parts.domain_name import OwnershipCertificate
+
+    host = _host()
+    own = OwnershipCertificate(host).ensure(ctx, RequestedCertificateDesired(host), None).observed
+    for _ in range(20):
+        own = OwnershipCertificate(host).find(ctx, None, own.id) or own
+        if own.state.validation_record is not None:
+            break
+        time.sleep(0.25)
+    record = own.state.validation_record
+    assert record is not None
+    assert validation_record_shared(ctx, host, record.name) == []
+    OwnershipCertificate(host).remove(ctx, own.id)

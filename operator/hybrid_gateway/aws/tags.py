@@ -36,6 +36,10 @@ class Owner:
         # The uid guards against adopting what a deleted object of the same name left behind.
         return tags.get(UID_TAG) == self.uid and tags.get(PART_TAG) == part
 
+    def owns_any_part(self, tags: dict[str, str]) -> bool:
+        """Made by this object, whatever part (a MtlsDomain has a regional and an ownership certificate)."""
+        return tags.get(UID_TAG) == self.uid
+
 
 class Tag(TypedDict):
     """One tag as ELB, EC2 and ACM spell it (the shape boto3-stubs gives their TagTypeDef)."""

@@ -418,9 +418,9 @@ def validation_record_shared(
         if summary.get("Type", "AMAZON_ISSUED") != "AMAZON_ISSUED" or not covers_any(names, hostname):
             continue
         arn = summary["CertificateArn"]
-        if arn in (leaving or ()) or (leaving is None and ctx.owner.owns(
-                as_dict(acm.list_tags_for_certificate(CertificateArn=arn).get("Tags")), "certificate")):
-            continue  # going
+        if arn in (leaving or ()) or (leaving is None and ctx.owner.owns_any_part(
+                as_dict(acm.list_tags_for_certificate(CertificateArn=arn).get("Tags")))):
+            continue  # going (every certificate of this owner, its ownership-verification one included)
         cert = _describe(acm, arn)
         records = certificate_state(cert).validation_records if cert else ()
         if any(r.name.rstrip(".").lower() == wanted for r in records):
