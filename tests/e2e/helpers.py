@@ -286,8 +286,10 @@ def import_certificate(endpoint_url: str, hostname: str, region: str = "ap-north
     return str(acm.import_certificate(Certificate=cert_pem.encode(), PrivateKey=key_pem.encode())["CertificateArn"])
 
 
-# Every HybridApi pass starts with one DescribeSubnets (input validation): it marks pass boundaries.
-PASS_MARKER = "DescribeSubnets"
+# Every HybridApi pass that reaches AWS describes its ALB security group once (by the id status
+# recorded, once converged): it marks pass boundaries. (Not DescribeSubnets: the subnets are
+# validated once per generation, not on every pass.)
+PASS_MARKER = "DescribeSecurityGroups"
 
 
 def passes_since(control: Any, since: int) -> list[int]:
