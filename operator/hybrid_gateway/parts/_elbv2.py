@@ -151,6 +151,8 @@ def describe_recorded(ctx: PartContext, kind: ElbKind, arn: str) -> dict[str, An
     NLB, two target groups, two listeners); the others take their answer from `ctx.reads`. Each
     answer is taken once: a second read of the same ARN in the pass (after a write) asks AWS again.
     """
+    if ctx.reads is None:
+        return describe_many(ctx.client("elbv2"), kind, [arn])[arn]
     reads: _PassReads = ctx.reads.setdefault(kind.operation, _PassReads())
     if arn not in reads.answers:
         wanted = {arn} if arn in reads.asked else {

@@ -277,7 +277,7 @@ class HybridApiReconciler(Reconciler):
         retiring = obj.status.get("retiring")
         validated = obj.status.get("validatedGeneration") == obj.generation
         ctx = PartContext(self.runtime.aws, spec.region, obj.owner, recorded=recorded_ids(known, retiring),
-                          trust_recorded=validated)
+                          trust_recorded=validated, reads={})
         if not validated:
             # Subnets and hosted zone are spec fields: checked once per generation, not on every drift check.
             self._validate(ctx, spec)
