@@ -57,6 +57,8 @@ class Inputs:
     disable_execute_api_endpoint: bool = False
     # (deployment id, definition hash) that status recorded: the stage step reads no deployment for it.
     recorded_deployment: tuple[str, str] | None = None
+    # (VPC id, CIDR blocks) as read for this generation (status.vpcCidrs): not read again.
+    known_vpc_cidrs: tuple[str, tuple[str, ...]] | None = None
 
     def health_check(self) -> target_groups.HealthCheck:
         hc = self.spec.backend.health_check
@@ -125,7 +127,7 @@ CHAIN: Chain[Inputs] = Chain(
              lambda i, f: target_groups.TargetGroupDesired.backend(
                  i.spec.network.vpc_id, [(t.ip, t.port) for t in i.spec.backend.targets], i.health_check(),
                  port=i.spec.backend.targets[0].port)),
-        Step(Resource.ALB_SECURITY_GROUP_ID, lambda i, f: sg.SecurityGroup(),
+        Step(Resource.ALB_SECURITY_GROUP_ID, lambda i, f: sg.SecurityGroup(i.known_vpc_cidrs),
              lambda i, f: sg.SecurityGroupDesired(vpc_id=i.spec.network.vpc_id)),
         Step(Resource.ALB_ARN, lambda i, f: load_balancers.Alb(),
              lambda i, f: load_balancers.LoadBalancerDesired(
@@ -285,6 +287,8 @@ class HybridApiReconciler(Reconciler):
         deployment = (known.get(Resource.DEPLOYMENT_ID), obj.status.get("deployedDefinitionHash"))
         if all(deployment):
             inputs = replace(inputs, recorded_deployment=(str(deployment[0]), str(deployment[1])))
+        if validated and obj.status.get("vpcCidrs"):
+            inputs = replace(inputs, known_vpc_cidrs=(spec.network.vpc_id, tuple(obj.status["vpcCidrs"])))
         # A front-door name someone else has stalls the object before its first write, not at the DNS step.
         dns.check_name_free(ctx, dns.DnsRecord(front.hosted_zone_id, "A"), front.hostname,
                             known.get(Resource.DNS_RECORD_NAME), _our_nlb(ctx, known))
@@ -294,6 +298,9 @@ class HybridApiReconciler(Reconciler):
                                   "retiring": run.retiring_status(retiring) or None,
                                   # Written only by a pass that got this far: its inputs passed every check.
                                   "validatedGeneration": obj.generation}
+        group = found[Resource.ALB_SECURITY_GROUP_ID].state
+        if group.vpc_id == spec.network.vpc_id and group.vpc_cidrs:
+            status["vpcCidrs"] = list(group.vpc_cidrs)
         cert = found[Resource.CERTIFICATE_ARN]
         status["certificate"] = {"arn": cert.id, "notAfter": cert.state.not_after}
         self._expiry_metric(obj, cert)
