@@ -1,6 +1,6 @@
 """Issue 3, "Done when" 3: on a converged object, drift checks only read. Twenty of them make no write
-call and a bounded number of reads; the reads per check, by operation, are printed (see also
-bench/steady_state.py)."""
+call; issue 12: each reads exactly EXPECTED_READS_PER_CHECK, by operation (12 in all), so that a read added
+anywhere fails here. The reads per check are printed (see also bench/steady_state.py)."""
 
 from __future__ import annotations
 
