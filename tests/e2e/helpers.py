@@ -296,13 +296,17 @@ def import_certificate(endpoint_url: str, hostname: str, region: str = "ap-north
     return str(acm.import_certificate(Certificate=cert_pem.encode(), PrivateKey=key_pem.encode())["CertificateArn"])
 
 
-# Every HybridApi pass starts with one DescribeSubnets (input validation): it marks pass boundaries.
-PASS_MARKER = "DescribeSubnets"
+# The first AWS call of every HybridApi pass is its certificate step's DescribeCertificate (of a requested
+# certificate, as in `hybridapi()`): it marks pass boundaries. Only the operator's calls count (a test's own
+# reads go to the same emulator). Not DescribeSubnets: the subnets are validated once per generation.
+PASS_MARKER = "DescribeCertificate"
+OPERATOR_AGENT = "hybrid-gateway-operator/"
 
 
 def passes_since(control: Any, since: int) -> list[int]:
     """Request-log sequence numbers of the HybridApi passes started after `since`."""
-    return [e["seq"] for e in control.requests(since) if e["operation"] == PASS_MARKER]
+    return [e["seq"] for e in control.requests(since)
+            if e["operation"] == PASS_MARKER and OPERATOR_AGENT in e.get("userAgent", "")]
 
 
 def steady_state_calls(control: Any, since: int, checks: int, timeout: float) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """The part contract, as one walk every part takes against the emulator.
 
-create -> ensure again with 0 writes -> adopt by owner tags or name with 0 writes -> an out-of-band
+create -> ensure again with 0 writes -> adopt by owner tags or name with 0 writes (and, where the case
+says, with exactly the reads it lists: no region listing) -> an out-of-band
 change -> one update that puts it back -> ensure again with 0 writes -> remove -> remove again
 (nothing left, 0 writes). Each part's case says how to break it out of band and which writes it
 expects; the walk and its assertions are the same for all.
@@ -31,6 +32,9 @@ class Recorder:
             ctx.client(service).meta.events.register("before-parameter-build", self)
         return self
 
+    def reads(self) -> list[str]:
+        return [name for name, _ in self.calls if name.startswith(READ_PREFIXES)]
+
     def writes(self) -> list[str]:
         return [name for name, _ in self.calls if not name.startswith(READ_PREFIXES)]
 
@@ -59,6 +63,11 @@ class ContractCase:
     # AWS still describes it for a while after a delete (load balancers: DeleteLoadBalancer reference,
     # docs/aws-behaviour.md), so a second remove may repeat the delete, which AWS answers with success.
     lingers: bool = False
+    # The reads creating and adopting (find without an id) may make, in order, when the case says:
+    # a deterministic name is one Describe by name (and one tag read for the one candidate), never a
+    # listing of every resource of the region.
+    create_reads: tuple[str, ...] | None = None
+    adopt_reads: tuple[str, ...] | None = None
 
 
 def walk_contract(case: ContractCase, ctx: PartContext, rec: Recorder) -> None:
@@ -66,6 +75,8 @@ def walk_contract(case: ContractCase, ctx: PartContext, rec: Recorder) -> None:
     rec.clear()
     created = part.ensure(ctx, desired, None)
     assert created.action == "Created" and rec.writes(), f"{case.reason}: create"
+    if case.create_reads is not None:
+        assert tuple(rec.reads()) == case.create_reads, f"{case.reason}: create reads"
     rid = created.observed.id
 
     rec.clear()
@@ -76,6 +87,8 @@ def walk_contract(case: ContractCase, ctx: PartContext, rec: Recorder) -> None:
         rec.clear()
         adopted = part.ensure(ctx, desired, None)
         assert (adopted.action, adopted.observed.id, rec.writes()) == (None, rid, []), f"{case.reason}: adopt"
+        if case.adopt_reads is not None:
+            assert tuple(rec.reads()) == case.adopt_reads, f"{case.reason}: adopt reads"
 
     case.break_it(again.observed)
     rec.clear()

@@ -1359,11 +1359,13 @@ def _network_cases(aws: Aws, ctx: PartContext, raw: dict[str, Any]) -> list[Cont
             "backend target group: a target deregistered by hand", BackendTargetGroup(),
             TargetGroupDesired.backend(aws.vpc_id, [("192.168.20.5", 443)], HC),
             lambda o: elbv2.deregister_targets(TargetGroupArn=o.id, Targets=[{"Id": "192.168.20.5", "Port": 443}]),
+            create_reads=TG_CREATE_READS, adopt_reads=TG_ADOPT_READS,
         ),
         ContractCase(
             "alb target group: health check path changed by hand", AlbTargetGroup(),
             TargetGroupDesired.alb(aws.vpc_id, listened, HealthCheck(path="/healthz")),
             lambda o: elbv2.modify_target_group(TargetGroupArn=o.id, HealthCheckPath="/other"),
+            create_reads=TG_CREATE_READS, adopt_reads=TG_ADOPT_READS,
         ),
         ContractCase(
             "security group: an extra ingress rule", SecurityGroup(), SecurityGroupDesired(aws.vpc_id, egress=EGRESS),
@@ -1374,12 +1376,12 @@ def _network_cases(aws: Aws, ctx: PartContext, raw: dict[str, Any]) -> list[Cont
             "alb: a security group swapped by hand", Alb(),
             LoadBalancerDesired(aws.vpc_id, subnets, (group["GroupId"],)),
             lambda o: elbv2.set_security_groups(LoadBalancerArn=o.id, SecurityGroups=[_other_group(aws, raw)]),
-            lingers=True,
+            lingers=True, create_reads=LB_CREATE_READS, adopt_reads=LB_ADOPT_READS,
         ),
         ContractCase(
             "nlb: a subnet moved by hand", Nlb(), LoadBalancerDesired(aws.vpc_id, subnets),
             lambda o: elbv2.set_subnets(LoadBalancerArn=o.id, Subnets=[aws.subnets["a"], aws.subnets["d"]]),
-            lingers=True,
+            lingers=True, create_reads=LB_CREATE_READS, adopt_reads=LB_ADOPT_READS,
         ),
         ContractCase(
             "alb listener: TLS policy lowered by hand", AlbListener(alb),
@@ -1411,6 +1413,15 @@ def _network_cases(aws: Aws, ctx: PartContext, raw: dict[str, Any]) -> list[Cont
 def _other_group(aws: Aws, raw: dict[str, Any]) -> str:
     return str(raw["ec2"].create_security_group(
         GroupName=f"o-{uuid.uuid4().hex[:8]}", Description="o", VpcId=aws.vpc_id)["GroupId"])
+
+
+# Creating and adopting a load balancer or target group (issue 12): one Describe by its deterministic name
+# (and, once found, one DescribeTags for that one candidate), never a listing of the region's resources.
+# A new target group's health is read once (creating it observes its targets).
+LB_CREATE_READS = ("DescribeLoadBalancers",)
+LB_ADOPT_READS = ("DescribeLoadBalancers", "DescribeTags")
+TG_CREATE_READS = ("DescribeTargetGroups", "DescribeTargetHealth")
+TG_ADOPT_READS = ("DescribeTargetGroups", "DescribeTags", "DescribeTargetHealth")
 
 
 def test_every_network_part_walks_the_contract(
@@ -1460,3 +1471,85 @@ def test_acm_hyphenated_key_algorithm_is_no_difference(reason: str, answer: str,
     differences = diff_requested(desired, state) if isinstance(desired, RequestedCertificateDesired) else (
         diff_imported(desired, state))
     assert differences == [], reason
+
+
+# --- one pass's reads (issue 12): a reconciler gives its parts a read cache and the recorded ids ---
+
+
+def _pass(ctx: PartContext, *recorded: str, trusted: bool = True) -> PartContext:
+    """The context a reconciler builds for one pass of an object whose status recorded `recorded`."""
+    return PartContext(ctx.aws, ctx.region, ctx.owner, recorded=frozenset(recorded), trust_recorded=trusted,
+                       reads={})
+
+
+def _load_balancers(aws: Aws, ctx: PartContext, raw: dict[str, Any]) -> tuple[LoadBalancerDesired, ...]:
+    group = raw["ec2"].create_security_group(GroupName=f"t-{uuid.uuid4().hex[:8]}", Description="t",
+                                             VpcId=aws.vpc_id)["GroupId"]
+    subnets = (aws.subnets["a"], aws.subnets["c"])
+    return LoadBalancerDesired(aws.vpc_id, subnets, (group,)), LoadBalancerDesired(aws.vpc_id, subnets)
+
+
+def test_recorded_load_balancers_are_described_with_one_call_and_no_tag_read(
+        aws: Aws, ctx: PartContext, rec: Recorder, raw: dict[str, Any]) -> None:
+    alb_desired, nlb_desired = _load_balancers(aws, ctx, raw)
+    alb = Alb().ensure(ctx, alb_desired, None).observed.id
+    nlb = Nlb().ensure(ctx, nlb_desired, None).observed.id
+
+    rec.clear()
+    one_pass = _pass(ctx, alb, nlb)
+    assert Alb().ensure(one_pass, alb_desired, alb).observed.id == alb
+    assert Nlb().ensure(one_pass, nlb_desired, nlb).observed.id == nlb
+    assert rec.reads() == ["DescribeLoadBalancers"] and rec.writes() == []
+    assert sorted(rec.params("DescribeLoadBalancers")[0]["LoadBalancerArns"]) == sorted([alb, nlb])
+
+    # Not yet trusted (the status is from an older generation): batched still, but each one's tags are read.
+    rec.clear()
+    Alb().ensure(_pass(ctx, alb, nlb, trusted=False), alb_desired, alb)
+    assert rec.reads() == ["DescribeLoadBalancers", "DescribeTags"]
+
+
+def test_a_recorded_target_group_gone_is_asked_alone_and_the_other_found(
+        aws: Aws, ctx: PartContext, rec: Recorder, raw: dict[str, Any]) -> None:
+    backend = TargetGroupDesired.backend(aws.vpc_id, [("192.168.30.5", 443)], HC)
+    # Another port makes another target group (its name hashes protocol and port).
+    other = TargetGroupDesired.backend(aws.vpc_id, [("192.168.30.6", 8443)], HC, port=8443)
+    kept = BackendTargetGroup().ensure(ctx, backend, None).observed.id
+    gone = AlbTargetGroup().ensure(ctx, other, None).observed.id
+    raw["elbv2"].delete_target_group(TargetGroupArn=gone)
+
+    rec.clear()
+    found = BackendTargetGroup().ensure(_pass(ctx, kept, gone), backend, kept)
+    assert found.action is None and found.observed.id == kept
+    # TargetGroupNotFound fails the whole batch (docs/aws-behaviour.md): then one ARN at a time.
+    assert rec.reads() == ["DescribeTargetGroups"] * 3 + ["DescribeTargetHealth"]
+
+
+def test_one_listing_answers_for_the_alias_its_ownership_record_and_the_validation_record(
+        aws: Aws, ctx: PartContext, rec: Recorder) -> None:
+    host = f"pass-{uuid.uuid4().hex[:6]}.example.com"
+    alias = RecordDesired.alias_to(host, "nlb-1.elb.ap-northeast-1.amazonaws.com", "Z31USIVHYNEOWT")
+    validation = RecordDesired.cname(f"_v{uuid.uuid4().hex[:6]}.{host}", "_x.acm-validations.aws")
+    a_record, cname = DnsRecord(aws.zone_id, "A"), DnsRecord(aws.zone_id, "CNAME")
+    a_record.ensure(ctx, alias, None)
+    cname.ensure(ctx, validation, None)
+
+    rec.clear()
+    one_pass = _pass(ctx, host, validation.name)
+    assert cname.ensure(one_pass, validation, validation.name).action is None
+    assert a_record.ensure(one_pass, alias, host).action is None
+    assert rec.reads() == ["ListResourceRecordSets"] and rec.writes() == []
+    assert rec.params("ListResourceRecordSets")[0]["StartRecordName"] == host
+
+    # A change batch drops what the pass listed: the next lookup reads the zone again and sees it.
+    r53 = boto3.client("route53", region_name=REGION, endpoint_url=aws.endpoint_url)
+    r53.change_resource_record_sets(HostedZoneId=aws.zone_id, ChangeBatch={"Changes": [{
+        "Action": "UPSERT", "ResourceRecordSet": {"Name": host, "Type": "A", "AliasTarget": {
+            "DNSName": "elsewhere.elb.amazonaws.com", "HostedZoneId": "Z31USIVHYNEOWT",
+            "EvaluateTargetHealth": False}}}]})
+    rec.clear()
+    one_pass = _pass(ctx, host, validation.name)
+    repaired = a_record.ensure(one_pass, alias, host)
+    assert repaired.action == "Updated" and rec.writes() == ["ChangeResourceRecordSets"]
+    rec.clear()
+    assert a_record.ensure(one_pass, alias, host).action is None and rec.writes() == []
+    assert rec.reads() == ["ListResourceRecordSets"]  # listed again after its own change

@@ -2,8 +2,10 @@
 
 - deterministic resource names (ELB names are at most 32 characters of [a-zA-Z0-9-]),
 - owner-tag lookups with batched DescribeTags (20 ARNs per call, the API's maximum),
+- `describe_recorded`: a pass's read cache, so that one Describe call answers for every ARN of a
+  kind that the owner's status recorded (both load balancers, both target groups, both listeners),
 - `find_elb_resource`: the lookup load balancers and target groups share (by ARN, by the
-  deterministic name the desired state gives, else by owner tags).
+  deterministic name the desired state gives, else, only when removing without an id, by owner tags).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -86,10 +88,17 @@ class ElbKind:
     operation: str  # "describe_load_balancers"
     items: str  # "LoadBalancers"
     arn_key: str  # "LoadBalancerArn"
+    arn_marker: str  # ":loadbalancer/": what the kind's ARNs contain (their resource type)
 
     @property
     def arns_param(self) -> str:
         return self.arn_key + "s"
+
+
+LOAD_BALANCERS = ElbKind("describe_load_balancers", "LoadBalancers", "LoadBalancerArn", ":loadbalancer/")
+TARGET_GROUPS = ElbKind("describe_target_groups", "TargetGroups", "TargetGroupArn", ":targetgroup/")
+LISTENERS = ElbKind("describe_listeners", "Listeners", "ListenerArn", ":listener/")
+DESCRIBE_ARNS_BATCH = 20  # DescribeLoadBalancers takes at most 20 ARNs; the same batch serves all three
 
 
 def describe_one(elbv2: Any, kind: ElbKind, **query: Any) -> dict[str, Any] | None:
@@ -103,24 +112,88 @@ def describe_one(elbv2: Any, kind: ElbKind, **query: Any) -> dict[str, Any] | No
     return dict(found[0]) if found else None
 
 
+def describe_many(elbv2: Any, kind: ElbKind, arns: Iterable[str]) -> dict[str, dict[str, Any] | None]:
+    """Each of `arns` described, with one call per 20 ARNs (None: it does not exist).
+
+    A Describe call by ARNs fails whole (LoadBalancerNotFound, TargetGroupNotFound,
+    ListenerNotFound) when one of them does not exist: that batch is then asked one ARN at a time.
+    """
+    result: dict[str, dict[str, Any] | None] = {}
+    for batch in chunks(sorted(set(arns)), DESCRIBE_ARNS_BATCH):
+        try:
+            found = getattr(elbv2, kind.operation)(**{kind.arns_param: batch})[kind.items]
+        except ClientError as exc:
+            if not is_not_found(exc):
+                raise
+            if len(batch) == 1:
+                result[batch[0]] = None
+            else:
+                for arn in batch:
+                    result.update(describe_many(elbv2, kind, [arn]))
+            continue
+        answered = {item[kind.arn_key]: dict(item) for item in found}
+        result.update({arn: answered.get(arn) for arn in batch})
+    return result
+
+
+@dataclass
+class _PassReads:
+    """What one pass has described of one kind: answers not yet taken, and every ARN asked once."""
+
+    answers: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    asked: set[str] = field(default_factory=set)
+
+
+def describe_recorded(ctx: PartContext, kind: ElbKind, arn: str) -> dict[str, Any] | None:
+    """`arn` described, batched with every other ARN of `kind` the owner's status recorded.
+
+    The first part of a pass to ask for one of them describes them all in one call (an ALB and an
+    NLB, two target groups, two listeners); the others take their answer from `ctx.reads`. Each
+    answer is taken once: a second read of the same ARN in the pass (after a write) asks AWS again.
+    """
+    if ctx.reads is None:
+        return describe_many(ctx.client("elbv2"), kind, [arn])[arn]
+    reads: _PassReads = ctx.reads.setdefault(kind.operation, _PassReads())
+    if arn not in reads.answers:
+        wanted = {arn} if arn in reads.asked else {
+            a for a in ctx.recorded if kind.arn_marker in a and a not in reads.asked} | {arn}
+        reads.asked |= wanted
+        reads.answers.update(describe_many(ctx.client("elbv2"), kind, wanted))
+    return reads.answers.pop(arn, None)
+
+
+@dataclass(frozen=True)
+class ElbFound:
+    item: dict[str, Any]
+    owned: bool = True
+
+
 def find_elb_resource(
     ctx: PartContext, kind: ElbKind, part: str, known_arn: str | None, name: str | None,
     pick: Callable[[list[dict[str, Any]]], dict[str, Any]],
     where: Callable[[dict[str, Any]], bool] = lambda item: True,
-) -> dict[str, Any] | None:
-    """By ARN (if ours), else by `name` (deterministic, so ours), else `pick` among those of the
-    region that pass `where` and carry our owner tags (tags fetched 20 ARNs per call)."""
+) -> ElbFound | None:
+    """By ARN (ours without a tag read when status recorded it, else if its tags say so), else by
+    `name`, else (removing without an id: no desired state gives the name) `pick` among those of the
+    region that pass `where` and carry our owner tags (tags fetched 20 ARNs per call).
+
+    The name is deterministic (`elb_name`: it carries the owner's uid hash), so creating and
+    adopting after a crash cost one Describe by name and, when found, one DescribeTags for that
+    one candidate (a name someone else took is found not owned, and refused): no region listing.
+    """
     elbv2 = ctx.client("elbv2")
     if known_arn:
-        item = describe_one(elbv2, kind, **{kind.arns_param: [known_arn]})
-        if item is not None and owned_arns(ctx, elbv2, [known_arn], part):
-            return item
+        item = describe_recorded(ctx, kind, known_arn)
+        if item is not None and (ctx.is_recorded(known_arn) or owned_arns(ctx, elbv2, [known_arn], part)):
+            return ElbFound(item)
     if name:
+        # Names=[missing] answers LoadBalancerNotFound / TargetGroupNotFound (docs/aws-behaviour.md).
         item = describe_one(elbv2, kind, Names=[name])
-        if item is not None:
-            return item
+        if item is None:
+            return None
+        return ElbFound(item, owned=bool(owned_arns(ctx, elbv2, [item[kind.arn_key]], part)))
     paginator: Any = elbv2.get_paginator(kind.operation)  # type: ignore[call-overload]  # one of two
     everything = [i for page in paginator.paginate() for i in page[kind.items] if where(i)]
     owned = owned_arns(ctx, elbv2, [i[kind.arn_key] for i in everything], part)
     candidates = [i for i in everything if i[kind.arn_key] in owned]
-    return pick(candidates) if candidates else None
+    return ElbFound(pick(candidates)) if candidates else None

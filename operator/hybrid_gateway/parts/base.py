@@ -20,7 +20,7 @@ import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from hybrid_gateway.aws.clients import RegionalClients
 from hybrid_gateway.aws.tags import Owner
@@ -71,9 +71,27 @@ class Observed(Generic[S]):
 
 @dataclass
 class PartContext(RegionalClients):
-    """Everything a part needs to talk to AWS (`client(service)`, typed) on behalf of one owner."""
+    """Everything a part needs to talk to AWS (`client(service)`, typed) on behalf of one owner, for
+    one pass.
+
+    `recorded` holds the ids this owner's status recorded from its own creates and adoptions. With
+    `trust_recorded` (a pass of the current generation wrote them, so none of them can be a user's
+    resource that a former spec named), a resource found by such an id is ours without reading its
+    owner tags again.
+
+    `reads` is the pass's read cache, given by a reconciler for one pass (None: every read goes to
+    AWS): one Describe call answers for every recorded ARN of a kind (`parts/_elbv2.py`), one
+    record listing for a hostname's records (`parts/dns.py`). A context that outlives a pass must
+    not carry one: what it holds is what AWS said during that pass."""
 
     owner: Owner
+    recorded: frozenset[str] = frozenset()
+    trust_recorded: bool = False
+    reads: dict[str, Any] | None = None
+
+    def is_recorded(self, resource_id: str | None) -> bool:
+        """Whether `resource_id` is one of ours by status alone (no tag read needed)."""
+        return self.trust_recorded and bool(resource_id) and resource_id in self.recorded
 
 
 @dataclass

@@ -381,7 +381,9 @@ class _OwnedCertificate(Part[C, CertificateState]):
         acm = ctx.client("acm")
         if known_id:
             cert = _describe(acm, known_id)
-            if cert and cert.get("Type") == self.cert_type and self._owned(acm, ctx, known_id):
+            # An ARN our status recorded is ours (tags read only for one it did not).
+            if cert and cert.get("Type") == self.cert_type and (
+                    ctx.is_recorded(known_id) or self._owned(acm, ctx, known_id)):
                 return self._observe(acm, cert)
         candidates = self._candidates(ctx)
         exact = [c for c in candidates if desired is not None and self._matches(c, desired)]

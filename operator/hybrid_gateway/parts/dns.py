@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -148,6 +148,82 @@ class RecordState:
         return f"{self.type} {self.name} -> {norm_alias_dns(target) if self.alias_dns_name else target}"
 
 
+def sort_key(name: str, record_type: str = "") -> tuple[str, str]:
+    """Where Route 53 lists (name, type): by name with the labels reversed and a trailing dot
+    (`com.example.api.`), in ASCII order, then by type (docs/aws-behaviour.md)."""
+    return ".".join(reversed(norm_name(name).split("."))) + ".", record_type
+
+
+def subtree_root(name: str) -> str:
+    """The hostname whose records `name` belongs with: an underscore label (ACM's validation CNAME
+    `_<token>.<host>`, our ownership TXT `_hybridgateway-a.<host>`) is dropped."""
+    first, _, rest = norm_name(name).partition(".")
+    return rest if first.startswith("_") and rest else norm_name(name)
+
+
+RECORD_WINDOW = 16  # record sets one listing reads around a hostname (the API answers up to 300)
+
+
+@dataclass
+class ZoneReads:
+    """What one pass listed of one hosted zone: windows of record sets in Route 53's order.
+
+    A hostname's own records, its ownership TXT and ACM's validation CNAME for it are all in the
+    subtree of the hostname, which Route 53 lists together (labels reversed: `com.example.api.`,
+    then `com.example.api._hybridgateway-a.`, ...). So one ListResourceRecordSets from the hostname
+    answers for the alias, its TXT and the validation record: one read instead of three. A record
+    set missing from a window that covers its place in the order does not exist; one outside every
+    window is read on its own. Any change batch to the zone drops the windows (`DnsRecord._change`).
+    """
+
+    windows: list[tuple[tuple[str, str], tuple[str, str] | None, list[Mapping[str, Any]]]] = (
+        field(default_factory=list))  # (first key, last key covered or None: to the zone's end, record sets)
+
+    def answer(self, name: str, record_type: str) -> tuple[bool, Mapping[str, Any] | None]:
+        """(True, the record set or None) when a window covers (name, type); (False, None) when not."""
+        key = sort_key(name, record_type)
+        for first, last, rrsets in self.windows:
+            if first <= key and (last is None or key <= last):
+                return True, _exact(rrsets, name, record_type)
+        return False, None
+
+    def read(self, route53: Any, zone_id: str, name: str, record_type: str) -> Mapping[str, Any] | None:
+        """List the zone from `name`'s hostname on (one call) and answer (name, type) from it; when
+        even that window ends before (name, type), ask for (name, type) itself."""
+        root = subtree_root(name)
+        answer = route53.list_resource_record_sets(
+            HostedZoneId=zone_id, StartRecordName=root, MaxItems=str(RECORD_WINDOW))
+        self._keep(sort_key(root), answer)
+        known, rrset = self.answer(name, record_type)
+        return rrset if known else read_record_set(route53, zone_id, name, record_type)
+
+    def _keep(self, first: tuple[str, str], answer: Mapping[str, Any]) -> None:
+        rrsets = list(answer.get("ResourceRecordSets", []))
+        if answer.get("IsTruncated"):
+            if not rrsets:
+                return
+            # Covered: everything up to the last record set returned (its name and type included).
+            last: tuple[str, str] | None = sort_key(rrsets[-1]["Name"], rrsets[-1]["Type"])
+        else:
+            last = None
+        self.windows.append((first, last, rrsets))
+
+
+def read_record_set(route53: Any, zone_id: str, name: str, record_type: str) -> Mapping[str, Any] | None:
+    """Record set (name, type): one ListResourceRecordSets call starting there, then an exact match."""
+    answer = route53.list_resource_record_sets(
+        HostedZoneId=zone_id, StartRecordName=name, StartRecordType=record_type, MaxItems="1")
+    return _exact(answer.get("ResourceRecordSets", []), name, record_type)
+
+
+def _exact(rrsets: list[Mapping[str, Any]], name: str, record_type: str) -> Mapping[str, Any] | None:
+    wanted = norm_name(name)
+    for rrset in rrsets:
+        if norm_name(rrset["Name"]) == wanted and rrset["Type"] == record_type and "SetIdentifier" not in rrset:
+            return rrset
+    return None
+
+
 def record_state(rrset: Mapping[str, Any], zone_id: str) -> RecordState:
     alias = rrset.get("AliasTarget")
     return RecordState(
@@ -256,17 +332,17 @@ class DnsRecord(Part[RecordDesired, RecordState]):
         return None
 
     def _lookup(self, ctx: PartContext, name: str, record_type: RRTypeType) -> RecordState | None:
-        """One ListResourceRecordSets call starting at (name, type), then an exact match."""
-        answer = ctx.client("route53").list_resource_record_sets(
-            HostedZoneId=self.hosted_zone_id,
-            StartRecordName=name,
-            StartRecordType=record_type,
-            MaxItems="1",
-        )
-        for rrset in answer.get("ResourceRecordSets", []):
-            if norm_name(rrset["Name"]) == name and rrset["Type"] == record_type and "SetIdentifier" not in rrset:
-                return record_state(rrset, self.hosted_zone_id)
-        return None
+        """Record set (name, type), from this pass's listing of the zone around `name`
+        (`ZoneReads`), else one ListResourceRecordSets call starting at (name, type)."""
+        route53 = ctx.client("route53")
+        if ctx.reads is None:
+            rrset = read_record_set(route53, self.hosted_zone_id, name, record_type)
+        else:
+            reads: ZoneReads = ctx.reads.setdefault(f"route53:{self.hosted_zone_id}", ZoneReads())
+            known, rrset = reads.answer(name, record_type)
+            if not known:
+                rrset = reads.read(route53, self.hosted_zone_id, name, record_type)
+        return record_state(rrset, self.hosted_zone_id) if rrset is not None else None
 
     def refuse(
         self, ctx: PartContext, desired: RecordDesired, observed: Observed[RecordState] | None, changes: list[str]
@@ -300,6 +376,9 @@ class DnsRecord(Part[RecordDesired, RecordState]):
 
     def _change(self, ctx: PartContext, *changes: tuple[ChangeActionType, ResourceRecordSetTypeDef]) -> None:
         """One change batch: Route 53 makes all of its changes or none."""
+        # What this pass listed of the zone is stale from here on, whether the batch passes or not.
+        if ctx.reads is not None:
+            ctx.reads.pop(f"route53:{self.hosted_zone_id}", None)
         batch: list[ChangeTypeDef] = [{"Action": action, "ResourceRecordSet": rrset} for action, rrset in changes]
         ctx.client("route53").change_resource_record_sets(
             HostedZoneId=self.hosted_zone_id,

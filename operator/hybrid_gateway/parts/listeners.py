@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from hybrid_gateway.aws.errors import absent_is_fine, is_not_found
 from hybrid_gateway.aws.tags import as_list
+from hybrid_gateway.parts._elbv2 import LISTENERS, describe_recorded
 from hybrid_gateway.parts.base import Observed, Part, PartContext
 
 TLS_PROTOCOLS = frozenset({"HTTPS", "TLS"})
@@ -108,7 +109,9 @@ class Listener(Part[ListenerDesired, ListenerState]):
     ) -> Observed[ListenerState] | None:
         """By `known_id`, else by port on our load balancer (the port is its deterministic key)."""
         elbv2 = ctx.client("elbv2")
-        listeners = self._describe(elbv2, ListenerArns=[known_id]) if known_id else []
+        # The two listeners status recorded are described in one call (`describe_recorded`).
+        recorded = describe_recorded(ctx, LISTENERS, known_id) if known_id else None
+        listeners = [recorded] if recorded is not None else []
         if not listeners or listeners[0].get("LoadBalancerArn") != self.load_balancer_arn:
             # Unknown, gone, or on a load balancer that was replaced: look on ours by port.
             # (DescribeListeners lists one load balancer's listeners; rarely more than a page.)

@@ -18,10 +18,9 @@ from botocore.exceptions import ClientError
 from hybrid_gateway.aws.errors import absent_is_fine, error_code
 from hybrid_gateway.aws.tags import as_list
 from hybrid_gateway.errors import Stalled
-from hybrid_gateway.parts._elbv2 import ElbKind, describe_one, elb_name, find_elb_resource, norm_set
+from hybrid_gateway.parts._elbv2 import LOAD_BALANCERS, describe_one, elb_name, find_elb_resource, norm_set
 from hybrid_gateway.parts.base import Observed, Part, PartContext, Replacement
 
-LOAD_BALANCERS = ElbKind("describe_load_balancers", "LoadBalancers", "LoadBalancerArn")
 READY_STATES = frozenset({"active", "active_impaired"})
 
 # CreateLoadBalancer errors that only a spec change can fix
@@ -108,18 +107,18 @@ class LoadBalancer(Part[LoadBalancerDesired, LoadBalancerState]):
         self, ctx: PartContext, desired: LoadBalancerDesired | None, known_id: str | None
     ) -> Observed[LoadBalancerState] | None:
         name = self.resource_name(ctx, desired) if desired is not None else None
-        lb = find_elb_resource(ctx, LOAD_BALANCERS, self.name, known_id, name, _newest,
-                               where=lambda lb: lb.get("Type") == self.lb_type)
-        return self._observe(lb) if lb is not None else None
+        found = find_elb_resource(ctx, LOAD_BALANCERS, self.name, known_id, name, _newest,
+                                  where=lambda lb: lb.get("Type") == self.lb_type)
+        return self._observe(found.item, found.owned) if found is not None else None
 
     @staticmethod
-    def _observe(lb: Mapping[str, Any]) -> Observed[LoadBalancerState]:
+    def _observe(lb: Mapping[str, Any], owned: bool = True) -> Observed[LoadBalancerState]:
         state = lb_state(lb)
         if state.state in READY_STATES:
-            return Observed(id=state.arn, state=state)
+            return Observed(id=state.arn, state=state, owned=owned)
         reason = (lb.get("State") or {}).get("Reason", "")
         waiting = f"load balancer {state.state}" + (f": {reason}" if reason else "")
-        return Observed(id=state.arn, state=state, ready=False, waiting_for=waiting)
+        return Observed(id=state.arn, state=state, ready=False, waiting_for=waiting, owned=owned)
 
     def _input_error(self, exc: ClientError, code: str) -> Stalled:
         return Stalled(_INPUT_ERRORS[code], f"{self.name}: {exc.response['Error'].get('Message', code)}")

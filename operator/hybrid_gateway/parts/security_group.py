@@ -125,6 +125,11 @@ class SecurityGroup(Part[SecurityGroupDesired, SecurityGroupState]):
     replace_on = frozenset({"vpc_id"})
     replacement = Replacement.CREATE_FIRST_RETIRE_LATER
 
+    def __init__(self, known_vpc_cidrs: tuple[str, tuple[str, ...]] | None = None) -> None:
+        # (VPC id, its CIDR blocks) as read for this generation: a VPC's new CIDR block only matters
+        # once the spec names a subnet in it, which is a new generation (then they are read again).
+        self.known_vpc_cidrs = known_vpc_cidrs
+
     def group_name(self, ctx: PartContext) -> str:
         owner = ctx.owner
         return f"hybrid-gateway-{owner.namespace}-{owner.name}-alb-{short_hash(owner.uid)}"[:255]
@@ -162,8 +167,9 @@ class SecurityGroup(Part[SecurityGroupDesired, SecurityGroupState]):
             return None
         return self._observe(ec2, sorted(groups, key=lambda g: g["GroupId"])[0])
 
-    @staticmethod
-    def _vpc_cidrs(ec2: Any, vpc_id: str) -> list[str]:
+    def _vpc_cidrs(self, ec2: Any, vpc_id: str) -> list[str]:
+        if self.known_vpc_cidrs is not None and self.known_vpc_cidrs[0] == vpc_id:
+            return list(self.known_vpc_cidrs[1])
         try:
             vpc = ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0]
         except ClientError as exc:

@@ -181,9 +181,12 @@ class StagePart(Part[StageDesired, StageState]):
     replace_on: ClassVar[frozenset[str]] = frozenset({"stage name"})
     replacement: ClassVar[Replacement] = Replacement.DELETE_FIRST
 
-    def __init__(self, rest_api_id: str) -> None:
+    def __init__(self, rest_api_id: str, recorded_deployment: tuple[str, str] | None = None) -> None:
         # A stage only exists inside its REST API, and `remove` is given only the stage name.
         self.rest_api_id = rest_api_id
+        # (deployment id, definition hash) as status recorded them: a deployment's description does
+        # not change once made, so a stage still on it needs no GetDeployment.
+        self.recorded_deployment = recorded_deployment
 
     def find(
         self, ctx: PartContext, desired: StageDesired | None, known_id: str | None
@@ -202,7 +205,10 @@ class StagePart(Part[StageDesired, StageState]):
                 return None
             stage = sorted(candidates, key=lambda s: str(s["stageName"]))[0]
         deployment = None
-        if stage.get("deploymentId"):
+        recorded = self.recorded_deployment
+        if recorded is not None and stage.get("deploymentId") == recorded[0]:
+            deployment = {"description": deployment_description(recorded[1])}
+        elif stage.get("deploymentId"):
             deployment = get_or_none(
                 client.get_deployment, restApiId=self.rest_api_id, deploymentId=stage["deploymentId"]
             )

@@ -19,14 +19,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from hybrid_gateway.aws.errors import absent_is_fine
 from hybrid_gateway.aws.tags import as_list
-from hybrid_gateway.parts._elbv2 import ElbKind, describe_one, elb_name, find_elb_resource
+from hybrid_gateway.parts._elbv2 import TARGET_GROUPS, describe_one, elb_name, find_elb_resource
 from hybrid_gateway.parts.base import Observed, Part, PartContext, Replacement
 
 if TYPE_CHECKING:
     from mypy_boto3_elbv2.literals import ProtocolEnumType, TargetTypeEnumType
     from mypy_boto3_elbv2.type_defs import TargetDescriptionTypeDef
 
-TARGET_GROUPS = ElbKind("describe_target_groups", "TargetGroups", "TargetGroupArn")
 DRAINING = frozenset({"draining"})  # deregistered targets linger here; they are not "registered"
 
 
@@ -218,10 +217,10 @@ class TargetGroup(Part[TargetGroupDesired, TargetGroupState]):
         self, ctx: PartContext, desired: TargetGroupDesired | None, known_id: str | None
     ) -> Observed[TargetGroupState] | None:
         name = self.resource_name(ctx, desired) if desired is not None else None
-        tg = find_elb_resource(ctx, TARGET_GROUPS, self.name, known_id, name, _in_use_then_newest)
-        return self._observe(ctx.client("elbv2"), tg) if tg is not None else None
+        found = find_elb_resource(ctx, TARGET_GROUPS, self.name, known_id, name, _in_use_then_newest)
+        return self._observe(ctx.client("elbv2"), found.item, found.owned) if found is not None else None
 
-    def _observe(self, elbv2: Any, tg: Mapping[str, Any]) -> Observed[TargetGroupState]:
+    def _observe(self, elbv2: Any, tg: Mapping[str, Any], owned: bool = True) -> Observed[TargetGroupState]:
         arn = tg["TargetGroupArn"]
         health = elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
         targets = tuple(
@@ -244,7 +243,7 @@ class TargetGroup(Part[TargetGroupDesired, TargetGroupState]):
             load_balancer_arns=tuple(tg.get("LoadBalancerArns", [])),
             targets=targets,
         )
-        return Observed(id=arn, state=state)
+        return Observed(id=arn, state=state, owned=owned)
 
     # -- create / update / delete --------------------------------------------------------------
     def create(self, ctx: PartContext, desired: TargetGroupDesired) -> Observed[TargetGroupState]:

@@ -109,6 +109,16 @@ class KubeObject:
         return bool(self.body["metadata"].get("deletionTimestamp"))
 
 
+def recorded_ids(resources: Mapping[str, Any], retiring: Mapping[str, Iterable[str]] | None = None) -> frozenset[str]:
+    """The ids in status.resources and status.retiring: what this owner's own creates and adoptions
+    recorded (`PartContext.recorded`). Trusted as ours only once a pass of the current generation
+    wrote them (status.validatedGeneration): a former spec may have named a user's resource under
+    the same key (an existing certificate before a requested one)."""
+    ids = {str(v) for v in resources.values() if v}
+    ids.update(str(i) for ids_ in (retiring or {}).values() for i in ids_ or () if i)
+    return frozenset(ids)
+
+
 def parse_spec(model: type[SpecT], obj: KubeObject) -> SpecT:
     """obj.spec parsed by its API model, with the CRD's defaults; a spec the model rejects is Stalled."""
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -32,6 +32,7 @@ from hybrid_gateway.reconcilers.base import (
     PassResult,
     Reconciler,
     parse_spec,
+    recorded_ids,
     teardown_spec,
 )
 from hybrid_gateway.reconcilers.chain import Chain, Found, Step
@@ -54,6 +55,10 @@ class Inputs:
     certificate_desired: Any = None
     secret_header: tuple[str, str] | None = None
     disable_execute_api_endpoint: bool = False
+    # (deployment id, definition hash) that status recorded: the stage step reads no deployment for it.
+    recorded_deployment: tuple[str, str] | None = None
+    # (VPC id, CIDR blocks) as read for this generation (status.vpcCidrs): not read again.
+    known_vpc_cidrs: tuple[str, tuple[str, ...]] | None = None
 
     def health_check(self) -> target_groups.HealthCheck:
         hc = self.spec.backend.health_check
@@ -122,7 +127,7 @@ CHAIN: Chain[Inputs] = Chain(
              lambda i, f: target_groups.TargetGroupDesired.backend(
                  i.spec.network.vpc_id, [(t.ip, t.port) for t in i.spec.backend.targets], i.health_check(),
                  port=i.spec.backend.targets[0].port)),
-        Step(Resource.ALB_SECURITY_GROUP_ID, lambda i, f: sg.SecurityGroup(),
+        Step(Resource.ALB_SECURITY_GROUP_ID, lambda i, f: sg.SecurityGroup(i.known_vpc_cidrs),
              lambda i, f: sg.SecurityGroupDesired(vpc_id=i.spec.network.vpc_id)),
         Step(Resource.ALB_ARN, lambda i, f: load_balancers.Alb(),
              lambda i, f: load_balancers.LoadBalancerDesired(
@@ -166,7 +171,8 @@ CHAIN: Chain[Inputs] = Chain(
                  routes=tuple(rest_api.Route(r.path, r.methods, r.backend_path) for r in i.spec.api.routes),
                  disable_execute_api_endpoint=i.disable_execute_api_endpoint, secret_header=i.secret_header),
              ready=(Resource.VPC_LINK_ID,), hop=ConditionType.API_DEPLOYED),
-        Step(Resource.STAGE_NAME, lambda i, f: stage.StagePart(f.id(Resource.REST_API_ID)), _stage_desired,
+        Step(Resource.STAGE_NAME, lambda i, f: stage.StagePart(f.id(Resource.REST_API_ID), i.recorded_deployment),
+             _stage_desired,
              after=(Resource.REST_API_ID,), hop=ConditionType.API_DEPLOYED, removed_with=Resource.REST_API_ID),
     ],
     ok={
@@ -269,18 +275,32 @@ class HybridApiReconciler(Reconciler):
             secret_header=self._secret_header(obj, spec),
             disable_execute_api_endpoint=self.effective_disable_execute_api(obj, spec),
         )
-        ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
-        self._validate(ctx, spec)
-        self._check_publicly_trusted(ctx, spec, inputs.certificate_desired)
         known = dict(obj.status.get("resources") or {})
+        retiring = obj.status.get("retiring")
+        validated = obj.status.get("validatedGeneration") == obj.generation
+        ctx = PartContext(self.runtime.aws, spec.region, obj.owner, recorded=recorded_ids(known, retiring),
+                          trust_recorded=validated, reads={})
+        if not validated:
+            # Subnets and hosted zone are spec fields: checked once per generation, not on every drift check.
+            self._validate(ctx, spec)
+        self._check_publicly_trusted(ctx, spec, inputs.certificate_desired)
+        deployment = (known.get(Resource.DEPLOYMENT_ID), obj.status.get("deployedDefinitionHash"))
+        if all(deployment):
+            inputs = replace(inputs, recorded_deployment=(str(deployment[0]), str(deployment[1])))
+        if validated and obj.status.get("vpcCidrs"):
+            inputs = replace(inputs, known_vpc_cidrs=(spec.network.vpc_id, tuple(obj.status["vpcCidrs"])))
         # A front-door name someone else has stalls the object before its first write, not at the DNS step.
         dns.check_name_free(ctx, dns.DnsRecord(front.hosted_zone_id, "A"), front.hostname,
                             known.get(Resource.DNS_RECORD_NAME), _our_nlb(ctx, known))
-        retiring = obj.status.get("retiring")
         run = CHAIN.ensure(ctx, inputs, known, retiring)
         found = run.found.observed
         status: dict[str, Any] = {"frontDoorUrl": f"https://{front.hostname}", "resources": run.resources,
-                                  "retiring": run.retiring_status(retiring) or None}
+                                  "retiring": run.retiring_status(retiring) or None,
+                                  # Written only by a pass that got this far: its inputs passed every check.
+                                  "validatedGeneration": obj.generation}
+        group = found[Resource.ALB_SECURITY_GROUP_ID].state
+        if group.vpc_id == spec.network.vpc_id and group.vpc_cidrs:
+            status["vpcCidrs"] = list(group.vpc_cidrs)
         cert = found[Resource.CERTIFICATE_ARN]
         status["certificate"] = {"arn": cert.id, "notAfter": cert.state.not_after}
         self._expiry_metric(obj, cert)
@@ -290,6 +310,7 @@ class HybridApiReconciler(Reconciler):
         if Resource.STAGE_NAME in found:
             deployed = found[Resource.STAGE_NAME].state
             run.resources[Resource.DEPLOYMENT_ID] = deployed.deployment_id
+            status["deployedDefinitionHash"] = deployed.deployed_hash or None
             status["invokeUrl"] = deployed.invoke_url
             status["clientCertificateId"] = deployed.client_certificate_id
         info = self._backend_condition(status["backendHealth"])

@@ -58,6 +58,7 @@ from hybrid_gateway.reconcilers.base import (
     PassResult,
     Reconciler,
     parse_spec,
+    recorded_ids,
     teardown_spec,
 )
 from hybrid_gateway.reconcilers.chain import Chain, Found, Step
@@ -375,11 +376,15 @@ class MtlsDomainReconciler(Reconciler):
         self.check_tenancy(obj, tenancy.mtlsdomain_uses(spec))
         store = self._truststore(obj, spec)
         cert_desired = certificate_desired(spec.certificate, self.runtime.kube, obj.namespace, spec.domain_name)
-        ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
-        self._validate(ctx, spec)
-        plan = self._mapping_plan(obj, spec)
         previous = obj.status
         known = self._known(previous)
+        validated = previous.get("validatedGeneration") == obj.generation
+        ctx = PartContext(self.runtime.aws, spec.region, obj.owner,
+                          recorded=recorded_ids(known, previous.get("retiring")), trust_recorded=validated, reads={})
+        if not validated:
+            # Once per generation: afterwards each step's own refuse() guards its writes.
+            self._validate(ctx, spec)
+        plan = self._mapping_plan(obj, spec)
         # A domain name whose record someone else has stalls the object before its first write.
         dns.check_name_free(ctx, dns.DnsRecord(spec.hosted_zone_id, "A"), spec.domain_name,
                             known.get(Resource.DNS_RECORD_NAME), _our_domain(ctx, spec))
@@ -393,7 +398,9 @@ class MtlsDomainReconciler(Reconciler):
         info: list[Condition] = []
         events: list[Event] = []
         status: dict[str, Any] = {"resources": run.resources,
-                                  "retiring": run.retiring_status(previous.get("retiring")) or None}
+                                  "retiring": run.retiring_status(previous.get("retiring")) or None,
+                                  # Written only by a pass that got this far: its inputs passed every check.
+                                  "validatedGeneration": obj.generation}
 
         cert: Observed[CertificateState] = found[Resource.CERTIFICATE_ARN]
         status["certificate"] = {"arn": cert.id, "notAfter": cert.state.not_after}

@@ -436,6 +436,9 @@ class StatusBase(Model):
     observed_generation: Count | None = Field(None, description=(
         "The metadata.generation that the operator last processed; equal to metadata.generation when the "
         "status describes the current spec."))
+    validated_generation: Count | None = Field(None, description=(
+        "The metadata.generation whose inputs (subnets, hosted zone, ...) the operator last checked in AWS "
+        "and whose AWS resources it recorded in full: drift checks of that generation read neither again."))
     drift: DriftRecord | None = None
 
 

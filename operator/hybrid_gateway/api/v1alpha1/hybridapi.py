@@ -301,6 +301,11 @@ class HybridApiStatus(StatusBase):
         "never written by this object)."))
     resources: dict[Resource, str] | None = Field(
         None, description="Ids and ARNs of the AWS resources this object owns.")
+    deployed_definition_hash: str | None = Field(None, description=(
+        "Hash of the API definition that the deployment in resources.deploymentId was made for."))
+    vpc_cidrs: tuple[str, ...] | None = Field(None, description=(
+        "CIDR blocks of spec.network.vpcId, read once for validatedGeneration: the ALB's security group "
+        "lets HTTPS in from them."))
     retiring: dict[Resource, tuple[str, ...]] | None = Field(None, description=(
         "AWS resources that a replacement took over from (for example a load balancer of a former VPC) and "
         "that are deleted once nothing waits any more, because their dependents still pointed at them."))
