@@ -51,7 +51,8 @@ def _run(args: argparse.Namespace) -> int:
         handlers.configure_settings(settings, workers=args.workers, scan_cluster=needs_cluster_scan(args))
         aws = AwsClients(max_attempts=args.aws_max_attempts, rate_limits=dict(args.aws_rate_limit or []),
                          identity=identity)
-        budget = DriftBudget(lambda bucket: aws.quota(bucket).rate, share=args.drift_budget_share)
+        budget = (DriftBudget(lambda bucket: aws.quota(bucket).rate, share=args.drift_budget_share)
+                  if args.drift_budget_share > 0 else None)
         runtime = Runtime(aws=aws, kube=kube.Kube(), public_roots=PublicRoots.load(args.public_ca_bundle or []),
                           require_tenancy_policy=args.require_tenancy_policy, min_drift_seconds=args.min_drift_interval,
                           drift_budget=budget)
@@ -123,13 +124,13 @@ def rate_limit(text: str) -> tuple[str, float]:
 
 
 def share(text: str) -> float:
-    """A fraction in (0, 1] (`--drift-budget-share 0.5`)."""
+    """A fraction in [0, 1] (`--drift-budget-share 0.5`; 0: no budget)."""
     try:
         value = float(text)
     except ValueError:
-        value = 0.0
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1], not {text!r}")
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1], not {text!r}")
     return value
 
 
@@ -184,7 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--drift-budget-share", type=share, default=0.5,
                      help="the share of each bucket's rate that the fleet's drift checks may use; drift intervals are "
-                          "stretched to stay within it (status.drift.effectiveInterval; default 0.5)")
+                          "stretched to stay within it (status.drift.effectiveInterval; default 0.5; 0 turns the "
+                          "budget off: every object checks at its own interval, e.g. against an emulator)")
     run.add_argument(
         "--public-ca-bundle", action="append", metavar="FILE",
         help="PEM file of more CAs that API Gateway trusts at the front door, besides the public ones (certifi's "

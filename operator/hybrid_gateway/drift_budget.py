@@ -32,6 +32,7 @@ class DriftBudget:
         self._rate_of = rate_of
         self._objects: dict[str, tuple[float, dict[BucketKey, int]]] = {}
         self._stretch: dict[BucketKey, float] | None = None  # None: to recompute
+        self._published: set[BucketKey] = set()
         self._lock = threading.Lock()
 
     def observe(self, uid: str, interval: float, calls: Mapping[BucketKey, int]) -> None:
@@ -79,5 +80,10 @@ class DriftBudget:
             return {key: rps / self.budget(key) for key, rps in used.items()}
 
     def publish(self) -> None:
-        for (region, bucket), ratio in self.use().items():
+        use = self.use()
+        with self._lock:
+            gone, self._published = self._published - set(use), set(use)
+        for region, bucket in gone:  # no object reads from it any more
+            metrics.DRIFT_BUDGET_USE.labels(bucket, region).set(0.0)
+        for (region, bucket), ratio in use.items():
             metrics.DRIFT_BUDGET_USE.labels(bucket, region).set(ratio)

@@ -4,11 +4,11 @@ the AIMD token bucket's math on a fake clock."""
 from __future__ import annotations
 
 import pytest
-from hybrid_gateway_devenv.emulator import quotas as emulated
-from hybrid_gateway_devenv.emulator.routing import AwsCall
 
 from hybrid_gateway.aws import clients, quotas
 from hybrid_gateway.aws.clients import AwsClients, TokenBucket
+from hybrid_gateway_devenv.emulator import quotas as emulated
+from hybrid_gateway_devenv.emulator.routing import AwsCall
 
 
 def _emulated_calls() -> list[AwsCall]:

@@ -53,8 +53,9 @@ def test_non_positive_limits_are_refused_by_the_client_layer() -> None:
         AwsClients(rate_limits={"elbv2": 0})
 
 
-@pytest.mark.parametrize("bad", ["0", "1.5", "-0.1", "half"])
+@pytest.mark.parametrize("bad", ["1.5", "-0.1", "half"])
 def test_drift_budget_share_is_a_fraction(bad: str) -> None:
     with pytest.raises(SystemExit):
         parse("--drift-budget-share", bad)
     assert build_parser().parse_args(["run"]).drift_budget_share == 0.5
+    assert build_parser().parse_args(["run", "--drift-budget-share", "0"]).drift_budget_share == 0.0  # off

@@ -5,9 +5,15 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from tests.fakes import FakeKube
 
 from hybrid_gateway import durations
+from hybrid_gateway.aws import clients
+from hybrid_gateway.aws.clients import AwsClients
 from hybrid_gateway.drift_budget import DriftBudget
+from hybrid_gateway.parts.base import Observed, Outcome
+from hybrid_gateway.reconcilers.base import FinalizeResult, KubeObject, PassResult, Reconciler, Runtime
+from hybrid_gateway.status.conditions import Condition
 
 DESCRIBE = ("eu-west-1", "elbv2:describe")
 ACCOUNT = ("eu-west-1", "apigateway:account")
@@ -74,3 +80,42 @@ def test_effective_interval_is_reported_as_a_duration() -> None:
     assert durations.format_seconds(60.0) == "1m0s"
     assert durations.format_seconds(3725.0) == "1h2m5s"
     assert durations.parse(durations.format_seconds(97.0), 0) == 97.0
+
+
+class Checking(Reconciler):
+    """A converged HybridApi whose every pass makes `reads` elbv2 Describe calls (recorded as the client
+    layer's before-send hook records them); `changed` passes created something."""
+
+    kind, plural = "HybridApi", "hybridapis"
+    reads = 12
+    changed = False
+
+    def reconcile(self, obj: KubeObject) -> PassResult:
+        recording = clients._RECORDING.get()
+        assert recording is not None
+        recording[DESCRIBE] += self.reads
+        outcomes = [Outcome("alb", Observed(id="alb-1", state=None), action="Created")] if self.changed else []
+        return PassResult(hops=[Condition("AlbReady", True, "Ready", "")], outcomes=outcomes)
+
+    def finalize(self, obj: KubeObject) -> FinalizeResult:
+        return FinalizeResult(done=True)
+
+
+def test_run_pass_feeds_the_budget_and_reports_the_effective_interval() -> None:
+    kube = FakeKube()
+    fleet = budget()
+    reconciler = Checking(Runtime(aws=AwsClients(), kube=kube, drift_budget=fleet))
+    for i in range(100):
+        kube.add_object("hybridapis", {"metadata": {"name": f"api-{i}", "namespace": "ns", "uid": f"u{i}",
+                                                    "generation": 1}, "spec": {}})
+    reconciler.changed = True  # a pass that created something is not what a check costs
+    reconciler.run_pass(kube.objects[("hybridapis", "ns", "api-0")], drift_seconds=60.0)
+    assert kube.status("hybridapis", "ns", "api-0")["drift"]["effectiveInterval"] == "1m0s"
+    assert fleet.use() == {}
+    reconciler.changed = False
+    for i in range(100):
+        reconciler.run_pass(kube.objects[("hybridapis", "ns", f"api-{i}")], drift_seconds=60.0)
+    assert kube.status("hybridapis", "ns", "api-99")["drift"]["effectiveInterval"] == "8m0s"  # 100 x 12 / 60 s
+    assert fleet.use()[DESCRIBE] == pytest.approx(1.0)
+    reconciler.run_finalize(kube.objects[("hybridapis", "ns", "api-99")])
+    assert fleet.interval("u0", 60.0) == pytest.approx(60.0 * 99 * 12 / 60 / 2.5)

@@ -324,8 +324,8 @@ class Reconciler(ABC):
             drift["repairing"] = False  # a merge patch cannot remove the key
         if drift_seconds is not None:
             budget = self.runtime.drift_budget
-            if budget is not None and (stalled or not result.waiting):
-                # What a converged or stalled pass costs is what each drift check of the object will cost.
+            if budget is not None and (stalled or not (result.waiting or result.changed)):
+                # What a pass that found nothing to do (or stalled) cost is what each drift check will cost.
                 budget.observe(obj.uid, drift_seconds, calls)
             effective = budget.interval(obj.uid, drift_seconds) if budget is not None else drift_seconds
             drift["effectiveInterval"] = durations.format_seconds(effective)
