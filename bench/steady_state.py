@@ -4,7 +4,7 @@
 
 The object is tests/e2e/helpers.hybridapi (the example: requested certificate, two routes, secret
 header). Reads per check are what limits how many objects one operator can check per minute under
-the per-service rate limits (see `hybrid-gateway run --help`, --aws-rate-limit).
+the per-bucket rate limits (see `hybrid-gateway run --help`, --aws-rate-limit, docs/aws-budget.md).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from tests.e2e.helpers import (
     wait_until,
 )
 
-from hybrid_gateway.aws.clients import DEFAULT_RATE_LIMITS
+from hybrid_gateway.aws import quotas
 
 
 def main() -> None:
@@ -50,14 +50,15 @@ def main() -> None:
     print(format_reads(calls))
     if calls["writes"]:
         print(f"WRITES in steady state: {calls['writes']}")
-    per_service: dict[str, float] = {}
+    per_bucket: dict[str, float] = {}
     for op, per in calls["reads_per_check"].items():
-        service = op.split(":", 1)[0]
-        per_service[service] = per_service.get(service, 0.0) + per
-    print("objects one operator can check per minute at the default rate limits, by service:")
-    for service, per in sorted(per_service.items(), key=lambda kv: -kv[1]):
-        rate = DEFAULT_RATE_LIMITS.get(service, 10.0)
-        print(f"  {service:12s} {per:5.1f} reads/check at {rate:g}/s -> {rate * 60 / per:6.0f} checks/min")
+        service, _, operation = op.partition(":")
+        for bucket in quotas.buckets_for(service, operation):
+            per_bucket[bucket] = per_bucket.get(bucket, 0.0) + per
+    print("objects one operator can check per minute at the default rate limits, by bucket:")
+    for bucket, per in sorted(per_bucket.items(), key=lambda kv: -kv[1]):
+        rate = quotas.default_quota(bucket).rate
+        print(f"  {bucket:32s} {per:5.1f} reads/check at {rate:g}/s -> {rate * 60 / per:6.0f} checks/min")
 
 
 if __name__ == "__main__":

@@ -50,9 +50,11 @@ class OperatorProcess:
     def start(self) -> OperatorProcess:
         scope = [a for ns in self.namespaces for a in ("--namespace", ns)] or ["--all-namespaces"]
         # Tests and benches check drift every second or two against the emulator: below the floor that
-        # protects AWS's shared rate limits (--min-drift-interval, by default 30s).
+        # protects AWS's shared rate limits (--min-drift-interval, by default 30s), and with no drift budget,
+        # which would stretch such intervals to fit AWS's rates (a test of the budget passes its own share).
+        budget = [] if "--drift-budget-share" in self.extra_args else ["--drift-budget-share", "0"]
         argv = [sys.executable, "-m", "hybrid_gateway", "run", *scope, "--metrics-port", "0", "--health-port", "0",
-                "--min-drift-interval", "1", "--verbose", *self.public_ca_args(), *self.extra_args]
+                "--min-drift-interval", "1", *budget, "--verbose", *self.public_ca_args(), *self.extra_args]
         log_file = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(argv, env=self.env(), stdout=log_file, stderr=subprocess.STDOUT,
                                      start_new_session=True)

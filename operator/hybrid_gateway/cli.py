@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from hybrid_gateway.api.v1alpha1.common import MIN_DRIFT_SECONDS
-from hybrid_gateway.aws.clients import DEFAULT_RATE_LIMITS
+from hybrid_gateway.aws import quotas
 
 DESCRIPTION = "Kubernetes operator for Amazon API Gateway -> on-prem HTTPS backends."
 
@@ -22,6 +22,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from hybrid_gateway import handlers, kube, metrics
     from hybrid_gateway.aws.clients import AwsClients
+    from hybrid_gateway.drift_budget import DriftBudget
     from hybrid_gateway.public_trust import PublicRoots
     from hybrid_gateway.reconcilers.base import Runtime
     from hybrid_gateway.writer_lease import WriterLease
@@ -50,8 +51,11 @@ def _run(args: argparse.Namespace) -> int:
         handlers.configure_settings(settings, workers=args.workers, scan_cluster=needs_cluster_scan(args))
         aws = AwsClients(max_attempts=args.aws_max_attempts, rate_limits=dict(args.aws_rate_limit or []),
                          identity=identity)
+        budget = (DriftBudget(lambda bucket: aws.quota(bucket).rate, share=args.drift_budget_share)
+                  if args.drift_budget_share > 0 else None)
         runtime = Runtime(aws=aws, kube=kube.Kube(), public_roots=PublicRoots.load(args.public_ca_bundle or []),
-                          require_tenancy_policy=args.require_tenancy_policy, min_drift_seconds=args.min_drift_interval)
+                          require_tenancy_policy=args.require_tenancy_policy, min_drift_seconds=args.min_drift_interval,
+                          drift_budget=budget)
         memo.state = handlers.OperatorState(runtime, default_drift_seconds=args.drift_interval, writer=writer)
 
     @kopf.on.cleanup()
@@ -105,16 +109,29 @@ def lease_reference(text: str) -> tuple[str, str]:
 
 
 def rate_limit(text: str) -> tuple[str, float]:
-    """`elbv2=20` -> ("elbv2", 20.0); `*=100` sets every service."""
-    service, sep, value = text.partition("=")
-    service = service.strip()
+    """`elbv2=20` -> ("elbv2", 20.0): every bucket of a service; `elbv2:mutating=2`: one bucket; `*=100`:
+    every bucket of every service."""
+    key, sep, value = text.partition("=")
+    key = key.strip()
     try:
         rate = float(value)
     except ValueError:
         rate = 0.0
-    if not sep or not service or rate <= 0:
-        raise argparse.ArgumentTypeError(f"expected SERVICE=RPS with RPS > 0 (e.g. elbv2=20), not {text!r}")
-    return service, rate
+    if not sep or not key or rate <= 0 or key.startswith(":") or key.endswith(":"):
+        raise argparse.ArgumentTypeError(f"expected SERVICE=RPS or SERVICE:BUCKET=RPS with RPS > 0 (e.g. elbv2=20, "
+                                         f"elbv2:mutating=2), not {text!r}")
+    return key, rate
+
+
+def share(text: str) -> float:
+    """A fraction in [0, 1] (`--drift-budget-share 0.5`; 0: no budget)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1], not {text!r}")
+    return value
 
 
 def seconds(text: str) -> float:
@@ -158,11 +175,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, default=32, help="reconcile passes that may run at once")
     run.add_argument("--aws-max-attempts", type=int, default=8, help="attempts per AWS call (throttling, 5xx)")
     run.add_argument(
-        "--aws-rate-limit", action="append", type=rate_limit, metavar="SERVICE=RPS",
-        help="requests per second to one AWS service, per region (repeatable; '*=RPS' sets every service). "
-             "Defaults stay below AWS's API limits: "
-             + ", ".join(f"{k}={v:g}" for k, v in sorted(DEFAULT_RATE_LIMITS.items())),
+        "--aws-rate-limit", action="append", type=rate_limit, metavar="SERVICE[:BUCKET]=RPS",
+        help="requests per second of the client-side buckets, per region (repeatable): SERVICE:BUCKET=RPS sets one "
+             "bucket (an AWS operation group, e.g. elbv2:mutating, elbv2:describe, apigateway:account, "
+             "route53:account, ec2:DescribeSubnets), SERVICE=RPS every bucket of a service, '*=RPS' every bucket; "
+             "the most specific wins. Defaults are half of each AWS quota (docs/aws-budget.md), e.g. "
+             + ", ".join(f"{b}={quotas.default_quota(b).rate:g}"
+                         for b in ("apigateway:account", "elbv2:describe", "elbv2:mutating", "route53:account")),
     )
+    run.add_argument("--drift-budget-share", type=share, default=0.5,
+                     help="the share of each bucket's rate that the fleet's drift checks may use; drift intervals are "
+                          "stretched to stay within it (status.drift.effectiveInterval; default 0.5; 0 turns the "
+                          "budget off: every object checks at its own interval, e.g. against an emulator)")
     run.add_argument(
         "--public-ca-bundle", action="append", metavar="FILE",
         help="PEM file of more CAs that API Gateway trusts at the front door, besides the public ones (certifi's "

@@ -34,3 +34,15 @@ def parse_time(text: str) -> dt.datetime:
 
 def format_time(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def format_seconds(seconds: float) -> str:
+    """Whole seconds as a Go-style duration: 90 -> "1m30s", 3600 -> "1h0m0s" (what `parse` reads back)."""
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m{secs}s"
+    if minutes:
+        return f"{minutes}m{secs}s"
+    return f"{secs}s"

@@ -10,6 +10,7 @@ import contextlib
 import logging
 import random
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -28,6 +29,7 @@ FINALIZER = "hybridgateway.io/finalizer"
 DEFAULT_DRIFT_SECONDS = 60.0
 JITTER = 0.1  # +-10% so that many objects do not check AWS in lockstep
 REQUEST_FIELD = ("metadata", "annotations", RECONCILE_REQUEST_ANNOTATION)
+HANDLER_RETRY_SLACK = 10.0
 
 
 class OperatorState:
@@ -38,9 +40,39 @@ class OperatorState:
         self.default_drift_seconds = default_drift_seconds
         self.writer = writer  # None: a standalone process, the only writer there is
         self.min_drift_seconds = runtime.min_drift_seconds
+        self.budget = runtime.drift_budget
         self.reconcilers: dict[str, Reconciler] = {cls.plural: cls(runtime) for cls in RECONCILERS}
         self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self._guard = threading.Lock()
+        # uid -> monotonic time by which kopf's retry of a handler that is waiting for AWS should have run.
+        self._handler_retries: dict[str, float] = {}
+
+    def handler_retry(self, uid: str, delay: float | None) -> None:
+        """A handler's pass is waiting for AWS and kopf retries it in `delay` seconds (None: it is done).
+        While it does, that retry is the object's only timer: the drift daemon skips its checks."""
+        with self._guard:
+            if delay is None:
+                self._handler_retries.pop(uid, None)
+            else:
+                # Slack for kopf's own scheduling; if the retry never comes, the daemon takes over after it.
+                self._handler_retries[uid] = time.monotonic() + 2 * delay + HANDLER_RETRY_SLACK
+
+    def handler_retrying(self, uid: str) -> bool:
+        with self._guard:
+            deadline = self._handler_retries.get(uid)
+            if deadline is not None and deadline < time.monotonic():
+                del self._handler_retries[uid]
+                return False
+            return deadline is not None
+
+    def drift_seconds(self, spec: Mapping[str, Any]) -> float:
+        """The object's own drift interval (spec, else --drift-interval; at least --min-drift-interval)."""
+        return drift_interval(spec, self.default_drift_seconds, self.min_drift_seconds)
+
+    def effective_drift_seconds(self, uid: str, spec: Mapping[str, Any]) -> float:
+        """The object's drift interval, stretched by the fleet's drift budget."""
+        own = self.drift_seconds(spec)
+        return self.budget.interval(uid, own) if self.budget is not None else own
 
     def lock(self, uid: str) -> threading.Lock:
         # Handlers and the drift daemon of one object never run a pass at the same time.
@@ -68,7 +100,7 @@ def reconcile(plural: str, body: kopf.Body, memo: Any) -> float | None:
     """One pass; returns seconds until the next look when AWS is still working, else None."""
     state = _state(memo)
     with state.pass_of(body.metadata.uid or ""):
-        report = state.reconcilers[plural].run_pass(dict(body))
+        report = state.reconcilers[plural].run_pass(dict(body), drift_seconds=state.drift_seconds(body.spec))
     _post(body, report.events)
     return report.requeue_after
 
@@ -78,6 +110,8 @@ def _on_change(plural: str, body: kopf.Body, memo: Any, **_: Any) -> None:
         delay = reconcile(plural, body, memo)
     except NotWriter as err:
         raise kopf.TemporaryError(str(err), delay=err.retry_in) from None
+    # While AWS works, kopf's retry of this handler (with the pass's backoff) is the object's one timer.
+    _state(memo).handler_retry(body.metadata.uid or "", delay)
     if delay is not None:
         raise kopf.TemporaryError("waiting for AWS", delay=delay)
 
@@ -108,15 +142,21 @@ def drift_interval(spec: Mapping[str, Any], default: float, minimum: float = MIN
 
 async def _drift_daemon(plural: str, body: kopf.Body, memo: Any, stopped: kopf.DaemonStopped, **_: Any) -> None:
     """Per-object drift check: the same pass as create/update, every `spec.driftCheckInterval` (by default
-    the operator's --drift-interval)."""
+    the operator's --drift-interval), stretched by the fleet's drift budget. While a pass of this daemon
+    waits for AWS, the daemon looks again with the pass's backoff; while a handler's pass waits, kopf's retry
+    of that handler does, and the daemon skips."""
     next_in: float | None = None
+    uid = body.metadata.get("uid") or ""
     while not stopped:
         state = _state(memo)
-        interval = drift_interval(body.spec, state.default_drift_seconds, state.min_drift_seconds)
+        interval = state.effective_drift_seconds(uid, body.spec)
         wait = next_in if next_in is not None else interval * random.uniform(1 - JITTER, 1 + JITTER)
         await stopped.wait(wait)
         if stopped or body.metadata.get("deletionTimestamp"):
             break
+        if state.handler_retrying(uid):
+            next_in = None
+            continue
         try:
             next_in = await asyncio.to_thread(reconcile, plural, body, memo)
         except NotWriter as err:

@@ -14,6 +14,20 @@ AWS_CALLS = Counter(
     "hybrid_gateway_aws_calls_total", "AWS API calls by service, operation and outcome",
     ["service", "operation", "outcome"],
 )
+AWS_THROTTLES = Counter(
+    "hybrid_gateway_aws_throttles_total",
+    "Throttling answers from AWS, by service and by each bucket the call drew from", ["service", "bucket"],
+)
+AWS_BUCKET_RATE = Gauge(
+    "hybrid_gateway_aws_bucket_rate", "Current requests per second of a client-side bucket (after throttles)",
+    ["service", "bucket", "region"],
+)
+DRIFT_BUDGET_USE = Gauge(
+    "hybrid_gateway_drift_budget_use_ratio",
+    "The fleet's drift checks' reads per second on a bucket, over the budget (--drift-budget-share x the "
+    "bucket's rate), after stretching intervals: at most 1",
+    ["bucket", "region"],
+)
 DRIFT_CORRECTIONS = Counter(
     "hybrid_gateway_drift_corrections_total", "Drift corrections by kind and resource", ["kind", "resource"]
 )

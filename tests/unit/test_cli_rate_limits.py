@@ -1,11 +1,15 @@
-"""`hybrid-gateway run --aws-rate-limit SERVICE=RPS`: per-service overrides of the client layer's limits."""
+"""`hybrid-gateway run --aws-rate-limit SERVICE[:BUCKET]=RPS`: overrides of the client layer's buckets."""
 
 from __future__ import annotations
 
 import pytest
 
-from hybrid_gateway.aws.clients import DEFAULT_RATE_LIMITS, AwsClients, effective_rate_limits
+from hybrid_gateway.aws import quotas
+from hybrid_gateway.aws.clients import AwsClients
 from hybrid_gateway.cli import build_parser
+
+BUCKETS = ("apigateway:account", "apigateway:CreateDeployment", "elbv2:describe", "elbv2:mutating",
+           "route53:account", "acm:DescribeCertificate", "ec2:DescribeSubnets", "s3", "sts")
 
 
 def parse(*argv: str) -> dict[str, float]:
@@ -14,22 +18,30 @@ def parse(*argv: str) -> dict[str, float]:
 
 def test_defaults_stay_when_nothing_is_given() -> None:
     clients = AwsClients(rate_limits=parse())
-    for service, rate in DEFAULT_RATE_LIMITS.items():
-        assert clients.rate_limit(service) == rate
-    assert clients.rate_limit("sts") == 10.0
+    for bucket in BUCKETS:
+        assert clients.quota(bucket) == quotas.default_quota(bucket)
+    assert clients.quota("sts").rate == quotas.FALLBACK_RATE
 
 
 def test_one_service_and_every_service() -> None:
     clients = AwsClients(rate_limits=parse("--aws-rate-limit", "*=100", "--aws-rate-limit", "elbv2=20"))
-    assert clients.rate_limit("elbv2") == 20.0
-    assert clients.rate_limit("apigateway") == 100.0
-    assert clients.rate_limit("sts") == 100.0
+    assert clients.quota("elbv2:describe").rate == 20.0
+    assert clients.quota("elbv2:mutating").rate == 20.0
+    assert clients.quota("apigateway:account").rate == 100.0
+    assert clients.quota("sts").rate == 100.0
     only = AwsClients(rate_limits=parse("--aws-rate-limit", "route53=2.5"))
-    assert only.rate_limit("route53") == 2.5
-    assert only.rate_limit("elbv2") == DEFAULT_RATE_LIMITS["elbv2"]
+    assert only.quota("route53:account").rate == 2.5
+    assert only.quota("elbv2:describe") == quotas.default_quota("elbv2:describe")
 
 
-@pytest.mark.parametrize("bad", ["elbv2", "elbv2=", "=5", "elbv2=0", "elbv2=-1", "elbv2=fast"])
+def test_one_bucket() -> None:
+    clients = AwsClients(rate_limits=parse("--aws-rate-limit", "elbv2:mutating=2", "--aws-rate-limit", "elbv2=4"))
+    assert clients.quota("elbv2:mutating").rate == 2.0
+    assert clients.quota("elbv2:describe").rate == 4.0
+    assert clients.quota("apigateway:account") == quotas.default_quota("apigateway:account")
+
+
+@pytest.mark.parametrize("bad", ["elbv2", "elbv2=", "=5", "elbv2=0", "elbv2=-1", "elbv2=fast", "elbv2:=2", ":x=1"])
 def test_malformed_values_are_refused(bad: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         parse("--aws-rate-limit", bad)
@@ -38,4 +50,12 @@ def test_malformed_values_are_refused(bad: str, capsys: pytest.CaptureFixture[st
 
 def test_non_positive_limits_are_refused_by_the_client_layer() -> None:
     with pytest.raises(ValueError):
-        effective_rate_limits({"elbv2": 0})
+        AwsClients(rate_limits={"elbv2": 0})
+
+
+@pytest.mark.parametrize("bad", ["1.5", "-0.1", "half"])
+def test_drift_budget_share_is_a_fraction(bad: str) -> None:
+    with pytest.raises(SystemExit):
+        parse("--drift-budget-share", bad)
+    assert build_parser().parse_args(["run"]).drift_budget_share == 0.5
+    assert build_parser().parse_args(["run", "--drift-budget-share", "0"]).drift_budget_share == 0.0  # off

@@ -4,14 +4,22 @@
 - `AWS_ENDPOINT_URL` (honoured by botocore itself) points every service at an emulator; nothing
   here knows whether it talks to AWS or to the emulator.
 - botocore's "standard" retry mode retries throttling and 5xx answers with jittered backoff.
-- A token bucket per service keeps a whole fleet of objects under the service's API rate limits.
+- Token buckets per AWS operation group (aws/quotas.py: AWS's own buckets, at half their rate by
+  default) keep a whole fleet of objects under AWS's API rate limits, leaving the rest of the account
+  its share. A throttling answer halves its buckets' rates, which then recover slowly (AIMD; per bucket,
+  which botocore's adaptive mode, one rate per client, cannot do).
 - Every call is counted in Prometheus by service, operation and outcome.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import math
 import threading
 import time
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -19,6 +27,7 @@ import boto3
 from botocore.config import Config
 
 from hybrid_gateway import __version__, metrics
+from hybrid_gateway.aws import quotas
 
 if TYPE_CHECKING:  # boto3-stubs: every call on a client is checked against the service's model
     from mypy_boto3_acm import ACMClient
@@ -28,60 +37,85 @@ if TYPE_CHECKING:  # boto3-stubs: every call on a client is checked against the 
     from mypy_boto3_route53 import Route53Client
     from mypy_boto3_s3 import S3Client
 
-# Requests per second per service and region. AWS's published defaults are the ceiling;
-# we stay well below so that other tools in the same account keep their share.
-DEFAULT_RATE_LIMITS: dict[str, float] = {
-    "apigateway": 8.0,
-    "elbv2": 10.0,
-    "ec2": 20.0,
-    "acm": 10.0,
-    "route53": 5.0,
-    "s3": 50.0,
-}
-FALLBACK_RATE_LIMIT = 10.0  # services not in the table
-ALL_SERVICES = "*"  # key of `rate_limits` that sets every service (explicit services still win)
+# AWS's throttling answers (botocore.retries.standard lists them for its retry decisions), less
+# LimitExceededException: API Gateway answers that to a resource-count quota (20 VPC links), which
+# waiting does not fix and which must not slow every call down.
+THROTTLE_CODES = frozenset({
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+    "TooManyRequestsException", "ProvisionedThroughputExceededException", "TransactionInProgressException",
+    "RequestLimitExceeded", "BandwidthLimitExceeded", "RequestThrottled", "SlowDown",
+    "PriorRequestNotComplete", "EC2ThrottledException",
+})
+# AIMD: a throttle halves the bucket's rate (at most once per DECREASE_COOLDOWN, since the calls in flight
+# at that moment are all answered alike), never below MIN_RATE_SHARE of its configured rate; then the rate
+# climbs back linearly, by the configured rate every RECOVERY_SECONDS.
+DECREASE_FACTOR = 0.5
+DECREASE_COOLDOWN = 1.0
+MIN_RATE_SHARE = 1 / 16
+RECOVERY_SECONDS = 60.0
 
-
-def effective_rate_limits(overrides: dict[str, float] | None = None) -> dict[str, float]:
-    """DEFAULT_RATE_LIMITS with `overrides` applied; `{"*": r}` sets every service (and the fallback)."""
-    overrides = dict(overrides or {})
-    every = overrides.pop(ALL_SERVICES, None)
-    limits = dict(DEFAULT_RATE_LIMITS)
-    if every is not None:
-        limits = {service: every for service in limits}
-    limits[ALL_SERVICES] = every if every is not None else FALLBACK_RATE_LIMIT
-    limits.update(overrides)
-    for service, rate in limits.items():
-        if rate <= 0:
-            raise ValueError(f"rate limit of {service} must be positive, not {rate}")
-    return limits
+BucketKey = tuple[str, str]  # (region, bucket name); Route 53's region is quotas.GLOBAL_REGION
 
 
 class TokenBucket:
-    """A thread-safe token bucket: `acquire()` blocks until a token is available."""
+    """A thread-safe token bucket that slows down when AWS throttles (AIMD).
 
-    def __init__(self, rate: float, burst: float | None = None) -> None:
+    `acquire()` blocks until a token is available. `throttled()` halves the rate; it recovers linearly up
+    to the configured `ceiling`. `clock` and `sleep` are injectable for tests."""
+
+    def __init__(self, rate: float, burst: float | None = None, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.ceiling = rate
         self.rate = rate
         self.capacity = burst if burst is not None else max(1.0, rate)
+        self._clock = clock
+        self._sleep = sleep
         self._tokens = self.capacity
-        self._updated = time.monotonic()
+        self._updated = clock()
+        self._last_decrease = -math.inf
         self._lock = threading.Lock()
 
+    def _advance(self, now: float) -> None:
+        elapsed = max(0.0, now - self._updated)
+        if self.rate < self.ceiling:
+            # Tokens accrue at the mean rate over the elapsed time while the rate climbs.
+            raised = min(self.ceiling, self.rate + self.ceiling * elapsed / RECOVERY_SECONDS)
+            self._tokens += elapsed * (self.rate + raised) / 2
+            self.rate = raised
+        else:
+            self._tokens += elapsed * self.rate
+        self._tokens = min(self.capacity, self._tokens)
+        self._updated = now
+
+    def try_acquire(self) -> float:
+        """Take a token and return 0, or return the seconds to wait for one."""
+        with self._lock:
+            self._advance(self._clock())
+            if self._tokens >= 1.0 - 1e-9:  # a float's worth short of a token is a token
+                self._tokens -= 1.0
+                return 0.0
+            return (1.0 - self._tokens) / self.rate
+
     def acquire(self) -> None:
-        while True:
-            with self._lock:
-                now = time.monotonic()
-                self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
-                self._updated = now
-                if self._tokens >= 1.0:
-                    self._tokens -= 1.0
-                    return
-                wait = (1.0 - self._tokens) / self.rate
-            time.sleep(wait)
+        while (wait := self.try_acquire()) > 0:
+            self._sleep(wait)
+
+    def throttled(self) -> bool:
+        """AWS throttled a call of this bucket: halve the rate. False when within the cooldown of the last
+        decrease (the same burst of answers)."""
+        with self._lock:
+            now = self._clock()
+            self._advance(now)
+            if now - self._last_decrease < DECREASE_COOLDOWN:
+                return False
+            self._last_decrease = now
+            self.rate = max(self.ceiling * MIN_RATE_SHARE, self.rate * DECREASE_FACTOR)
+            self._tokens = min(self._tokens, 0.0)  # the next call waits for a token at the new rate
+            return True
 
 
 class AwsClients:
-    """Factory and cache of instrumented boto3 clients."""
+    """Factory and cache of instrumented boto3 clients, paced by buckets per AWS operation group."""
 
     def __init__(
         self,
@@ -100,14 +134,39 @@ class AwsClients:
             read_timeout=60,
             max_pool_connections=50,
         )
-        self._rate_limits = effective_rate_limits(rate_limits)
+        self._overrides = dict(rate_limits or {})
+        quotas.validate_overrides(self._overrides)
         self._clients: dict[tuple[str, str], Any] = {}
-        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        self._buckets: dict[BucketKey, TokenBucket] = {}
         self._lock = threading.Lock()
 
-    def rate_limit(self, service: str) -> float:
-        """Requests per second allowed to `service` in each region."""
-        return self._rate_limits.get(service, self._rate_limits[ALL_SERVICES])
+    def quota(self, bucket: str) -> quotas.Quota:
+        """The configured rate and burst of a bucket (quotas.buckets_for names them)."""
+        return quotas.configured_quota(bucket, self._overrides)
+
+    def bucket(self, region: str, name: str) -> TokenBucket:
+        key = (region, name)
+        with self._lock:
+            if key not in self._buckets:
+                quota = self.quota(name)
+                self._buckets[key] = TokenBucket(quota.rate, quota.burst)
+                metrics.AWS_BUCKET_RATE.labels(name.partition(":")[0], name, region).set(quota.rate)
+            return self._buckets[key]
+
+    def buckets(self, service: str, region: str, operation: str) -> list[tuple[BucketKey, TokenBucket]]:
+        bucket_region = quotas.region_of(service, region)
+        return [((bucket_region, name), self.bucket(bucket_region, name))
+                for name in quotas.buckets_for(service, operation)]
+
+    @contextlib.contextmanager
+    def recording(self, calls: Counter[BucketKey] | None = None) -> Iterator[Counter[BucketKey]]:
+        """Count the calls made in this context (this thread) per bucket, into `calls`: what one pass costs."""
+        calls = Counter() if calls is None else calls
+        token = _RECORDING.set(calls)
+        try:
+            yield calls
+        finally:
+            _RECORDING.reset(token)
 
     def client(self, service: str, region: str) -> Any:
         key = (service, region)
@@ -120,12 +179,30 @@ class AwsClients:
             return self._clients[key]
 
     def _instrument(self, client: Any, service: str, region: str) -> None:
-        bucket = TokenBucket(self.rate_limit(service))
-        self._buckets[(service, region)] = bucket
+        def before_send(event_name: str, **_: Any) -> None:
+            # Called once per HTTP attempt, so retries also respect the rate limits.
+            operation = event_name.rsplit(".", 1)[-1]
+            recording = _RECORDING.get()
+            for key, bucket in self.buckets(service, region, operation):
+                before = bucket.rate
+                bucket.acquire()
+                if recording is not None:
+                    recording[key] += 1
+                if bucket.rate != before:
+                    metrics.AWS_BUCKET_RATE.labels(service, key[1], key[0]).set(bucket.rate)
 
-        def before_send(**_: Any) -> None:
-            # Called once per HTTP attempt, so retries also respect the rate limit.
-            bucket.acquire()
+        def needs_retry(response: Any = None, operation: Any = None, **_: Any) -> None:
+            # Once per attempt, before botocore decides whether to retry it.
+            if operation is None or not response:
+                return
+            parsed = response[1] if isinstance(response, tuple) and len(response) > 1 else None
+            code = parsed.get("Error", {}).get("Code") if isinstance(parsed, dict) else None
+            if code not in THROTTLE_CODES:
+                return
+            for key, bucket in self.buckets(service, region, operation.name):
+                metrics.AWS_THROTTLES.labels(service, key[1]).inc()
+                if bucket.throttled():
+                    metrics.AWS_BUCKET_RATE.labels(service, key[1], key[0]).set(bucket.rate)
 
         def after_call(model: Any, parsed: dict[str, Any], **_: Any) -> None:
             error = parsed.get("Error", {}).get("Code") if isinstance(parsed, dict) else None
@@ -136,8 +213,12 @@ class AwsClients:
 
         events = client.meta.events
         events.register("before-send", before_send)
+        events.register_first("needs-retry", needs_retry)
         events.register("after-call", after_call)
         events.register("after-call-error", after_call_error)
+
+
+_RECORDING: contextvars.ContextVar[Counter[BucketKey] | None] = contextvars.ContextVar("aws_calls", default=None)
 
 
 @dataclass

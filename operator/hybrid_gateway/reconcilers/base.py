@@ -6,21 +6,24 @@ timer all call it, so they all run the same observe -> diff -> act code.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import time
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar, get_args
 
 from pydantic import BaseModel, ValidationError, create_model
 
-from hybrid_gateway import metrics, tenancy
+from hybrid_gateway import durations, metrics, tenancy
 from hybrid_gateway.api.v1alpha1.common import MIN_DRIFT_SECONDS, SYNCED, DriftCheck, Model
-from hybrid_gateway.aws.clients import AwsClients
+from hybrid_gateway.aws.clients import AwsClients, BucketKey
 from hybrid_gateway.aws.errors import AwsErrorKind, classify, error_code
 from hybrid_gateway.aws.tags import Owner
+from hybrid_gateway.drift_budget import DriftBudget
 from hybrid_gateway.errors import RetryLater, Stalled
 from hybrid_gateway.kube import InvalidInput, KubeApi, MissingInput
 from hybrid_gateway.parts.base import Outcome
@@ -64,6 +67,8 @@ class Runtime:
     require_tenancy_policy: bool = False
     # The shortest spec.driftCheckInterval allowed (the operator's --min-drift-interval).
     min_drift_seconds: float = MIN_DRIFT_SECONDS
+    # The fleet's drift budget (--drift-budget-share); None: every object checks at its own interval.
+    drift_budget: DriftBudget | None = None
 
 
 @dataclass
@@ -271,8 +276,16 @@ class Reconciler(ABC):
     def finalize(self, obj: KubeObject) -> FinalizeResult:
         """Remove owned resources in reverse order (or keep them with deletionPolicy Retain)."""
 
-    def run_pass(self, body: dict[str, Any]) -> PassReport:
+    def _recording(self, calls: Counter[BucketKey]) -> contextlib.AbstractContextManager[object]:
+        """Count this pass's AWS calls per bucket into `calls`, when a drift budget wants them."""
+        if self.runtime.drift_budget is None:
+            return contextlib.nullcontext()
+        return self.runtime.aws.recording(calls)
+
+    def run_pass(self, body: dict[str, Any], drift_seconds: float | None = None) -> PassReport:
+        """`drift_seconds`: the object's own drift interval (the kopf layer's), for the drift budget."""
         obj = KubeObject(body)
+        calls: Counter[BucketKey] = Counter()
         started = time.monotonic()
         previous = obj.status
         same_generation = previous.get("observedGeneration") == obj.generation
@@ -285,7 +298,8 @@ class Reconciler(ABC):
         result = PassResult()
         try:
             check_drift_interval(obj, self.runtime.min_drift_seconds)
-            result = self.reconcile(obj)
+            with self._recording(calls):
+                result = self.reconcile(obj)
             result.hops.append(Condition(SYNCED, True, "ReconcileSuccess", "The last pass reached AWS"))
         except Stalled as exc:
             stalled = Condition(cond.STALLED, True, exc.reason, exc.message)
@@ -318,6 +332,13 @@ class Reconciler(ABC):
             drift["repairing"] = True
         elif drift.get("repairing"):
             drift["repairing"] = False  # a merge patch cannot remove the key
+        if drift_seconds is not None:
+            budget = self.runtime.drift_budget
+            if budget is not None and (stalled or not (result.waiting or result.changed)):
+                # What a pass that found nothing to do (or stalled) cost is what each drift check will cost.
+                budget.observe(obj.uid, drift_seconds, calls)
+            effective = budget.interval(obj.uid, drift_seconds) if budget is not None else drift_seconds
+            drift["effectiveInterval"] = durations.format_seconds(effective)
         if result.changed and repairing_drift:
             # The spec did not change but AWS did: that is drift, and it was put back.
             names = [o.part for o in result.changed]
@@ -363,6 +384,8 @@ class Reconciler(ABC):
                                                        "AWS resources")
         if result.done:
             self._idle_passes.pop(obj.uid, None)
+            if self.runtime.drift_budget is not None:
+                self.runtime.drift_budget.forget(obj.uid)
         if not result.done:
             status = {
                 "conditions": cond.merge(

@@ -421,6 +421,10 @@ class DriftRecord(Model):
         "True while a drift repair takes more than one pass because AWS must finish something first (a new "
         "VPC link must become AVAILABLE, a domain name must leave UPDATING): what those passes put back still "
         "counts as drift. False or absent otherwise."))
+    effective_interval: str | None = Field(None, description=(
+        "The interval at which the drift check actually runs, as a duration (e.g. `2m0s`): "
+        "spec.driftCheckInterval (or the operator's default), stretched when the whole fleet's checks would use "
+        "more than the operator's drift budget (--drift-budget-share) of an AWS API rate limit."))
 
 
 class CertificateStatus(Model):
