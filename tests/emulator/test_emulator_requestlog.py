@@ -133,7 +133,9 @@ def test_control_api_over_plain_http(emulator_server: Any, ctl: EmulatorControl,
     with urllib.request.urlopen(f"{emulator_server.endpoint_url}/_emulator/requests?since=0") as answer:
         body = json.loads(answer.read())
     assert [e["operation"] for e in body["requests"]] == ["GetRestApis"]
-    assert set(body["requests"][0]) == {"seq", "time", "service", "operation", "region", "status", "write", "fault"}
+    assert set(body["requests"][0]) == {"seq", "time", "service", "operation", "region", "status", "write", "fault",
+                                        "userAgent"}
+    assert body["requests"][0]["userAgent"].startswith("Boto3/")  # who called (CloudTrail's userAgent on AWS)
     assert body["lastSeq"] == body["requests"][0]["seq"]
 
 
