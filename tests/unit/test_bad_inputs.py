@@ -8,11 +8,13 @@ real API server and the emulator's request log are in tests/e2e/test_hybridapi_s
 from __future__ import annotations
 
 import base64
+import copy
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from tests.fakes import FakeKube
+from tests.unit.test_api_defaults import MINIMAL
 
 from hybrid_gateway import kube as kube_module
 from hybrid_gateway.kube import InvalidInput, Kube, decode_secret_value
@@ -20,23 +22,14 @@ from hybrid_gateway.parts import rest_api
 from hybrid_gateway.reconcilers.base import Runtime
 from hybrid_gateway.reconcilers.hybridapi import HybridApiReconciler
 
-ARN = "arn:aws:acm:ap-northeast-1:111122223333:certificate/0a1b2c3d-4e5f-6789-abcd-ef0123456789"
 SECRET = "s3cr3t-value-never-shown"
 # What cert-manager writes beside tls.crt and tls.key when asked for a PKCS#12 keystore: not UTF-8.
 KEYSTORE_P12 = bytes([0x30, 0x82, 0x0A, 0xFF, 0xFE, 0x80, 0x81]) + bytes(range(128, 256))
 
 
 def hybridapi_body(**spec: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "region": "ap-northeast-1",
-        "network": {"vpcId": "vpc-0123456789abcdef0",
-                    "subnetIds": ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]},
-        "backend": {"targets": [{"ip": "192.168.10.5", "port": 443}]},
-        "frontDoor": {"hostname": "orders-backend.example.com", "hostedZoneId": "Z0123456789ABCDEFGHIJ",
-                      "certificate": {"acmCertificateArn": ARN}},
-        "api": {"routes": [{"path": "/{proxy+}"}],
-                "gatewaySecretHeader": {"secretRef": {"name": "orders-gw", "key": "token"}}},
-    }
+    base: dict[str, Any] = copy.deepcopy(MINIMAL["HybridApi"])
+    base["api"]["gatewaySecretHeader"]["secretRef"]["name"] = "orders-gw"
     base.update(spec)
     return {"apiVersion": "hybridgateway.io/v1alpha1", "kind": "HybridApi",
             "metadata": {"name": "orders", "namespace": "team-a", "uid": "u-1", "generation": 1}, "spec": base}

@@ -40,7 +40,7 @@ from hybrid_gateway.reconcilers.inputs import (
     certificate_desired,
     certificate_part,
     check_name_in_zone,
-    unshared_validation_record,
+    validation_record_to_delete,
 )
 from hybrid_gateway.status.conditions import Condition
 
@@ -86,16 +86,9 @@ def _alias_to_delete(ctx: PartContext, inputs: Inputs, known: dict[str, Any]) ->
 
 
 def _validation_record_to_delete(ctx: PartContext, inputs: Inputs, known: dict[str, Any]) -> str | None:
-    """The DNS validation record of our requested certificate (from status, else from the
-    certificate found by tags: a crash before the first status write leaves no name in status),
-    unless another certificate still validates with it (shared_validation_record)."""
     hostname = inputs.spec.front_door.hostname
-    name = known.get(Resource.VALIDATION_RECORD_NAME)
-    if not name:
-        cert = certificate.RequestedCertificate(hostname).find(ctx, None, known.get(Resource.CERTIFICATE_ARN))
-        record = dns.validation_record(cert.state) if cert is not None else None
-        name = record.name if record is not None else None
-    return unshared_validation_record(ctx, hostname, str(name)) if name else None
+    return validation_record_to_delete(ctx, certificate.RequestedCertificate(hostname), hostname,
+                                       known.get(Resource.VALIDATION_RECORD_NAME), known.get(Resource.CERTIFICATE_ARN))
 
 
 def _subnet_ids(i: Inputs) -> tuple[str, ...]:

@@ -11,8 +11,10 @@ from hybrid_gateway.api.v1alpha1.common import CertificateSource
 from hybrid_gateway.aws.errors import AwsErrorKind, classify
 from hybrid_gateway.errors import Stalled
 from hybrid_gateway.kube import KubeApi
-from hybrid_gateway.parts import certificate
+from hybrid_gateway.parts import certificate, dns
 from hybrid_gateway.parts.base import Part, PartContext
+
+ISSUED_BY_ACM = "AMAZON_ISSUED"  # CertificateDetail.Type of a requested (not imported) certificate
 
 # The keys of a kubernetes.io/tls Secret that are read (ca.crt is optional); any other key is left alone.
 TLS_SECRET_KEYS = ("tls.crt", "tls.key", "ca.crt")
@@ -68,3 +70,16 @@ def unshared_validation_record(ctx: PartContext, hostname: str, record_name: str
     validates with it, else None: a validation CNAME is shared by every certificate for its name in
     the account (docs/dns-ownership.md), and is kept while another one may renew with it."""
     return None if certificate.validation_record_shared(ctx, hostname, record_name, leaving) else record_name
+
+
+def validation_record_to_delete(ctx: PartContext, part: Part[Any, Any], hostname: str, record_name: str | None,
+                                certificate_arn: str | None) -> str | None:
+    """The finalize_id of a requested certificate's DNS validation record: its name from status, else from
+    the certificate `part` finds (a crash before the first status write leaves no name in status); None
+    while another certificate still validates with it."""
+    name = record_name
+    if not name:
+        cert = part.find(ctx, None, certificate_arn)
+        record = dns.validation_record(cert.state) if cert is not None and cert.state.type == ISSUED_BY_ACM else None
+        name = record.name if record is not None else None
+    return unshared_validation_record(ctx, hostname, name) if name else None

@@ -63,10 +63,12 @@ from hybrid_gateway.reconcilers.base import (
 )
 from hybrid_gateway.reconcilers.chain import Chain, Found, Step
 from hybrid_gateway.reconcilers.inputs import (
+    ISSUED_BY_ACM,
     certificate_desired,
     certificate_part,
     check_name_in_zone,
     unshared_validation_record,
+    validation_record_to_delete,
 )
 from hybrid_gateway.status.conditions import Condition, summarize
 from hybrid_gateway.truststore import Source, Truststore, TruststoreInvalid, assemble
@@ -76,7 +78,6 @@ log = logging.getLogger(__name__)
 
 # While a mapped API still has its default endpoint on, ask its HybridApi again at most this often.
 NUDGE_REPEAT_SECONDS = 10.0
-ISSUED_BY_ACM = "AMAZON_ISSUED"
 
 D = TypeVar("D")
 
@@ -192,17 +193,10 @@ def _alias_to_delete(ctx: PartContext, i: Inputs, known: dict[str, Any]) -> str 
 
 def _record_of(cert_key: str, record_key: str, part: Callable[[Inputs], Part[Any, Any]]) -> Callable[
         [PartContext, Inputs, dict[str, Any]], str | None]:
-    """finalize_id of a validation record: from status, else from the certificate found by tags (a
-    crash before the first status write leaves no name in status)."""
+    """finalize_id of the validation record of the certificate at `cert_key` (inputs.validation_record_to_delete)."""
     def record_to_delete(ctx: PartContext, i: Inputs, known: dict[str, Any]) -> str | None:
-        name = known.get(record_key)
-        if not name:
-            cert = part(i).find(ctx, None, known.get(cert_key))
-            issued = cert is not None and cert.state.type == ISSUED_BY_ACM
-            record = dns.validation_record(cert.state) if cert is not None and issued else None
-            name = record.name if record is not None else None
-        # Kept while another certificate validates with it (a validation CNAME is shared by content).
-        return unshared_validation_record(ctx, i.spec.domain_name, str(name)) if name else None
+        return validation_record_to_delete(ctx, part(i), i.spec.domain_name, known.get(record_key),
+                                           known.get(cert_key))
     return record_to_delete
 
 
