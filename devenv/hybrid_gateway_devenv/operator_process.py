@@ -47,6 +47,20 @@ class OperatorProcess:
         bundle.write_text(root)
         return ["--public-ca-bundle", str(bundle)]
 
+    def quota_scale_args(self) -> list[str]:
+        """`--aws-quota-scale` with the emulator's quota time scale: its quotas refill that many times
+        faster than AWS's, so the operator's share of them is the same as on AWS (empty when the endpoint
+        is not the emulator, its quotas are off, or the caller chose)."""
+        from hybrid_gateway_devenv.emulator import EmulatorControl, EmulatorControlError
+
+        if "--aws-quota-scale" in self.extra_args:
+            return []
+        try:
+            quotas = EmulatorControl(self.aws_endpoint_url, timeout=5).quotas()
+        except (EmulatorControlError, OSError):
+            return []
+        return ["--aws-quota-scale", f"{quotas['timeScale']:g}"] if quotas.get("enabled") else []
+
     def start(self) -> OperatorProcess:
         scope = [a for ns in self.namespaces for a in ("--namespace", ns)] or ["--all-namespaces"]
         # Tests and benches check drift every second or two against the emulator: below the floor that
@@ -54,7 +68,8 @@ class OperatorProcess:
         # which would stretch such intervals to fit AWS's rates (a test of the budget passes its own share).
         budget = [] if "--drift-budget-share" in self.extra_args else ["--drift-budget-share", "0"]
         argv = [sys.executable, "-m", "hybrid_gateway", "run", *scope, "--metrics-port", "0", "--health-port", "0",
-                "--min-drift-interval", "1", *budget, "--verbose", *self.public_ca_args(), *self.extra_args]
+                "--min-drift-interval", "1", *budget, "--verbose", *self.public_ca_args(), *self.quota_scale_args(),
+                *self.extra_args]
         log_file = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(argv, env=self.env(), stdout=log_file, stderr=subprocess.STDOUT,
                                      start_new_session=True)

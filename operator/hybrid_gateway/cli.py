@@ -50,7 +50,7 @@ def _run(args: argparse.Namespace) -> int:
     def startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
         handlers.configure_settings(settings, workers=args.workers, scan_cluster=needs_cluster_scan(args))
         aws = AwsClients(max_attempts=args.aws_max_attempts, rate_limits=dict(args.aws_rate_limit or []),
-                         identity=identity)
+                         quota_scale=args.aws_quota_scale, identity=identity)
         budget = (DriftBudget(lambda bucket: aws.quota(bucket).rate, share=args.drift_budget_share)
                   if args.drift_budget_share > 0 else None)
         runtime = Runtime(aws=aws, kube=kube.Kube(), public_roots=PublicRoots.load(args.public_ca_bundle or []),
@@ -134,6 +134,17 @@ def share(text: str) -> float:
     return value
 
 
+def positive(text: str) -> float:
+    """A number > 0 (`--aws-quota-scale 10`)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, not {text!r}")
+    return value
+
+
 def seconds(text: str) -> float:
     """A positive number of seconds (`--drift-interval 60`)."""
     try:
@@ -183,6 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
              + ", ".join(f"{b}={quotas.default_quota(b).rate:g}"
                          for b in ("apigateway:account", "elbv2:describe", "elbv2:mutating", "route53:account")),
     )
+    run.add_argument("--aws-quota-scale", type=positive, default=1.0, metavar="FACTOR",
+                     help="the account's API rate quotas are FACTOR times AWS's defaults (raised through Service "
+                          "Quotas or AWS Support, or an emulator that compresses time): the default buckets are half "
+                          "of the scaled quotas; --aws-rate-limit still sets a bucket outright (default 1)")
     run.add_argument("--drift-budget-share", type=share, default=0.5,
                      help="the share of each bucket's rate that the fleet's drift checks may use; drift intervals are "
                           "stretched to stay within it (status.drift.effectiveInterval; default 0.5; 0 turns the "

@@ -7,6 +7,7 @@ import contextlib
 import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from hybrid_gateway import metrics
 from hybrid_gateway.aws import clients
 from hybrid_gateway.aws.clients import AwsClients
 from hybrid_gateway_devenv.emulator import EmulatorControl, EmulatorServer
+from hybrid_gateway_devenv.operator_process import OperatorProcess
 
 from .conftest import REGION
 
@@ -90,3 +92,30 @@ def test_throttling_answers_halve_the_bucket_and_are_counted(
     assert metrics.AWS_BUCKET_RATE.labels("elbv2", "elbv2:describe", REGION)._value.get() == bucket.rate
     other = aws.bucket(REGION, "elbv2:mutating")
     assert other.rate == other.ceiling  # only the buckets the throttled call drew from
+
+
+def test_the_devenv_operator_paces_by_the_emulators_compressed_quotas(
+        ctl: EmulatorControl, emulator_server: EmulatorServer, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    """The emulator refills its buckets `timeScale` times faster than AWS; the devenv's operator gets
+    `--aws-quota-scale` with that factor, so that it uses the same share of the emulator's quotas as of
+    AWS's (not a tenth of it: an UpdateDomainName every 60 s would stall the e2e suite's drift repairs),
+    and a burst paced at that scale is still never throttled."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator_server.endpoint_url)
+    operator = OperatorProcess(kubeconfig=tmp_path / "kubeconfig", aws_endpoint_url=emulator_server.endpoint_url,
+                               log_path=tmp_path / "operator.log")
+    scale = ctl.quotas()["timeScale"]
+    assert scale > 1 and operator.quota_scale_args() == ["--aws-quota-scale", f"{scale:g}"]
+    ctl.set_quotas(time_scale=1)
+    assert operator.quota_scale_args() == ["--aws-quota-scale", "1"]
+    ctl.disable_quotas()
+    assert operator.quota_scale_args() == []
+    chosen = OperatorProcess(kubeconfig=tmp_path / "kubeconfig", aws_endpoint_url=emulator_server.endpoint_url,
+                             log_path=tmp_path / "operator.log", extra_args=["--aws-quota-scale", "3"])
+    assert chosen.quota_scale_args() == []
+
+    ctl.reset()  # quotas on at the default scale, full buckets
+    aws = AwsClients(max_attempts=1, quota_scale=scale)
+    paced = ctl.last_seq()
+    burst(functools.partial(_regional, aws))
+    assert quota_faults(ctl, paced) == 0

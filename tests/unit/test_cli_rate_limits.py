@@ -59,3 +59,22 @@ def test_drift_budget_share_is_a_fraction(bad: str) -> None:
         parse("--drift-budget-share", bad)
     assert build_parser().parse_args(["run"]).drift_budget_share == 0.5
     assert build_parser().parse_args(["run", "--drift-budget-share", "0"]).drift_budget_share == 0.0  # off
+
+
+def test_quota_scale_scales_the_default_buckets_not_the_overrides() -> None:
+    args = build_parser().parse_args(["run", "--aws-quota-scale", "10", "--aws-rate-limit", "elbv2:mutating=2"])
+    clients = AwsClients(rate_limits=dict(args.aws_rate_limit), quota_scale=args.aws_quota_scale)
+    describe = quotas.default_quota("elbv2:describe")
+    assert clients.quota("elbv2:describe") == quotas.Quota(describe.rate * 10, describe.burst)
+    update_domain = quotas.default_quota("apigateway:UpdateDomainName")  # 1 per 30 s on AWS, half of it here
+    assert clients.quota("apigateway:UpdateDomainName").rate == pytest.approx(update_domain.rate * 10)
+    assert clients.quota("elbv2:mutating").rate == 2.0  # an override is an absolute rate
+    assert build_parser().parse_args(["run"]).aws_quota_scale == 1.0
+
+
+@pytest.mark.parametrize("bad", ["0", "-2", "inf", "fast"])
+def test_quota_scale_is_positive(bad: str) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["run", "--aws-quota-scale", bad])
+    with pytest.raises(ValueError):
+        AwsClients(quota_scale=0)

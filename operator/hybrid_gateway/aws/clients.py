@@ -122,6 +122,7 @@ class AwsClients:
         *,
         max_attempts: int = 8,
         rate_limits: dict[str, float] | None = None,
+        quota_scale: float = 1.0,
         session: boto3.session.Session | None = None,
         identity: str | None = None,
     ) -> None:
@@ -136,13 +137,16 @@ class AwsClients:
         )
         self._overrides = dict(rate_limits or {})
         quotas.validate_overrides(self._overrides)
+        if not quota_scale > 0:
+            raise ValueError(f"the quota scale must be positive, not {quota_scale}")
+        self._quota_scale = quota_scale
         self._clients: dict[tuple[str, str], Any] = {}
         self._buckets: dict[BucketKey, TokenBucket] = {}
         self._lock = threading.Lock()
 
     def quota(self, bucket: str) -> quotas.Quota:
         """The configured rate and burst of a bucket (quotas.buckets_for names them)."""
-        return quotas.configured_quota(bucket, self._overrides)
+        return quotas.configured_quota(bucket, self._overrides, self._quota_scale)
 
     def bucket(self, region: str, name: str) -> TokenBucket:
         key = (region, name)
@@ -184,12 +188,11 @@ class AwsClients:
             operation = event_name.rsplit(".", 1)[-1]
             recording = _RECORDING.get()
             for key, bucket in self.buckets(service, region, operation):
-                before = bucket.rate
                 bucket.acquire()
                 if recording is not None:
                     recording[key] += 1
-                if bucket.rate != before:
-                    metrics.AWS_BUCKET_RATE.labels(service, key[1], key[0]).set(bucket.rate)
+                # Every touch of a bucket may move its recovering rate: the gauge follows each one.
+                metrics.AWS_BUCKET_RATE.labels(service, key[1], key[0]).set(bucket.rate)
 
         def needs_retry(response: Any = None, operation: Any = None, **_: Any) -> None:
             # Once per attempt, before botocore decides whether to retry it.
@@ -201,8 +204,8 @@ class AwsClients:
                 return
             for key, bucket in self.buckets(service, region, operation.name):
                 metrics.AWS_THROTTLES.labels(service, key[1]).inc()
-                if bucket.throttled():
-                    metrics.AWS_BUCKET_RATE.labels(service, key[1], key[0]).set(bucket.rate)
+                bucket.throttled()
+                metrics.AWS_BUCKET_RATE.labels(service, key[1], key[0]).set(bucket.rate)
 
         def after_call(model: Any, parsed: dict[str, Any], **_: Any) -> None:
             error = parsed.get("Error", {}).get("Code") if isinstance(parsed, dict) else None

@@ -30,6 +30,11 @@ class Quota:
     def share(self, fraction: float) -> Quota:
         return Quota(self.rate * fraction, max(1.0, self.burst * fraction))
 
+    def scaled(self, factor: float) -> Quota:
+        """The quota of an account whose rates are `factor` times this one (bursts are not scaled: AWS
+        raises a rate, and an emulator that compresses time refills faster, but neither holds more)."""
+        return Quota(self.rate * factor, self.burst)
+
 
 def _every(seconds: float, burst: float = 1.0) -> Quota:
     return Quota(1.0 / seconds, burst)
@@ -169,26 +174,27 @@ def aws_quota(bucket: str) -> Quota | None:
     return None
 
 
-def default_quota(bucket: str, share: float = DEFAULT_SHARE) -> Quota:
+def default_quota(bucket: str, share: float = DEFAULT_SHARE, scale: float = 1.0) -> Quota:
     """The operator's own bucket: `share` of AWS's quota (SERVICE_QUOTAS or FALLBACK_RATE where AWS
-    documents none)."""
+    documents none), for an account whose quotas are `scale` times AWS's defaults."""
     quota = aws_quota(bucket)
     if quota is not None:
-        return quota.share(share)
-    return SERVICE_QUOTAS.get(bucket.partition(":")[0], _rps(FALLBACK_RATE))
+        return quota.scaled(scale).share(share)
+    return SERVICE_QUOTAS.get(bucket.partition(":")[0], _rps(FALLBACK_RATE)).scaled(scale)
 
 
 ALL = "*"  # an override key that sets every bucket of every service
 
 
-def configured_quota(bucket: str, overrides: dict[str, float]) -> Quota:
+def configured_quota(bucket: str, overrides: dict[str, float], scale: float = 1.0) -> Quota:
     """The bucket's quota after `overrides` (from --aws-rate-limit): the most specific key wins, the bucket's
-    own name (`elbv2:mutating`), then its service (`elbv2`: every bucket of the service), then `*`."""
+    own name (`elbv2:mutating`), then its service (`elbv2`: every bucket of the service), then `*`.
+    Without an override, the default share of AWS's quota times `scale` (--aws-quota-scale)."""
     service = bucket.partition(":")[0]
     for key in (bucket, service, ALL):
         if key in overrides:
             return _rps(overrides[key])
-    return default_quota(bucket)
+    return default_quota(bucket, scale=scale)
 
 
 def validate_overrides(overrides: dict[str, float]) -> None:
