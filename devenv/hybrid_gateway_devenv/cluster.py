@@ -96,6 +96,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class KubectlError(subprocess.CalledProcessError):
+    """A failed kubectl command whose message says what kubectl said (a bare CalledProcessError does not)."""
+
+    def __str__(self) -> str:
+        return f"{super().__str__()}\nstderr: {(self.stderr or '').strip()[-2000:]}"
+
+
 @dataclass
 class LocalCluster:
     """etcd + kube-apiserver as child processes; kubeconfigs for an admin and for the operator's user."""
@@ -214,7 +221,7 @@ class LocalCluster:
             input=input, capture_output=True, text=True, timeout=timeout,
         )
         if check and proc.returncode != 0:
-            raise subprocess.CalledProcessError(proc.returncode, proc.args, proc.stdout, proc.stderr)
+            raise KubectlError(proc.returncode, proc.args, proc.stdout, proc.stderr)
         return proc
 
     def service_account_kubeconfig(self, namespace: str, name: str, path: Path, duration: str = "2h") -> Path:

@@ -9,8 +9,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import yaml
-
 from hybrid_gateway_devenv.cluster import LocalCluster
 from hybrid_gateway_devenv.seed import SeededAccount
 
@@ -85,8 +83,14 @@ def secret(name: str, data: dict[str, str], type_: str = "Opaque") -> dict[str, 
     return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}, "type": type_, "stringData": data}
 
 
+def manifests(*objects: dict[str, Any]) -> str:
+    """Objects as documents for `kubectl apply -f -`, in JSON (which is YAML): PyYAML leaves a string such
+    as the run id "33841e76" unquoted, and kubectl's YAML 1.2 parser then reads it as a number."""
+    return "\n---\n".join(json.dumps(o) for o in objects)
+
+
 def apply(cluster: LocalCluster, namespace: str, *objects: dict[str, Any]) -> None:
-    cluster.kubectl("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump_all(objects))
+    cluster.kubectl("apply", "-n", namespace, "-f", "-", input=manifests(*objects))
 
 
 def get(cluster: LocalCluster, namespace: str, kind: str, name: str) -> dict[str, Any]:

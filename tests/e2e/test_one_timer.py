@@ -22,7 +22,8 @@ def test_a_waiting_object_is_looked_at_by_one_loop_with_the_backoff(
 ) -> None:
     control.set_provisioning_delay(PROVISIONING_SECONDS)  # the NLB and the VPC link stay PENDING a while
     try:
-        start_operator(namespace, extra_args=["--drift-budget-share", "0.5"])  # the budget on, as in production
+        # The budget on, as in production, over AWS's own quotas (not the emulator's compressed ones).
+        start_operator(namespace, extra_args=["--drift-budget-share", "0.5", "--aws-quota-scale", "1"])
         since = control.last_seq()
         started = time.monotonic()
         apply(cluster, namespace, secret("slow-gw", {"token": "slow"}),

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import yaml
 
 from hybrid_gateway_devenv.cluster import LocalCluster
 from hybrid_gateway_devenv.operator_process import OperatorProcess
@@ -31,6 +30,7 @@ from tests.e2e.helpers import (
     get,
     hybridapi,
     inventory,
+    manifests,
     mtls_domain,
     secret,
     wait_ready,
@@ -84,7 +84,7 @@ def tenancy_policy(name: str, namespaces: dict[str, Any], allowed: dict[str, Any
 
 def put_policy(cluster: LocalCluster, policy: dict[str, Any]) -> None:
     # Cluster-scoped: applied without a namespace, by the platform team (the admin user here).
-    cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump(policy))
+    cluster.kubectl("apply", "-f", "-", input=manifests(policy))
 
 
 @pytest.fixture(scope="module")
