@@ -9,12 +9,14 @@ Ctrl-C stops every process it started and removes its temp dir.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
 import signal
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -95,14 +97,57 @@ def table_rows(cluster: LocalCluster, reconciled: set[str]) -> list[tuple[str, .
                 for t, c in conds.items() if t not in ("Ready", "Reconciling", "Stalled", "Synced")
             )
             rows.append((item["kind"], name, ready.get("status", "Unknown"), ready.get("reason", "Pending"),
-                         (ready.get("message") or hops)[:90]))
+                         ready.get("message") or hops))
     return rows
 
 
-def format_table(rows: list[tuple[str, ...]]) -> str:
+def format_table(rows: list[tuple[str, ...]], width: int = 0) -> str:
+    """The rows under a header, columns aligned. With a `width` (a terminal's), a long message wraps onto
+    continuation lines at word boundaries, under its column; it is never cut."""
     header = ("KIND", "NAME", "READY", "REASON", "MESSAGE")
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in [header, *rows])
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+    indent = sum(widths) + 2 * len(widths)
+    room = width - indent if width else 0
+    lines = []
+    for row in [header, *rows]:
+        lead = "  ".join(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)) + "  "
+        message = row[-1]
+        # Too narrow a terminal to wrap usefully: let the terminal fold the line instead of cutting it.
+        parts = textwrap.wrap(message, room, break_long_words=False) if room >= 20 and message else [message]
+        lines.append((lead + parts[0]).rstrip())
+        lines.extend(" " * indent + part for part in parts[1:])
+    return "\n".join(lines)
+
+
+def changed_rows(rows: list[tuple[str, ...]], shown: dict[tuple[str, str], tuple[str, ...]]) -> list[str]:
+    """Plain progress lines (output piped to a file or another program): one per object whose row changed
+    since the last call, whole messages, no terminal control codes. Updates `shown`."""
+    lines = []
+    for row in rows:
+        key = (row[0], row[1])
+        if shown.get(key) != row:
+            shown[key] = row
+            lines.append(f"{row[0]} {row[1]} ready={row[2]} reason={row[3]}" + (f": {row[4]}" if row[4] else ""))
+    return lines
+
+
+class LiveTable:
+    """The table redrawn in place on a terminal: the cursor goes back up over the last drawing and clears
+    it, so the lines printed before it (kubeconfig, endpoints) stay on screen."""
+
+    def __init__(self) -> None:
+        self._drawn_lines = 0
+
+    def draw(self, text: str) -> None:
+        if self._drawn_lines:
+            sys.stdout.write(f"\x1b[{self._drawn_lines}F\x1b[J")  # up to the table's first line, clear below
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+        self._drawn_lines = text.count("\n") + 1
+
+    def forget(self) -> None:
+        """Something else was printed below the table: the next drawing starts under it."""
+        self._drawn_lines = 0
 
 
 def all_settled(rows: list[tuple[str, ...]]) -> bool:
@@ -153,20 +198,25 @@ def run(args: argparse.Namespace) -> int:
         cluster.kubectl("apply", "-f", "-", input=manifests)
         say(f"applied examples/ ({time.monotonic() - started:.1f}s since start)")
         reconciled = _reconciled_kinds()
-        shown = ""
         tty = sys.stdout.isatty() and not args.no_table
+        table, shown_text = LiveTable(), ""
+        shown_rows: dict[tuple[str, str], tuple[str, ...]] = {}
         ready_reported = False
         while not stop["now"]:
             rows = table_rows(cluster, reconciled)
-            text = format_table(rows)
-            if text != shown:
-                if tty:
-                    sys.stdout.write("\x1b[H\x1b[J")
-                print(text, flush=True)
-                print(flush=True)
-                shown = text
+            if tty:
+                text = format_table(rows, shutil.get_terminal_size().columns)
+                if text != shown_text:
+                    table.draw(text)
+                    shown_text = text
+            else:
+                for line in changed_rows(rows, shown_rows):
+                    say(line)
             if all_settled(rows) and not ready_reported:
+                if not tty:
+                    print(format_table(rows), flush=True)
                 say(f"all objects settled in {time.monotonic() - started:.1f}s; Ctrl-C to stop")
+                table.forget()
                 ready_reported = True
                 if args.exit_when_ready:
                     break
@@ -177,13 +227,29 @@ def run(args: argparse.Namespace) -> int:
         return 0
     finally:
         say("stopping ...")
-        if operator:
-            operator.stop()
-        emulator.stop()
-        cluster.stop()
+        # Each step even if an earlier one failed: nothing the sandbox started may outlive it.
+        for step in ([operator.stop] if operator else []) + [emulator.stop, cluster.stop]:
+            try:
+                step()
+            except Exception as exc:  # reported, and the other steps still run
+                say(f"cleanup step failed: {exc!r}")
         shutil.rmtree(workdir, ignore_errors=True)
         say("stopped")
 
 
 def say(text: str) -> None:
-    print(f"[sandbox] {text}", flush=True)
+    """A progress line. Never raises: when the program reading our output is gone (`make sandbox | tee log`
+    and Ctrl-C stops tee too), the rest of the output goes nowhere, and the cleanup still runs."""
+    try:
+        print(f"[sandbox] {text}", flush=True)
+    except (BrokenPipeError, OSError, ValueError):
+        _stdout_gone()
+
+
+def _stdout_gone() -> None:
+    # Point fd 1 and sys.stdout at /dev/null: later prints (ours, and Python's final flush) cannot fail.
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - for the rest of the process

@@ -91,3 +91,33 @@ def test_sandbox_starts_applies_examples_shows_table_and_stops_on_ctrl_c() -> No
     while _processes_mentioning(workdir) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _processes_mentioning(workdir) == [], "processes the sandbox started are still running"
+
+
+def test_ctrl_c_cleans_up_when_the_program_reading_the_output_has_exited() -> None:
+    """`make sandbox | tee log`, then Ctrl-C: the terminal's SIGINT stops tee too, so the sandbox's own
+    "stopping ..." meets a closed pipe. Everything it started must still stop, and its temp dir go."""
+    proc = subprocess.Popen(
+        [console_script("hybrid-gateway-dev"), "sandbox", "--no-table"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    workdir = ""
+    try:
+        for line in proc.stdout:  # until the operator runs: every kind of process has been started
+            lines.append(line)
+            if match := re.search(r"kubeconfig:\s+(\S+)", line):
+                workdir = str(Path(match.group(1)).parents[1])
+            if "operator log:" in line:
+                break
+        assert workdir and _processes_mentioning(workdir), "".join(lines)
+    finally:
+        proc.stdout.close()  # the reader (tee) is gone ...
+        proc.send_signal(signal.SIGINT)  # ... and Ctrl-C reaches the sandbox
+        proc.wait(timeout=60)
+    assert not Path(workdir).exists(), "the sandbox left its temp dir behind"
+    deadline = time.monotonic() + 10
+    while _processes_mentioning(workdir) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _processes_mentioning(workdir) == [], "processes the sandbox started are still running"
+    assert proc.returncode == 0
