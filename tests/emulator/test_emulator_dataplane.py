@@ -63,22 +63,32 @@ def build_chain(
     wait_for(lambda: apigw.get_vpc_link(vpcLinkId=link)["status"] == "AVAILABLE")
     api = apigw.create_rest_api(name="api")["id"]
     root = apigw.get_resources(restApiId=api)["items"][0]["id"]
-    apigw.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    proxy = apigw.create_resource(restApiId=api, parentId=root, pathPart="{proxy+}")["id"]
+    apigw.put_method(
+        restApiId=api,
+        resourceId=proxy,
+        httpMethod="GET",
+        authorizationType="NONE",
+        requestParameters={"method.request.path.proxy": True},
+    )
     apigw.put_integration(
         restApiId=api,
-        resourceId=root,
+        resourceId=proxy,
         httpMethod="GET",
         type="HTTP_PROXY",
         integrationHttpMethod="GET",
-        uri=f"https://{uri_host}/",
+        uri=f"https://{uri_host}/{{proxy}}",
         connectionType="VPC_LINK",
         connectionId=link,
-        requestParameters={"integration.request.header.X-Gateway-Secret": "'s3cret'"},
+        requestParameters={
+            "integration.request.header.X-Gateway-Secret": "'s3cret'",
+            "integration.request.path.proxy": "method.request.path.proxy",
+        },
     )
     cert = apigw.generate_client_certificate()
     return Chain(
         api,
-        root,
+        proxy,
         listener["Listeners"][0]["ListenerArn"],
         ip_group,
         cert["clientCertificateId"],
@@ -114,8 +124,8 @@ def test_a_request_reaches_the_backend_with_the_secret_header(
     answer = invoke(apigw, chain)
     assert answer["status"] == 200, answer["log"]
     assert '"path": "/orders"' in answer["body"]
-    assert [r["path"] for r in onprem_backend.requests] == ["/orders"]
-    assert "x-amzn-mtls-clientcert" not in onprem_backend.requests[0]["headers"]  # mode off
+    assert [r["path"] for r in onprem_backend.traffic()] == ["/orders"]
+    assert "x-amzn-mtls-clientcert" not in onprem_backend.traffic()[0]["headers"]  # mode off
 
 
 def test_passthrough_forwards_the_stage_certificate_and_the_backend_checks_it(
@@ -155,7 +165,7 @@ def test_verify_mode_requires_a_certificate_from_the_trust_store(
     )
     refused = invoke(apigw, chain)
     assert refused["status"] == 500 and "General SSLEngine problem" in refused["log"], refused["log"]
-    assert onprem_backend.requests == []
+    assert onprem_backend.traffic() == []
     elbv2.modify_trust_store(
         TrustStoreArn=store, CaCertificatesBundleS3Bucket="bundles", CaCertificatesBundleS3Key="good.pem"
     )
@@ -176,7 +186,7 @@ def test_an_imported_self_signed_front_door_is_not_trusted(
     answer = invoke(apigw, chain)
     assert answer["status"] == 500
     assert "Execution failed due to configuration error: General SSLEngine problem" in answer["log"]
-    assert onprem_backend.requests == []
+    assert onprem_backend.traffic() == []
 
 
 def test_a_hostname_the_certificate_does_not_cover_fails(
@@ -221,6 +231,7 @@ def test_a_vpc_link_that_is_not_available_fails(apigw: Any, chain: Chain, ctl: E
         uri=integration["uri"],
         connectionType="VPC_LINK",
         connectionId=pending,
+        requestParameters=integration["requestParameters"],
     )
     answer = invoke(apigw, chain)
     assert answer["status"] == 500 and "configuration error" in answer["log"] and "PENDING" in answer["log"]
@@ -229,3 +240,49 @@ def test_a_vpc_link_that_is_not_available_fails(apigw: Any, chain: Chain, ctl: E
 def test_an_injected_answer_still_wins(apigw: Any, chain: Chain, ctl: EmulatorControl) -> None:
     ctl.set_test_invoke_response(418, body="teapot")
     assert (invoke(apigw, chain)["status"], invoke(apigw, chain)["body"]) == (418, "teapot")
+
+
+def test_the_integration_path_takes_the_method_path_parameters_and_the_query(
+    apigw: Any,
+    chain: Chain,
+    ctl: EmulatorControl,
+    onprem_backend: OnPremBackend,  # noqa: F811
+) -> None:
+    ctl.set_onprem_routes({f"{TARGET}:443": onprem_backend.address})
+    link = apigw.get_integration(restApiId=chain.api_id, resourceId=chain.resource_id, httpMethod="GET")["connectionId"]
+    root = next(r["id"] for r in apigw.get_resources(restApiId=chain.api_id)["items"] if r["path"] == "/")
+    items = apigw.create_resource(restApiId=chain.api_id, parentId=root, pathPart="items")["id"]
+    item = apigw.create_resource(restApiId=chain.api_id, parentId=items, pathPart="{id}")["id"]
+    apigw.put_method(restApiId=chain.api_id, resourceId=item, httpMethod="GET", authorizationType="NONE",
+                     requestParameters={"method.request.path.id": True})
+    apigw.put_integration(
+        restApiId=chain.api_id, resourceId=item, httpMethod="GET", type="HTTP_PROXY", integrationHttpMethod="GET",
+        uri=f"https://{HOST}/api/items/{{id}}", connectionType="VPC_LINK", connectionId=link,
+        requestParameters={"integration.request.path.id": "method.request.path.id"},
+    )
+    answer = apigw.test_invoke_method(restApiId=chain.api_id, resourceId=item, httpMethod="GET",
+                                      pathWithQueryString="/items/42?expand=1", clientCertificateId=chain.cert_id)
+    assert answer["status"] == 200, answer["log"]
+    assert [r["path"] for r in onprem_backend.traffic()] == ["/api/items/42?expand=1"]
+
+
+def test_an_any_method_proxies_with_a_concrete_method(
+    apigw: Any,
+    chain: Chain,
+    ctl: EmulatorControl,
+    onprem_backend: OnPremBackend,  # noqa: F811
+) -> None:
+    ctl.set_onprem_routes({f"{TARGET}:443": onprem_backend.address})
+    integration = apigw.get_integration(restApiId=chain.api_id, resourceId=chain.resource_id, httpMethod="GET")
+    apigw.delete_method(restApiId=chain.api_id, resourceId=chain.resource_id, httpMethod="GET")
+    apigw.put_method(restApiId=chain.api_id, resourceId=chain.resource_id, httpMethod="ANY", authorizationType="NONE",
+                     requestParameters={"method.request.path.proxy": True})
+    apigw.put_integration(
+        restApiId=chain.api_id, resourceId=chain.resource_id, httpMethod="ANY", type="HTTP_PROXY",
+        integrationHttpMethod="ANY", uri=integration["uri"], connectionType="VPC_LINK",
+        connectionId=integration["connectionId"], requestParameters=integration["requestParameters"],
+    )
+    answer = apigw.test_invoke_method(restApiId=chain.api_id, resourceId=chain.resource_id, httpMethod="ANY",
+                                      pathWithQueryString="/healthz", clientCertificateId=chain.cert_id)
+    assert answer["status"] == 200, answer["log"]
+    assert [(r["method"], r["path"]) for r in onprem_backend.traffic()] == [("GET", "/healthz")]

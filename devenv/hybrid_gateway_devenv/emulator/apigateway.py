@@ -999,7 +999,7 @@ class ApiGatewayExtension:
             injected = (self._answers.get(cert_id) if cert_id else None) or self._default_answer
         integration = method.method_integration
         if injected is None and integration is not None and integration.connection_type == "VPC_LINK":
-            return self._test_invoke_through_the_data_plane(call, backend, body, integration, cert_id)
+            return self._test_invoke_through_the_data_plane(call, backend, body, resource, integration, cert_id)
         answer = injected or TestInvokeAnswer()
         started = time.monotonic()
         request_id = str(uuid.uuid4())
@@ -1043,10 +1043,10 @@ class ApiGatewayExtension:
         )
 
     def _test_invoke_through_the_data_plane(
-        self, call: AwsCall, backend: Any, body: dict[str, Any], integration: Any, cert_id: str | None
+        self, call: AwsCall, backend: Any, body: dict[str, Any], resource: Any, integration: Any, cert_id: str | None
     ) -> Reply:
         """TestInvokeMethod over the real request path (no injected answer configured)."""
-        from .dataplane.path import ClientIdentity, forward_to_alb
+        from .dataplane.path import ClientIdentity, forward_to_alb, integration_method, integration_path
 
         started = time.monotonic()
         request_id = str(uuid.uuid4())
@@ -1061,8 +1061,8 @@ class ApiGatewayExtension:
             integration,
             {str(k): str(v) for k, v in dict(body.get("stageVariables") or {}).items()},
             client,
-            call.path_params["http_method"],
-            request_path,
+            integration_method(integration, call.path_params["http_method"]),
+            integration_path(integration, resource.get_path(), request_path or "/"),
             headers,
             str(body.get("body") or ""),
         )

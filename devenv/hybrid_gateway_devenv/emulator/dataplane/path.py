@@ -66,6 +66,50 @@ def _resolve(value: str, stage_variables: dict[str, str]) -> str:
     return value
 
 
+def _path_parameters(template: str, path: str) -> dict[str, str] | None:
+    """Values of ``{name}`` / ``{name+}`` in the resource path ``template`` for ``path`` (None: no match)."""
+    want = [s for s in template.split("/") if s]
+    have = [s for s in path.split("/") if s]
+    found: dict[str, str] = {}
+    for index, segment in enumerate(want):
+        if segment.startswith("{") and segment.endswith("+}"):
+            if index >= len(have):
+                return None
+            found[segment[1:-2]] = "/".join(have[index:])
+            return found
+        if index >= len(have):
+            return None
+        if segment.startswith("{") and segment.endswith("}"):
+            found[segment[1:-1]] = have[index]
+        elif segment != have[index]:
+            return None
+    return found if len(have) == len(want) else None
+
+
+def integration_path(integration: Any, resource_path: str, request: str) -> str:
+    """The path (and query) API Gateway sends for the method request ``request`` (path?query): the
+    integration URI's path with each ``{name}`` replaced by the ``integration.request.path.name``
+    mapping's value; an HTTP proxy integration passes the query string on."""
+    path, sep, query = request.partition("?")
+    values = _path_parameters(resource_path, path) or {}
+    uri_path = urlsplit(str(integration.uri or "")).path or "/"
+    prefix = "integration.request.path."
+    for key, source in dict(getattr(integration, "request_parameters", None) or {}).items():
+        if key.startswith(prefix) and str(source).startswith("method.request.path."):
+            value = values.get(str(source)[len("method.request.path.") :], "")
+            uri_path = uri_path.replace("{" + key[len(prefix) :] + "}", value)
+    return uri_path + (sep + query if sep else "")
+
+
+def integration_method(integration: Any, method_request: str) -> str:
+    """The HTTP method of the integration request: the integration's ``httpMethod``, or with ``ANY``
+    (proxy) the method request's; a test invocation of an ``ANY`` method sends GET (assumed)."""
+    configured = str(getattr(integration, "http_method", None) or "ANY").upper()
+    if configured != "ANY":
+        return configured
+    return method_request.upper() if method_request.upper() != "ANY" else "GET"
+
+
 def _default_forward(listener: Any) -> str | None:
     for action in list(getattr(listener, "default_actions", []) or []):
         data = action.data if hasattr(action, "data") else action
@@ -151,7 +195,8 @@ def forward_to_alb(
     headers: dict[str, str],
     body: str,
 ) -> Outcome:
-    """Carry one request from API Gateway through the chain; failures become API Gateway's answers."""
+    """Carry one request (``path``: the integration request's path and query, see
+    :func:`integration_path`) from API Gateway through the chain; failures become API Gateway's answers."""
     log: list[str] = []
     try:
         return _forward(account, region, integration, stage_variables, client, method, path, headers, body, log)
@@ -222,9 +267,7 @@ def _forward(
 
     if (listener_mutual_authentication(alb_listener) or {}).get("Mode") == "passthrough" and client is not None:
         forwarded["X-Amzn-Mtls-Clientcert"] = quote(client.certificate_pem, safe="+=/")
-    return _to_target(
-        elb, alb_listener, method, split.path.rstrip("/") + path if path else split.path, forwarded, body, log
-    )
+    return _to_target(elb, alb_listener, method, path, forwarded, body, log)
 
 
 def _to_target(
