@@ -267,6 +267,12 @@ class EmulatorControl:
     def clear_onprem_routes(self) -> None:
         self._call("DELETE", "/onprem-routes")
 
+    def invoke_endpoint(self) -> dict[str, Any]:
+        """Where the stages' default endpoint answers on loopback: ``{"host": "127.0.0.1", "port": N}``
+        (``curl --resolve <api-id>.execute-api.<region>.amazonaws.com:N:127.0.0.1
+        https://<api-id>.execute-api.<region>.amazonaws.com:N/<stage>/...``, trusting ``public_ca()``)."""
+        return dict(self._call("GET", "/invoke-endpoint"))
+
     # -- client certificates ------------------------------------------------------------------
     def set_client_certificate_validity(self, seconds: float | None) -> None:
         """Lifetime of client certificates generated from now on (None: AWS's 365 days)."""
