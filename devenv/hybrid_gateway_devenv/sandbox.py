@@ -16,12 +16,15 @@ import base64
 import contextlib
 import json
 import os
+import shlex
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import textwrap
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -181,6 +184,90 @@ class LiveTable:
         self._drawn_lines = 0
 
 
+def curl_command(url: str, endpoint: dict[str, Any], ca_file: Path, *tls_client: str) -> list[str]:
+    """The curl a user runs to call `url` through the emulator's data plane: the URL's host name resolves
+    to the emulator's loopback listener (`endpoint`, for the execute-api names or the custom domains), and
+    the server certificate is checked against `ca_file`; `tls_client` adds e.g. --cert/--key."""
+    parts = urllib.parse.urlsplit(url)
+    host, port = parts.hostname or "", int(endpoint["port"])
+    local = f"https://{host}:{port}{parts.path}"
+    return ["curl", "--silent", "--show-error", "--cacert", str(ca_file), *tls_client, "--resolve",
+            f"{host}:{port}:{endpoint['host']}", local]
+
+
+def call_through_the_chain(command: list[str]) -> str:
+    """What that curl answers, run as the user would run it: `HTTP <status>: <body>` (body shortened)."""
+    try:
+        done = subprocess.run([*command, "--write-out", "\n%{http_code}"], capture_output=True, text=True,
+                              timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"curl failed: {exc}"
+    if done.returncode != 0:
+        return f"curl failed ({done.returncode}): {done.stderr.strip()}"
+    body, _, status = done.stdout.rpartition("\n")
+    return f"HTTP {status}: {textwrap.shorten(body, 300, placeholder=' ...') or '(empty body)'}"
+
+
+def _items(cluster: LocalCluster, plural: str) -> list[dict[str, Any]]:
+    out = cluster.kubectl("get", f"{plural}.{GROUP}", "-A", "-o", "json", check=False)
+    return list(json.loads(out.stdout).get("items", [])) if out.returncode == 0 else []
+
+
+def _first_plain_path(hybridapi: dict[str, Any]) -> str:
+    routes = ((hybridapi.get("spec") or {}).get("api") or {}).get("routes") or []
+    return next((r["path"] for r in routes if "{" not in r.get("path", "")), "/")
+
+
+def show_traffic(cluster: LocalCluster, control: Any, workdir: Path, examples: Path) -> None:
+    """Print curls through the whole chain (API Gateway -> VPC link -> NLB -> ALB -> on-prem backend) and
+    the answers they got: through each MtlsDomain's custom domain with the example partner's client
+    certificate (examples/clients/), and through the default endpoint of each API that no MtlsDomain
+    closed (disableDefaultEndpoints)."""
+    apis = {(a["metadata"]["namespace"], a["metadata"]["name"]): a for a in _items(cluster, "hybridapis")}
+    public_ca = workdir / "public-ca.pem"
+    public_ca.write_text(control.public_ca()["certificate"])
+    closed: set[tuple[str, str]] = set()
+    client = [examples / "clients" / f"partner-a-client.{ext}" for ext in ("crt", "key")]
+    for domain in _items(cluster, "mtlsdomains"):
+        spec, namespace = domain.get("spec") or {}, domain["metadata"]["namespace"]
+        mapped = [(m, apis.get((namespace, m["hybridApiRef"]["name"]))) for m in spec.get("mappings") or []]
+        if spec.get("disableDefaultEndpoints"):
+            closed.update((namespace, m["hybridApiRef"]["name"]) for m, _ in mapped)
+        if not all(path.is_file() for path in client):
+            continue
+        server_ca = workdir / f"{domain['metadata']['name']}-server-ca.pem"
+        server_ca.write_text(_secret_certificate(cluster, namespace, spec.get("certificate") or {}) or
+                             public_ca.read_text())
+        for mapping, api in mapped[:1]:
+            base = f"/{mapping['basePath']}" if mapping.get("basePath") else ""
+            url = f"https://{spec['domainName']}{base}{_first_plain_path(api or {})}"
+            command = curl_command(url, control.domain_endpoint(), server_ca,
+                                   "--cert", str(client[0]), "--key", str(client[1]))
+            say(f"through the custom domain, with partner A's client certificate ({namespace}/"
+                f"{domain['metadata']['name']}):")
+            say("  " + shlex.join(command))
+            say("  -> " + call_through_the_chain(command))
+    for key, api in apis.items():
+        invoke_url = (api.get("status") or {}).get("invokeUrl")
+        if not invoke_url or key in closed:
+            continue
+        command = curl_command(invoke_url.rstrip("/") + _first_plain_path(api), control.invoke_endpoint(),
+                               public_ca)
+        say(f"through the default endpoint ({key[0]}/{key[1]}):")
+        say("  " + shlex.join(command))
+        say("  -> " + call_through_the_chain(command))
+
+
+def _secret_certificate(cluster: LocalCluster, namespace: str, certificate: dict[str, Any]) -> str | None:
+    """The certificate chain of a `certificate.secretRef` (a kubernetes.io/tls Secret): its CA is what a
+    client trusts for the custom domain (an imported certificate from a private CA, as in examples/)."""
+    name = (certificate.get("secretRef") or {}).get("name")
+    if not name:
+        return None
+    out = cluster.kubectl("get", "secret", "-n", namespace, name, "-o", "jsonpath={.data.tls\\.crt}", check=False)
+    return base64.b64decode(out.stdout).decode() if out.returncode == 0 and out.stdout else None
+
+
 def all_settled(rows: list[tuple[str, ...]]) -> bool:
     return bool(rows) and all(r[2] == "True" or r[3] == "NoReconciler" for r in rows)
 
@@ -226,7 +313,8 @@ def run(args: argparse.Namespace) -> int:
             log_path=workdir / "operator.log",
         ).start()
         say(f"operator log: {operator.log_path}")
-        manifests = render_examples(Path(args.examples).resolve() if args.examples else root / "examples", account)
+        examples = Path(args.examples).resolve() if args.examples else root / "examples"
+        manifests = render_examples(examples, account)
         targets, backend.required_header = backend_plan(manifests)
         backend.start()
         EmulatorControl(emulator.endpoint_url).set_onprem_routes({t: backend.address for t in targets})
@@ -251,8 +339,9 @@ def run(args: argparse.Namespace) -> int:
             if all_settled(rows) and not ready_reported:
                 if not tty:
                     print(format_table(rows), flush=True)
-                say(f"all objects settled in {time.monotonic() - started:.1f}s; Ctrl-C to stop")
                 table.forget()
+                show_traffic(cluster, EmulatorControl(emulator.endpoint_url), workdir, examples)
+                say(f"all objects settled in {time.monotonic() - started:.1f}s; Ctrl-C to stop")
                 ready_reported = True
                 if args.exit_when_ready:
                     break

@@ -3,8 +3,10 @@ use it, Ctrl-C."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import threading
@@ -69,6 +71,17 @@ def test_sandbox_starts_applies_examples_shows_table_and_stops_on_ctrl_c() -> No
         assert re.search(r"^HybridApi\s+default/orders\s+True\s+Converged", output, re.M), output[-3000:]
         for kind in ("MtlsDomain", "ClientCertRotation"):
             assert re.search(rf"^{kind}\s+default/", output, re.M)
+
+        # It printed a curl through the whole chain and the answer the on-prem backend gave to it; the same
+        # curl, run again as the user would, goes API Gateway -> VPC link -> NLB -> ALB -> backend and back.
+        printed = re.search(r"^\[sandbox\]\s+(curl .+)$", output, re.M)
+        assert printed, output[-3000:]
+        assert re.search(r"^\[sandbox\]\s+-> HTTP 200: .*\"ok\": true.*\"path\": \"/api/orders\"", output, re.M), (
+            output[-3000:])
+        again = subprocess.run([*shlex.split(printed.group(1)), "--write-out", "\n%{http_code}"],
+                               capture_output=True, text=True, timeout=30, check=True)
+        body, _, status = again.stdout.rpartition("\n")
+        assert status == "200" and json.loads(body)["path"] == "/api/orders", again.stdout
 
         # The user can use both endpoints from another shell while it runs.
         got = subprocess.run(["kubectl", f"--kubeconfig={kubeconfig}", "get", "hybridapis", "-A"],
