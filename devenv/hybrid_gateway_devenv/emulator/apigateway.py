@@ -62,7 +62,7 @@ from .delays import DELAYS
 from .patches import domain_name_status, extras
 from .reply import Reply, json_reply, rest_json_error
 from .routing import AwsCall
-from .truststore import TruststoreError, load_truststore
+from .truststore import TRUSTSTORE_PEM, Truststore, TruststoreError, load_truststore
 
 CLIENT_CERTIFICATE_DAYS = 365
 DEFAULT_TIMEOUT_MS = 29000
@@ -711,11 +711,11 @@ class ApiGatewayExtension:
         truststore_uri: str | None,
         truststore_version: str | None,
         load_truststore_object: bool = True,
-    ) -> list[str] | None:
-        """Validate a domain name's settings; return truststore warnings.
+    ) -> Truststore | None:
+        """Validate a domain name's settings; return the truststore read from S3.
 
         None when mutual TLS is off, or when ``load_truststore_object`` is false (the truststore
-        did not change, so its earlier warnings stand).
+        did not change, so its earlier warnings and certificates stand).
         """
         if security_policy not in ("TLS_1_0", "TLS_1_2") and not security_policy.startswith("SecurityPolicy_"):
             raise bad_request(f"Invalid security policy '{security_policy}'. Must be one of: [TLS_1_0, TLS_1_2]")
@@ -746,10 +746,9 @@ class ApiGatewayExtension:
         if not load_truststore_object:
             return None
         try:
-            truststore = load_truststore(call.account_id, truststore_uri, truststore_version)
+            return load_truststore(call.account_id, truststore_uri, truststore_version)
         except TruststoreError as err:
             raise bad_request(str(err)) from None
-        return truststore.warnings
 
     def create_domain_name(self, call: AwsCall, backend: Any, body: dict[str, Any]) -> Reply:
         name = body.get("domainName")
@@ -765,7 +764,7 @@ class ApiGatewayExtension:
         truststore_uri = mtls.get("truststoreUri") or None
         truststore_version = mtls.get("truststoreVersion") or None
         ownership_arn = body.get("ownershipVerificationCertificateArn") or None
-        warnings = self._check_domain_settings(
+        truststore = self._check_domain_settings(
             call,
             regional=regional,
             security_policy=security_policy,
@@ -792,12 +791,13 @@ class ApiGatewayExtension:
         more["changed"] = time.time()  # UPDATING for the domain-name delay (delays.py)
         more["domainNameArn"] = f"arn:aws:apigateway:{call.region}::/domainnames/{name}"
         more["ownershipVerificationCertificateArn"] = ownership_arn
-        if truststore_uri:
+        if truststore is not None:
             more["mutualTlsAuthentication"] = {
                 "truststoreUri": truststore_uri,
                 "truststoreVersion": truststore_version,
-                "truststoreWarnings": list(warnings or []),
+                "truststoreWarnings": list(truststore.warnings),
             }
+            more[TRUSTSTORE_PEM] = truststore.pem()
         return json_reply(201, domain.to_json())
 
     _DOMAIN_PATHS = [
@@ -851,7 +851,7 @@ class ApiGatewayExtension:
             raise bad_request("A truststoreVersion requires a truststoreUri.")
         types = list((domain.endpoint_configuration or {}).get("types") or ["EDGE"])
         enabling = bool(state["/mutualTlsAuthentication/truststoreUri"]) and not mtls.get("truststoreUri")
-        warnings = self._check_domain_settings(
+        truststore = self._check_domain_settings(
             call,
             regional="REGIONAL" in types,
             security_policy=str(state["/securityPolicy"] or "TLS_1_2"),
@@ -869,12 +869,16 @@ class ApiGatewayExtension:
         more["ownershipVerificationCertificateArn"] = state["/ownershipVerificationCertificateArn"]
         if not state["/mutualTlsAuthentication/truststoreUri"]:
             more.pop("mutualTlsAuthentication", None)
+            more.pop(TRUSTSTORE_PEM, None)
         else:
+            warnings = truststore.warnings if truststore is not None else mtls.get("truststoreWarnings") or []
             more["mutualTlsAuthentication"] = {
                 "truststoreUri": state["/mutualTlsAuthentication/truststoreUri"],
                 "truststoreVersion": state["/mutualTlsAuthentication/truststoreVersion"],
-                "truststoreWarnings": list(warnings if warnings is not None else mtls.get("truststoreWarnings") or []),
+                "truststoreWarnings": list(warnings),
             }
+            if truststore is not None:  # trust changes only when the domain is pointed at a truststore
+                more[TRUSTSTORE_PEM] = truststore.pem()
         more["changed"] = time.time()
         return json_reply(200, domain.to_json())
 

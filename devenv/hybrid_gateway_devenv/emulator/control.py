@@ -273,6 +273,13 @@ class EmulatorControl:
         https://<api-id>.execute-api.<region>.amazonaws.com:N/<stage>/...``, trusting ``public_ca()``)."""
         return dict(self._call("GET", "/invoke-endpoint"))
 
+    def domain_endpoint(self) -> dict[str, Any]:
+        """Where every custom domain name with mutual TLS answers on loopback: ``{"host": "127.0.0.1",
+        "port": N}`` (one listener for all domains, routed by SNI: ``curl --resolve <domain>:N:127.0.0.1
+        --cert client.pem --key client.key https://<domain>:N/<base path>/...``, trusting the CA of the
+        domain's certificate)."""
+        return dict(self._call("GET", "/domain-endpoint"))
+
     # -- client certificates ------------------------------------------------------------------
     def set_client_certificate_validity(self, seconds: float | None) -> None:
         """Lifetime of client certificates generated from now on (None: AWS's 365 days)."""

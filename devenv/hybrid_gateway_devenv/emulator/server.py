@@ -37,6 +37,8 @@ The control API (JSON, same port, never logged, faulted or throttled)::
     GET    /_emulator/invoke-endpoint       {"host": "127.0.0.1", "port": N}: the stages' default endpoint
                                             (HTTPS, started on first use; Host
                                             <api-id>.execute-api.<region>.amazonaws.com)
+    GET    /_emulator/domain-endpoint       {"host": "127.0.0.1", "port": N}: every custom domain name with
+                                            mutual TLS (started on first use; SNI/Host <domain name>)
     POST   /_emulator/reset                 moto reset of every backend + all emulator state
 """
 
@@ -71,6 +73,22 @@ from .targethealth import TARGET_HEALTH
 logger = logging.getLogger(__name__)
 
 CONTROL_PREFIX = "/_emulator"
+
+
+def reset_listeners() -> None:
+    """Forget what the loopback listeners cached (their ports stay)."""
+    from .dataplane.domains import DOMAIN_ENDPOINT
+
+    DOMAIN_ENDPOINT.reset()
+
+
+def stop_listeners() -> None:
+    """End the loopback listeners' threads (each starts again on its next use)."""
+    from .dataplane.domains import DOMAIN_ENDPOINT
+    from .dataplane.endpoints import INVOKE_ENDPOINT
+
+    INVOKE_ENDPOINT.stop()
+    DOMAIN_ENDPOINT.stop()
 
 
 def reset_moto() -> None:
@@ -212,6 +230,7 @@ class EmulatorApp:
         HEALTH_CHECKS.clear()
         TRUST_STORES.reset()
         ONPREM.clear()
+        reset_listeners()
         self.faults.clear()
         self.log.clear()
 
@@ -253,6 +272,7 @@ class EmulatorApp:
             "/reset": ("POST",),
             "/onprem-routes": ("GET", "PUT", "DELETE"),
             "/invoke-endpoint": ("GET",),
+            "/domain-endpoint": ("GET",),
             BUNDLE_PATH[len(CONTROL_PREFIX) :]: ("GET",),
         }
         if path not in allowed:
@@ -270,6 +290,10 @@ class EmulatorApp:
             from .dataplane.endpoints import INVOKE_ENDPOINT
 
             return json_reply(200, INVOKE_ENDPOINT.to_json())
+        if path == "/domain-endpoint":
+            from .dataplane.domains import DOMAIN_ENDPOINT
+
+            return json_reply(200, DOMAIN_ENDPOINT.to_json())
         if path == "/onprem-routes":
             if method == "PUT":
                 routes = body.get("routes")
@@ -436,6 +460,8 @@ class EmulatorServer:
             server.server_close()
         if thread is not None:
             thread.join(timeout=10)
+        if server is not None:
+            stop_listeners()  # the data plane's listeners end with the emulator that served them
 
     def __enter__(self) -> EmulatorServer:
         return self.start()

@@ -19,17 +19,16 @@ from __future__ import annotations
 import re
 import ssl
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from ..publicca import PUBLIC_CA
-from .path import ClientIdentity, Outcome, _path_parameters, forward_to_alb, integration_method, integration_path
+from .listener import HttpsListener, forwarded_headers
+from .path import ClientIdentity, Outcome, forward_to_alb, integration_method, integration_path, path_parameters
 from .tlshop import load_identity
 
 HOST_PATTERN = re.compile(r"^(?P<api>[a-z0-9]+)\.execute-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com$")
 MISSING_TOKEN = '{"message":"Missing Authentication Token"}'
 FORBIDDEN = '{"message":"Forbidden"}'
-HOP_BY_HOP = {"host", "connection", "keep-alive", "transfer-encoding", "te", "upgrade", "content-length"}
 
 
 def _find_api(api_id: str, region: str) -> tuple[str, Any, Any] | None:
@@ -49,7 +48,7 @@ def _route(api: Any, path: str, http_method: str) -> tuple[Any, Any] | None:
     best: tuple[tuple[int, int], Any] | None = None
     for resource in list(api.resources.values()):
         template = resource.get_path()
-        if _path_parameters(template, path) is None:
+        if path_parameters(template, path) is None:
             continue
         segments = [s for s in template.split("/") if s]
         score = (-sum(s.endswith("+}") for s in segments), -sum(s.startswith("{") for s in segments))
@@ -62,23 +61,28 @@ def _route(api: Any, path: str, http_method: str) -> tuple[Any, Any] | None:
     return (best[1], method) if method is not None else None
 
 
-def answer(host: str, http_method: str, target: str, headers: dict[str, str], body: str) -> Outcome:
-    """API Gateway's answer to ``http_method https://host/target``."""
+def invoke_stage(
+    account: str,
+    region: str,
+    backend: Any,
+    api: Any,
+    stage_name: str,
+    http_method: str,
+    request: str,
+    headers: dict[str, str],
+    body: str,
+) -> Outcome:
+    """API Gateway's answer to ``http_method`` ``request`` (the path below the stage, with its
+    query) on ``stage_name`` of ``api``: the request path of :mod:`.path` for a VPC link
+    integration. Both the default endpoint and the custom domain names end here."""
     from ..apigateway import client_certificates
     from ..patches import extras
 
-    matched = HOST_PATTERN.match(host.split(":")[0].lower())
-    found = _find_api(matched["api"], matched["region"]) if matched else None
-    if matched is None or found is None:
-        return Outcome(403, FORBIDDEN)
-    account, backend, api = found
-    if getattr(api, "disableExecuteApiEndpoint", False):
-        return Outcome(403, FORBIDDEN)
-    stage_name, _, rest = target.lstrip("/").partition("/")
     stage = api.stages.get(stage_name)
     if stage is None:
         return Outcome(403, FORBIDDEN)
-    path, sep, query = ("/" + rest).partition("?")
+    path, sep, query = request.partition("?")
+    path = path or "/"
     route = _route(api, path, http_method)
     if route is None:
         return Outcome(403, MISSING_TOKEN)
@@ -89,29 +93,45 @@ def answer(host: str, http_method: str, target: str, headers: dict[str, str], bo
     cert_id = extras(stage).get("clientCertificateId")
     cert = client_certificates(backend).get(cert_id) if cert_id else None
     client = ClientIdentity(cert.pem, cert.key_pem) if cert is not None and cert.key_pem else None
-    forwarded = {k: v for k, v in headers.items() if k.lower() not in HOP_BY_HOP}
     return forward_to_alb(
         account,
-        matched["region"],
+        region,
         integration,
         {str(k): str(v) for k, v in dict(stage.variables or {}).items()},
         client,
         integration_method(integration, http_method),
         integration_path(integration, resource.get_path(), path + sep + query),
-        forwarded,
+        forwarded_headers(headers),
         body,
     )
+
+
+def answer(host: str, http_method: str, target: str, headers: dict[str, str], body: str) -> Outcome:
+    """API Gateway's answer to ``http_method https://host/target``."""
+    matched = HOST_PATTERN.match(host.split(":")[0].lower())
+    found = _find_api(matched["api"], matched["region"]) if matched else None
+    if matched is None or found is None:
+        return Outcome(403, FORBIDDEN)
+    account, backend, api = found
+    if getattr(api, "disableExecuteApiEndpoint", False):
+        return Outcome(403, FORBIDDEN)
+    stage_name, _, rest = target.lstrip("/").partition("/")
+    return invoke_stage(account, matched["region"], backend, api, stage_name, http_method, "/" + rest, headers, body)
 
 
 class InvokeEndpoint:
     """The one loopback listener of every stage's default endpoint, started on first use."""
 
     def __init__(self) -> None:
-        self._lock = threading.RLock()  # address() starts the server, which makes a context
-        self._server: ThreadingHTTPServer | None = None
+        self._lock = threading.Lock()
         self._contexts: dict[str, ssl.SSLContext] = {}
+        self.listener = HttpsListener(
+            "invoke-endpoint", answer, self._context_for, lambda: ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        )
 
-    def _context_for(self, region: str) -> ssl.SSLContext:
+    def _context_for(self, server_name: str | None) -> ssl.SSLContext:
+        matched = HOST_PATTERN.match((server_name or "").lower())
+        region = matched["region"] if matched else "us-east-1"
         with self._lock:
             if region not in self._contexts:
                 issued = PUBLIC_CA.issue(f"*.execute-api.{region}.amazonaws.com")
@@ -121,50 +141,13 @@ class InvokeEndpoint:
             return self._contexts[region]
 
     def address(self) -> tuple[str, int]:
-        with self._lock:
-            if self._server is None:
-                self._server = self._start()
-            return "127.0.0.1", int(self._server.server_address[1])
-
-    def _start(self) -> ThreadingHTTPServer:
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
-                host = self.headers.get("Host", "")
-                outcome = answer(host, self.command, self.path, dict(self.headers.items()), body)
-                payload = outcome.body.encode()
-                self.send_response(outcome.status)
-                for key, value in outcome.headers.items():
-                    if key.lower() not in HOP_BY_HOP:
-                        self.send_header(key, value)
-                if not any(k.lower() == "content-type" for k in outcome.headers):
-                    self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _answer
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
-
-        default = self._context_for("us-east-1")
-
-        def pick(connection: ssl.SSLObject, server_name: str | None, _context: ssl.SSLContext) -> None:
-            matched = HOST_PATTERN.match((server_name or "").lower())
-            if matched:
-                connection.context = self._context_for(matched["region"])
-
-        default.sni_callback = pick
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.socket = default.wrap_socket(server.socket, server_side=True)
-        threading.Thread(target=server.serve_forever, name="invoke-endpoint", daemon=True).start()
-        return server
+        return self.listener.address()
 
     def to_json(self) -> dict[str, Any]:
-        host, port = self.address()
-        return {"host": host, "port": port}
+        return self.listener.to_json()
+
+    def stop(self) -> None:
+        self.listener.stop()
 
 
 INVOKE_ENDPOINT = InvokeEndpoint()

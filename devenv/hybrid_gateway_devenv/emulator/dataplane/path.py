@@ -66,7 +66,7 @@ def _resolve(value: str, stage_variables: dict[str, str]) -> str:
     return value
 
 
-def _path_parameters(template: str, path: str) -> dict[str, str] | None:
+def path_parameters(template: str, path: str) -> dict[str, str] | None:
     """Values of ``{name}`` / ``{name+}`` in the resource path ``template`` for ``path`` (None: no match)."""
     want = [s for s in template.split("/") if s]
     have = [s for s in path.split("/") if s]
@@ -91,7 +91,7 @@ def integration_path(integration: Any, resource_path: str, request: str) -> str:
     integration URI's path with each ``{name}`` replaced by the ``integration.request.path.name``
     mapping's value; an HTTP proxy integration passes the query string on."""
     path, sep, query = request.partition("?")
-    values = _path_parameters(resource_path, path) or {}
+    values = path_parameters(resource_path, path) or {}
     uri_path = urlsplit(str(integration.uri or "")).path or "/"
     prefix = "integration.request.path."
     for key, source in dict(getattr(integration, "request_parameters", None) or {}).items():
