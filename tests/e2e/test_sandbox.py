@@ -72,16 +72,22 @@ def test_sandbox_starts_applies_examples_shows_table_and_stops_on_ctrl_c() -> No
         for kind in ("MtlsDomain", "ClientCertRotation"):
             assert re.search(rf"^{kind}\s+default/", output, re.M)
 
-        # It printed a curl through the whole chain and the answer the on-prem backend gave to it; the same
-        # curl, run again as the user would, goes API Gateway -> VPC link -> NLB -> ALB -> backend and back.
-        printed = re.search(r"^\[sandbox\]\s+(curl .+)$", output, re.M)
+        # It printed a curl through the custom domain (with the example partner's client certificate) and the
+        # answer the on-prem backend gave: API Gateway -> VPC link -> NLB -> ALB -> backend and back. The same
+        # curl, run again as the user would, works; without the client certificate nothing gets through.
+        printed = re.search(r"^\[sandbox\]\s+(curl .+--cert .+)$", output, re.M)
         assert printed, output[-3000:]
         assert re.search(r"^\[sandbox\]\s+-> HTTP 200: .*\"ok\": true.*\"path\": \"/api/orders\"", output, re.M), (
             output[-3000:])
-        again = subprocess.run([*shlex.split(printed.group(1)), "--write-out", "\n%{http_code}"],
+        command = shlex.split(printed.group(1))
+        again = subprocess.run([*command, "--write-out", "\n%{http_code}"],
                                capture_output=True, text=True, timeout=30, check=True)
         body, _, status = again.stdout.rpartition("\n")
         assert status == "200" and json.loads(body)["path"] == "/api/orders", again.stdout
+        cert = command.index("--cert")
+        anonymous = subprocess.run([*command[:cert], *command[cert + 4:], "--write-out", "\n%{http_code}"],
+                                   capture_output=True, text=True, timeout=30, check=False)
+        assert anonymous.returncode != 0 or not anonymous.stdout.endswith("\n200"), anonymous
 
         # The user can use both endpoints from another shell while it runs.
         got = subprocess.run(["kubectl", f"--kubeconfig={kubeconfig}", "get", "hybridapis", "-A"],
