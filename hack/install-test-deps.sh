@@ -30,7 +30,7 @@ apt_install() {
 }
 
 # 1. Debian packages used at test time.
-apt_install etcd-server lua5.4 jq ca-certificates
+apt_install etcd-server lua5.4 jq ca-certificates curl
 command -v kubectl >/dev/null || apt_install kubernetes-client
 
 # 2. kube-apiserver.

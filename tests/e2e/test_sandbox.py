@@ -3,8 +3,10 @@ use it, Ctrl-C."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import threading
@@ -70,6 +72,23 @@ def test_sandbox_starts_applies_examples_shows_table_and_stops_on_ctrl_c() -> No
         for kind in ("MtlsDomain", "ClientCertRotation"):
             assert re.search(rf"^{kind}\s+default/", output, re.M)
 
+        # It printed a curl through the custom domain (with the example partner's client certificate) and the
+        # answer the on-prem backend gave: API Gateway -> VPC link -> NLB -> ALB -> backend and back. The same
+        # curl, run again as the user would, works; without the client certificate nothing gets through.
+        printed = re.search(r"^\[sandbox\]\s+(curl .+--cert .+)$", output, re.M)
+        assert printed, output[-3000:]
+        assert re.search(r"^\[sandbox\]\s+-> HTTP 200: .*\"ok\": true.*\"path\": \"/api/orders\"", output, re.M), (
+            output[-3000:])
+        command = shlex.split(printed.group(1))
+        again = subprocess.run([*command, "--write-out", "\n%{http_code}"],
+                               capture_output=True, text=True, timeout=30, check=True)
+        body, _, status = again.stdout.rpartition("\n")
+        assert status == "200" and json.loads(body)["path"] == "/api/orders", again.stdout
+        cert = command.index("--cert")
+        anonymous = subprocess.run([*command[:cert], *command[cert + 4:], "--write-out", "\n%{http_code}"],
+                                   capture_output=True, text=True, timeout=30, check=False)
+        assert anonymous.returncode != 0 or not anonymous.stdout.endswith("\n200"), anonymous
+
         # The user can use both endpoints from another shell while it runs.
         got = subprocess.run(["kubectl", f"--kubeconfig={kubeconfig}", "get", "hybridapis", "-A"],
                              capture_output=True, text=True, check=True).stdout
@@ -91,3 +110,33 @@ def test_sandbox_starts_applies_examples_shows_table_and_stops_on_ctrl_c() -> No
     while _processes_mentioning(workdir) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _processes_mentioning(workdir) == [], "processes the sandbox started are still running"
+
+
+def test_ctrl_c_cleans_up_when_the_program_reading_the_output_has_exited() -> None:
+    """`make sandbox | tee log`, then Ctrl-C: the terminal's SIGINT stops tee too, so the sandbox's own
+    "stopping ..." meets a closed pipe. Everything it started must still stop, and its temp dir go."""
+    proc = subprocess.Popen(
+        [console_script("hybrid-gateway-dev"), "sandbox", "--no-table"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    workdir = ""
+    try:
+        for line in proc.stdout:  # until the operator runs: every kind of process has been started
+            lines.append(line)
+            if match := re.search(r"kubeconfig:\s+(\S+)", line):
+                workdir = str(Path(match.group(1)).parents[1])
+            if "operator log:" in line:
+                break
+        assert workdir and _processes_mentioning(workdir), "".join(lines)
+    finally:
+        proc.stdout.close()  # the reader (tee) is gone ...
+        proc.send_signal(signal.SIGINT)  # ... and Ctrl-C reaches the sandbox
+        proc.wait(timeout=60)
+    assert not Path(workdir).exists(), "the sandbox left its temp dir behind"
+    deadline = time.monotonic() + 10
+    while _processes_mentioning(workdir) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _processes_mentioning(workdir) == [], "processes the sandbox started are still running"
+    assert proc.returncode == 0

@@ -62,7 +62,7 @@ from .delays import DELAYS
 from .patches import domain_name_status, extras
 from .reply import Reply, json_reply, rest_json_error
 from .routing import AwsCall
-from .truststore import TruststoreError, load_truststore
+from .truststore import TRUSTSTORE_PEM, Truststore, TruststoreError, load_truststore
 
 CLIENT_CERTIFICATE_DAYS = 365
 DEFAULT_TIMEOUT_MS = 29000
@@ -120,6 +120,8 @@ class ClientCertificate:
     created: int
     expires: int
     tags: dict[str, str] = field(default_factory=dict)
+    # The private key stays inside API Gateway (never answered); the data plane presents it.
+    key_pem: str = field(default="", repr=False)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -141,6 +143,13 @@ def self_signed_pem(
 
     It is valid for ``validity`` when given, else for ``days``.
     """
+    return self_signed_pair(common_name, not_before, days, validity=validity)[0]
+
+
+def self_signed_pair(
+    common_name: str, not_before: datetime, days: int = CLIENT_CERTIFICATE_DAYS, *, validity: timedelta | None = None
+) -> tuple[str, str]:
+    """(certificate PEM, private key PEM) of :func:`self_signed_pem`."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     cert = (
@@ -154,7 +163,10 @@ def self_signed_pem(
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
-    return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode("ascii")
+    return cert.public_bytes(serialization.Encoding.PEM).decode("ascii"), key_pem
 
 
 _CLIENT_CERTS: weakref.WeakKeyDictionary[Any, dict[str, ClientCertificate]] = weakref.WeakKeyDictionary()
@@ -397,10 +409,12 @@ class ApiGatewayExtension:
         if not isinstance(tags, dict):
             raise bad_request("tags must be a map")
         validity = self._client_certificate_validity
+        pem, key_pem = self_signed_pair(cert_id, now, validity=validity)
         cert = ClientCertificate(
             client_certificate_id=cert_id,
             description=str(body.get("description") or ""),
-            pem=self_signed_pem(cert_id, now, validity=validity),
+            pem=pem,
+            key_pem=key_pem,
             created=int(now.timestamp()),
             expires=int((now + validity).timestamp()),
             tags={str(k): str(v) for k, v in tags.items()},
@@ -697,11 +711,11 @@ class ApiGatewayExtension:
         truststore_uri: str | None,
         truststore_version: str | None,
         load_truststore_object: bool = True,
-    ) -> list[str] | None:
-        """Validate a domain name's settings; return truststore warnings.
+    ) -> Truststore | None:
+        """Validate a domain name's settings; return the truststore read from S3.
 
         None when mutual TLS is off, or when ``load_truststore_object`` is false (the truststore
-        did not change, so its earlier warnings stand).
+        did not change, so its earlier warnings and certificates stand).
         """
         if security_policy not in ("TLS_1_0", "TLS_1_2") and not security_policy.startswith("SecurityPolicy_"):
             raise bad_request(f"Invalid security policy '{security_policy}'. Must be one of: [TLS_1_0, TLS_1_2]")
@@ -732,10 +746,9 @@ class ApiGatewayExtension:
         if not load_truststore_object:
             return None
         try:
-            truststore = load_truststore(call.account_id, truststore_uri, truststore_version)
+            return load_truststore(call.account_id, truststore_uri, truststore_version)
         except TruststoreError as err:
             raise bad_request(str(err)) from None
-        return truststore.warnings
 
     def create_domain_name(self, call: AwsCall, backend: Any, body: dict[str, Any]) -> Reply:
         name = body.get("domainName")
@@ -751,7 +764,7 @@ class ApiGatewayExtension:
         truststore_uri = mtls.get("truststoreUri") or None
         truststore_version = mtls.get("truststoreVersion") or None
         ownership_arn = body.get("ownershipVerificationCertificateArn") or None
-        warnings = self._check_domain_settings(
+        truststore = self._check_domain_settings(
             call,
             regional=regional,
             security_policy=security_policy,
@@ -778,12 +791,13 @@ class ApiGatewayExtension:
         more["changed"] = time.time()  # UPDATING for the domain-name delay (delays.py)
         more["domainNameArn"] = f"arn:aws:apigateway:{call.region}::/domainnames/{name}"
         more["ownershipVerificationCertificateArn"] = ownership_arn
-        if truststore_uri:
+        if truststore is not None:
             more["mutualTlsAuthentication"] = {
                 "truststoreUri": truststore_uri,
                 "truststoreVersion": truststore_version,
-                "truststoreWarnings": list(warnings or []),
+                "truststoreWarnings": list(truststore.warnings),
             }
+            more[TRUSTSTORE_PEM] = truststore.pem()
         return json_reply(201, domain.to_json())
 
     _DOMAIN_PATHS = [
@@ -837,7 +851,7 @@ class ApiGatewayExtension:
             raise bad_request("A truststoreVersion requires a truststoreUri.")
         types = list((domain.endpoint_configuration or {}).get("types") or ["EDGE"])
         enabling = bool(state["/mutualTlsAuthentication/truststoreUri"]) and not mtls.get("truststoreUri")
-        warnings = self._check_domain_settings(
+        truststore = self._check_domain_settings(
             call,
             regional="REGIONAL" in types,
             security_policy=str(state["/securityPolicy"] or "TLS_1_2"),
@@ -855,12 +869,16 @@ class ApiGatewayExtension:
         more["ownershipVerificationCertificateArn"] = state["/ownershipVerificationCertificateArn"]
         if not state["/mutualTlsAuthentication/truststoreUri"]:
             more.pop("mutualTlsAuthentication", None)
+            more.pop(TRUSTSTORE_PEM, None)
         else:
+            warnings = truststore.warnings if truststore is not None else mtls.get("truststoreWarnings") or []
             more["mutualTlsAuthentication"] = {
                 "truststoreUri": state["/mutualTlsAuthentication/truststoreUri"],
                 "truststoreVersion": state["/mutualTlsAuthentication/truststoreVersion"],
-                "truststoreWarnings": list(warnings if warnings is not None else mtls.get("truststoreWarnings") or []),
+                "truststoreWarnings": list(warnings),
             }
+            if truststore is not None:  # trust changes only when the domain is pointed at a truststore
+                more[TRUSTSTORE_PEM] = truststore.pem()
         more["changed"] = time.time()
         return json_reply(200, domain.to_json())
 
@@ -982,7 +1000,11 @@ class ApiGatewayExtension:
         if cert_id and cert_id not in client_certificates(backend):
             raise bad_request(f"Invalid client certificate identifier specified: {cert_id}")
         with self._lock:
-            answer = (self._answers.get(cert_id) if cert_id else None) or self._default_answer or TestInvokeAnswer()
+            injected = (self._answers.get(cert_id) if cert_id else None) or self._default_answer
+        integration = method.method_integration
+        if injected is None and integration is not None and integration.connection_type == "VPC_LINK":
+            return self._test_invoke_through_the_data_plane(call, backend, body, resource, integration, cert_id)
+        answer = injected or TestInvokeAnswer()
         started = time.monotonic()
         request_id = str(uuid.uuid4())
         stamp = datetime.now(UTC).strftime("%a %b %d %H:%M:%S UTC %Y")
@@ -1019,6 +1041,50 @@ class ApiGatewayExtension:
                 "body": response_body,
                 "headers": headers,
                 "multiValueHeaders": {k: [v] for k, v in headers.items()},
+                "log": "\n".join(lines) + "\n",
+                "latency": max(1, int((time.monotonic() - started) * 1000)),
+            },
+        )
+
+    def _test_invoke_through_the_data_plane(
+        self, call: AwsCall, backend: Any, body: dict[str, Any], resource: Any, integration: Any, cert_id: str | None
+    ) -> Reply:
+        """TestInvokeMethod over the real request path (no injected answer configured)."""
+        from .dataplane.path import ClientIdentity, forward_to_alb, integration_method, integration_path
+
+        started = time.monotonic()
+        request_id = str(uuid.uuid4())
+        stamp = datetime.now(UTC).strftime("%a %b %d %H:%M:%S UTC %Y")
+        cert = client_certificates(backend).get(cert_id) if cert_id else None
+        client = ClientIdentity(cert.pem, cert.key_pem) if cert is not None and cert.key_pem else None
+        request_path = str(body.get("pathWithQueryString") or "")
+        headers = {str(k): str(v) for k, v in dict(body.get("headers") or {}).items()}
+        outcome = forward_to_alb(
+            call.account_id,
+            call.region,
+            integration,
+            {str(k): str(v) for k, v in dict(body.get("stageVariables") or {}).items()},
+            client,
+            integration_method(integration, call.path_params["http_method"]),
+            integration_path(integration, resource.get_path(), request_path or "/"),
+            headers,
+            str(body.get("body") or ""),
+        )
+        lines = [
+            f"Execution log for request {request_id}",
+            f"{stamp} : Starting execution for request: {request_id}",
+            f"{stamp} : HTTP Method: {call.path_params['http_method']}, Resource Path: {request_path or '/'}",
+            f"{stamp} : Endpoint request URI: {integration.uri}",
+            *[f"{stamp} : {line}" for line in outcome.log],
+            f"{stamp} : Method completed with status: {outcome.status}",
+        ]
+        return json_reply(
+            200,
+            {
+                "status": outcome.status,
+                "body": outcome.body,
+                "headers": outcome.headers,
+                "multiValueHeaders": {k: [v] for k, v in outcome.headers.items()},
                 "log": "\n".join(lines) + "\n",
                 "latency": max(1, int((time.monotonic() - started) * 1000)),
             },

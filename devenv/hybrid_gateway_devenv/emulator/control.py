@@ -255,6 +255,31 @@ class EmulatorControl:
     def clear_test_invoke_responses(self) -> None:
         self._call("DELETE", "/test-invoke")
 
+    # -- on-prem network map (data plane) --------------------------------------------------------
+    def set_onprem_routes(self, routes: dict[str, str]) -> None:
+        """Where on-prem targets answer: ``{"192.168.10.5:443": "127.0.0.1:8443"}`` (loopback only;
+        a target not in the map is unreachable)."""
+        self._call("PUT", "/onprem-routes", {"routes": routes})
+
+    def onprem_routes(self) -> dict[str, str]:
+        return dict(self._call("GET", "/onprem-routes")["routes"])
+
+    def clear_onprem_routes(self) -> None:
+        self._call("DELETE", "/onprem-routes")
+
+    def invoke_endpoint(self) -> dict[str, Any]:
+        """Where the stages' default endpoint answers on loopback: ``{"host": "127.0.0.1", "port": N}``
+        (``curl --resolve <api-id>.execute-api.<region>.amazonaws.com:N:127.0.0.1
+        https://<api-id>.execute-api.<region>.amazonaws.com:N/<stage>/...``, trusting ``public_ca()``)."""
+        return dict(self._call("GET", "/invoke-endpoint"))
+
+    def domain_endpoint(self) -> dict[str, Any]:
+        """Where every custom domain name with mutual TLS answers on loopback: ``{"host": "127.0.0.1",
+        "port": N}`` (one listener for all domains, routed by SNI: ``curl --resolve <domain>:N:127.0.0.1
+        --cert client.pem --key client.key https://<domain>:N/<base path>/...``, trusting the CA of the
+        domain's certificate)."""
+        return dict(self._call("GET", "/domain-endpoint"))
+
     # -- client certificates ------------------------------------------------------------------
     def set_client_certificate_validity(self, seconds: float | None) -> None:
         """Lifetime of client certificates generated from now on (None: AWS's 365 days)."""

@@ -33,6 +33,12 @@ The control API (JSON, same port, never logged, faulted or throttled)::
                                             -> {"trusted": bool, "reason": str | null}
     GET|PUT|DELETE /_emulator/test-invoke   {"status", "body", "headers", "clientCertificateId"}
     GET|PUT|DELETE /_emulator/client-certificates  {"validitySeconds": 40}  (DELETE: back to 365 days)
+    GET|PUT|DELETE /_emulator/onprem-routes {"routes": {"192.168.10.5:443": "127.0.0.1:8443"}} (loopback only)
+    GET    /_emulator/invoke-endpoint       {"host": "127.0.0.1", "port": N}: the stages' default endpoint
+                                            (HTTPS, started on first use; Host
+                                            <api-id>.execute-api.<region>.amazonaws.com)
+    GET    /_emulator/domain-endpoint       {"host": "127.0.0.1", "port": N}: every custom domain name with
+                                            mutual TLS (started on first use; SNI/Host <domain name>)
     POST   /_emulator/reset                 moto reset of every backend + all emulator state
 """
 
@@ -51,7 +57,10 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from . import patches
 from .apigateway import ApiGatewayExtension, TestInvokeAnswer
+from .dataplane.healthcheck import HEALTH_CHECKS
+from .dataplane.network import ONPREM
 from .delays import DELAYS
+from .elb_truststores import BUNDLE_PATH, TRUST_STORES
 from .faults import FaultConfig, FaultInjector, fault_reply
 from .guards import refuse, requested_key_algorithm
 from .publicca import PUBLIC_CA
@@ -64,6 +73,22 @@ from .targethealth import TARGET_HEALTH
 logger = logging.getLogger(__name__)
 
 CONTROL_PREFIX = "/_emulator"
+
+
+def reset_listeners() -> None:
+    """Forget what the loopback listeners cached (their ports stay)."""
+    from .dataplane.domains import DOMAIN_ENDPOINT
+
+    DOMAIN_ENDPOINT.reset()
+
+
+def stop_listeners() -> None:
+    """End the loopback listeners' threads (each starts again on its next use)."""
+    from .dataplane.domains import DOMAIN_ENDPOINT
+    from .dataplane.endpoints import INVOKE_ENDPOINT
+
+    INVOKE_ENDPOINT.stop()
+    DOMAIN_ENDPOINT.stop()
 
 
 def reset_moto() -> None:
@@ -202,6 +227,10 @@ class EmulatorApp:
         DELAYS.reset()
         QUOTAS.reset()
         TARGET_HEALTH.clear()
+        HEALTH_CHECKS.clear()
+        TRUST_STORES.reset()
+        ONPREM.clear()
+        reset_listeners()
         self.faults.clear()
         self.log.clear()
 
@@ -241,12 +270,39 @@ class EmulatorApp:
             "/test-invoke": ("GET", "PUT", "DELETE"),
             "/client-certificates": ("GET", "PUT", "DELETE"),
             "/reset": ("POST",),
+            "/onprem-routes": ("GET", "PUT", "DELETE"),
+            "/invoke-endpoint": ("GET",),
+            "/domain-endpoint": ("GET",),
+            BUNDLE_PATH[len(CONTROL_PREFIX) :]: ("GET",),
         }
         if path not in allowed:
             return json_reply(404, {"message": f"unknown control path {CONTROL_PREFIX}{path}"})
         if method not in allowed[path]:
             return json_reply(405, {"message": f"{method} not allowed on {CONTROL_PREFIX}{path}"})
         result: dict[str, Any]
+        if path == BUNDLE_PATH[len(CONTROL_PREFIX) :]:
+            # GetTrustStoreCaCertificatesBundle's Location (AWS: a pre-signed S3 URL)
+            store = TRUST_STORES.find((query.get("arn") or [""])[0])
+            if store is None:
+                return json_reply(404, {"message": "no such trust store"})
+            return Reply(200, store.bundle, [("Content-Type", "application/x-pem-file")])
+        if path == "/invoke-endpoint":
+            from .dataplane.endpoints import INVOKE_ENDPOINT
+
+            return json_reply(200, INVOKE_ENDPOINT.to_json())
+        if path == "/domain-endpoint":
+            from .dataplane.domains import DOMAIN_ENDPOINT
+
+            return json_reply(200, DOMAIN_ENDPOINT.to_json())
+        if path == "/onprem-routes":
+            if method == "PUT":
+                routes = body.get("routes")
+                if not isinstance(routes, dict):
+                    raise ValueError('give {"routes": {"192.168.10.5:443": "127.0.0.1:PORT"}}')
+                ONPREM.set(routes)
+            elif method == "DELETE":
+                ONPREM.clear()
+            return json_reply(200, ONPREM.to_json())
         if path == "/health":
             result = {"ok": True}
         elif path == "/requests":
@@ -404,6 +460,8 @@ class EmulatorServer:
             server.server_close()
         if thread is not None:
             thread.join(timeout=10)
+        if server is not None:
+            stop_listeners()  # the data plane's listeners end with the emulator that served them
 
     def __enter__(self) -> EmulatorServer:
         return self.start()

@@ -19,13 +19,14 @@ from datetime import UTC, datetime
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
 _WEAK_HASHES = (hashes.MD5, hashes.SHA1, hashes.SHA224)
 MIN_RSA_BITS = 2048
 MIN_EC_BITS = 256
+TRUSTSTORE_PEM = "truststorePem"  # extras key: the CA bundle a domain name trusts, as read at its create/update
 
 
 class TruststoreError(Exception):
@@ -38,6 +39,10 @@ class Truststore:
     version: str | None
     certificates: list[x509.Certificate] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+    def pem(self) -> str:
+        """The certificates as one PEM bundle (what the domain's TLS listener trusts)."""
+        return "".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in self.certificates)
 
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:
