@@ -102,7 +102,7 @@ def make_cert(
     """A self-signed CA certificate (PEM) with the given weaknesses, for truststores."""
     key: Any = ec.generate_private_key(ec.SECP256R1()) if elliptic else rsa.generate_private_key(65537, key_size)
     if isinstance(algorithm, hashes.SHA1):
-        return _resign_sha1(key, make_cert_with_key(common_name, key, not_before, days))
+        return resign_sha1(key, make_cert_with_key(common_name, key, not_before, days))
     return make_cert_with_key(common_name, key, not_before, days, algorithm)
 
 
@@ -110,8 +110,9 @@ _SHA256_RSA = bytes.fromhex("300d06092a864886f70d01010b0500")
 _SHA1_RSA = bytes.fromhex("300d06092a864886f70d0101050500")
 
 
-def _resign_sha1(key: rsa.RSAPrivateKey, pem: str) -> str:
-    """Turn a SHA-256/RSA certificate into a SHA-1/RSA one (cryptography refuses to sign with SHA-1).
+def resign_sha1(key: rsa.RSAPrivateKey, pem: str) -> str:
+    """Turn a SHA-256/RSA certificate into a SHA-1/RSA one signed by ``key`` (its issuer's; cryptography
+    refuses to sign with SHA-1).
 
     Both algorithm identifiers have the same length and so has the RSA signature, so the DER can be
     patched in place: swap the identifier in the TBS part and outside it, and sign the new TBS.

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
-_WEAK_HASHES = (hashes.MD5, hashes.SHA1, hashes.SHA224)
+WEAK_SIGNATURE_HASHES = (hashes.MD5, hashes.SHA1, hashes.SHA224)  # "SHA-256 or stronger"
 MIN_RSA_BITS = 2048
 MIN_EC_BITS = 256
 TRUSTSTORE_PEM = "truststorePem"  # extras key: the CA bundle a domain name trusts, as read at its create/update
@@ -76,7 +76,7 @@ def certificate_warnings(cert: x509.Certificate, now: datetime | None = None) ->
     except UnsupportedAlgorithm:
         algorithm = None
         found.append(f"Certificate with subject '{subject}' uses an unsupported signature algorithm.")
-    if isinstance(algorithm, _WEAK_HASHES):
+    if isinstance(algorithm, WEAK_SIGNATURE_HASHES):
         found.append(
             f"Certificate with subject '{subject}' uses an insecure signature algorithm "
             f"({algorithm.name.upper()}); SHA-256 or stronger is required."

@@ -8,20 +8,21 @@ domain name, routed by SNI (and the Host header) to the domain, started on first
 - TLS 1.2 or later (the ``TLS_1_2`` security policy accepts 1.2 and 1.3; mutual TLS requires it);
 - a client certificate that chains to the CA bundle of the truststore as read when the domain was
   created or last updated (``truststoreUri`` at ``truststoreVersion``): a new object version in S3
-  changes nothing until UpdateDomainName points the domain at it. No certificate, or one that does
-  not chain to the bundle (or has expired): the TLS handshake fails;
+  changes nothing until UpdateDomainName points the domain at it. The handshake takes any
+  certificate (or none); one that does not chain to the bundle, is self-signed, expired or signed
+  with SHA-1 or weaker, or no certificate at all, gets 403 ``{"message":"Forbidden"}`` for every
+  request, with API Gateway's execution-log reason in the emulator's log (:mod:`.mtls`);
 - then the base path mappings: the first path segment selects a mapping (``(none)`` maps the
   root), whose API and stage (or, with no stage in the mapping, the next path segment) answer the
   rest of the path over the same request path as the default endpoint (:func:`.endpoints.invoke_stage`).
   Disabling the API's default ``execute-api`` endpoint does not affect its custom domains.
 
-Domain names without mutual TLS are not served here (the handshake is refused).
+Domain names without mutual TLS are not served here (the handshake fails: no certificate for the name).
 """
 
 from __future__ import annotations
 
 import hashlib
-import ssl
 import threading
 from typing import Any
 
@@ -29,8 +30,8 @@ from ..patches import acm_certificate, extras
 from ..truststore import TRUSTSTORE_PEM
 from .endpoints import FORBIDDEN, invoke_stage
 from .listener import HttpsListener
+from .mtls import MutualTlsIdentity, mutual_tls_handshake, server_context, trust_store
 from .path import Outcome
-from .tlshop import load_identity
 
 NONE_BASE_PATH = "(none)"
 
@@ -81,22 +82,15 @@ def answer(host: str, http_method: str, target: str, headers: dict[str, str], bo
     return invoke_stage(account, region, backend, api, stage_name, http_method, below + sep + query, headers, body)
 
 
-def _dispatcher() -> ssl.SSLContext:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2  # TLS_1_2: 1.2 and 1.3 (mutual TLS requires it)
-    context.verify_mode = ssl.CERT_REQUIRED  # mutual TLS: the handshake needs a client certificate
-    return context
-
-
 class DomainEndpoint:
     """The one loopback listener of every mutual-TLS custom domain name, started on first use."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._contexts: dict[tuple[str, ...], ssl.SSLContext] = {}
-        self.listener = HttpsListener("domain-endpoint", answer, self._context_for, _dispatcher)
+        self._identities: dict[tuple[str, ...], MutualTlsIdentity] = {}
+        self.listener = HttpsListener("domain-endpoint", answer, mutual_tls_handshake(self._identity_for))
 
-    def _context_for(self, server_name: str | None) -> ssl.SSLContext | None:
+    def _identity_for(self, server_name: str | None) -> MutualTlsIdentity | None:
         found = find_domain(server_name or "")
         if found is None:
             return None
@@ -107,25 +101,23 @@ class DomainEndpoint:
             return None  # no mutual TLS (or no certificate to serve): not served here
         chain = bytes(cert.cert).decode() + (bytes(cert.chain).decode() if cert.chain else "")
         key = bytes(cert.key).decode()
-        # A new context whenever what the domain serves or trusts changes (UpdateDomainName, re-import).
+        # A new identity whenever what the domain serves or trusts changes (UpdateDomainName, re-import).
         fingerprint = hashlib.sha256((chain + bundle).encode()).hexdigest()
         cache_key = (domain.domain_name, fingerprint)
         with self._lock:
-            context = self._contexts.get(cache_key)
-            if context is None:
-                context = _dispatcher()
-                load_identity(context, chain, key)
-                context.load_verify_locations(cadata=bundle)
-                self._contexts = {k: v for k, v in self._contexts.items() if k[0] != domain.domain_name}
-                self._contexts[cache_key] = context
-            return context
+            identity = self._identities.get(cache_key)
+            if identity is None:
+                identity = MutualTlsIdentity(domain.domain_name, server_context(chain, key), trust_store(bundle))
+                self._identities = {k: v for k, v in self._identities.items() if k[0] != domain.domain_name}
+                self._identities[cache_key] = identity
+            return identity
 
     def to_json(self) -> dict[str, Any]:
         return self.listener.to_json()
 
     def reset(self) -> None:
         with self._lock:
-            self._contexts.clear()
+            self._identities.clear()
 
     def stop(self) -> None:
         self.listener.stop()

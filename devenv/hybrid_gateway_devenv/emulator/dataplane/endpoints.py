@@ -22,7 +22,7 @@ import threading
 from typing import Any
 
 from ..publicca import PUBLIC_CA
-from .listener import HttpsListener, forwarded_headers
+from .listener import HttpsListener, forwarded_headers, ssl_handshake
 from .path import ClientIdentity, Outcome, forward_to_alb, integration_method, integration_path, path_parameters
 from .tlshop import load_identity
 
@@ -126,7 +126,9 @@ class InvokeEndpoint:
         self._lock = threading.Lock()
         self._contexts: dict[str, ssl.SSLContext] = {}
         self.listener = HttpsListener(
-            "invoke-endpoint", answer, self._context_for, lambda: ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            "invoke-endpoint",
+            answer,
+            ssl_handshake(self._context_for, lambda: ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)),
         )
 
     def _context_for(self, server_name: str | None) -> ssl.SSLContext:
