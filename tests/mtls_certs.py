@@ -11,6 +11,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.x509.oid import NameOID
 
+from hybrid_gateway_devenv import certs
+
 _SHA256_RSA = bytes.fromhex("300d06092a864886f70d01010b0500")
 _SHA1_RSA = bytes.fromhex("300d06092a864886f70d0101050500")
 
@@ -81,21 +83,4 @@ def chain(length: int, prefix: str = "", not_before: datetime | None = None) -> 
 
 def server_certificate(hostname: str, days: int = 90) -> tuple[str, str]:
     """(certificate PEM, private key PEM) for `hostname`, self-signed, RSA-2048."""
-    key = rsa_key()
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=days))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname)]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem.decode()
+    return certs.self_signed(hostname, dns_names=(hostname,), not_after=datetime.now(UTC) + timedelta(days=days))

@@ -23,31 +23,19 @@ from typing import Any
 from urllib.parse import unquote
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+
+from hybrid_gateway_devenv import certs
 
 HEALTH_CHECKER = "ELB-HealthChecker/"
 
 
 def _self_signed() -> tuple[bytes, bytes]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "onprem.backend.internal")])
     now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(hours=1))
-        .not_valid_after(now + timedelta(days=2))
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+    cert, key = certs.self_signed("onprem.backend.internal", key=ec.generate_private_key(ec.SECP256R1()),
+                                  not_before=now - timedelta(hours=1), not_after=now + timedelta(days=2))
+    return cert.encode(), key.encode()
 
 
 def _fingerprints(bundle: str) -> set[bytes]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from hybrid_gateway.api.v1alpha1.common import MIN_DRIFT_SECONDS
@@ -123,37 +125,30 @@ def rate_limit(text: str) -> tuple[str, float]:
     return key, rate
 
 
-def share(text: str) -> float:
-    """A fraction in [0, 1] (`--drift-budget-share 0.5`; 0: no budget)."""
+def _number(text: str, fits: Callable[[float], bool], expected: str) -> float:
+    """`text` as a finite number that `fits`, else an argparse error saying what was `expected`."""
     try:
         value = float(text)
     except ValueError:
-        value = -1.0
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1], not {text!r}")
+        value = math.nan
+    if not (math.isfinite(value) and fits(value)):
+        raise argparse.ArgumentTypeError(f"expected {expected}, not {text!r}")
     return value
+
+
+def share(text: str) -> float:
+    """A fraction in [0, 1] (`--drift-budget-share 0.5`; 0: no budget)."""
+    return _number(text, lambda v: 0 <= v <= 1, "a fraction in [0, 1]")
 
 
 def positive(text: str) -> float:
     """A number > 0 (`--aws-quota-scale 10`)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not (value > 0 and value != float("inf")):
-        raise argparse.ArgumentTypeError(f"expected a number > 0, not {text!r}")
-    return value
+    return _number(text, lambda v: v > 0, "a number > 0")
 
 
 def seconds(text: str) -> float:
     """A positive number of seconds (`--drift-interval 60`)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, not {text!r}")
-    return value
+    return _number(text, lambda v: v > 0, "a number of seconds > 0")
 
 
 def build_parser() -> argparse.ArgumentParser:

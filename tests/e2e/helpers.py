@@ -7,8 +7,10 @@ import json
 import os
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from hybrid_gateway_devenv import certs
 from hybrid_gateway_devenv.cluster import LocalCluster
 from hybrid_gateway_devenv.seed import SeededAccount
 
@@ -264,30 +266,7 @@ def ready_for_generation(cluster: LocalCluster, namespace: str, name: str, kind:
 
 def self_signed(hostname: str, days: int = 90) -> tuple[str, str]:
     """A throwaway self-signed server certificate for `hostname`: (certificate PEM, private key PEM)."""
-    import datetime as dt
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hostname)])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=days))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(hostname)]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem
+    return certs.self_signed(hostname, dns_names=(hostname,), not_after=datetime.now(UTC) + timedelta(days=days))
 
 
 def public_certificate(control: Any, hostname: str) -> tuple[str, str, str]:

@@ -53,11 +53,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
-
+from .. import certs
 from .delays import DELAYS
 from .patches import domain_name_status, extras
 from .reply import Reply, json_reply, rest_json_error
@@ -150,23 +146,8 @@ def self_signed_pair(
     common_name: str, not_before: datetime, days: int = CLIENT_CERTIFICATE_DAYS, *, validity: timedelta | None = None
 ) -> tuple[str, str]:
     """(certificate PEM, private key PEM) of :func:`self_signed_pem`."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_before + (validity if validity is not None else timedelta(days=days)))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode("ascii")
-    return cert.public_bytes(serialization.Encoding.PEM).decode("ascii"), key_pem
+    lifetime = validity if validity is not None else timedelta(days=days)
+    return certs.self_signed(common_name, not_before=not_before, not_after=not_before + lifetime, end_entity=True)
 
 
 _CLIENT_CERTS: weakref.WeakKeyDictionary[Any, dict[str, ClientCertificate]] = weakref.WeakKeyDictionary()
