@@ -51,7 +51,7 @@ from hybrid_gateway.parts.dns import (
     ownership_value,
     validation_record,
 )
-from hybrid_gateway.parts.listeners import AlbListener, ListenerDesired, ListenerState, diff_listener
+from hybrid_gateway.parts.listeners import AlbListener, ListenerDesired, ListenerState, diff_listener, listener_state
 from hybrid_gateway.parts.load_balancers import (
     Alb,
     LoadBalancer,
@@ -476,10 +476,54 @@ def _listener_state(**overrides: Any) -> ListenerState:
             _listener_state(protocol="TCP", certificate_arn=None, ssl_policy=None),
             [],
         ),
+        (
+            "mutual TLS off is what a listener without MutualAuthentication has",
+            ListenerDesired.https("tg-1", "cert-1", TLS_POLICY, "off"),
+            _listener_state(),
+            [],
+        ),
+        (
+            "passthrough asked for, listener still off",
+            ListenerDesired.https("tg-1", "cert-1", TLS_POLICY, "passthrough"),
+            _listener_state(),
+            ["mutual_tls"],
+        ),
+        (
+            "passthrough turned off out of band",
+            ListenerDesired.https("tg-1", "cert-1", TLS_POLICY, "passthrough"),
+            _listener_state(mutual_tls_mode="off"),
+            ["mutual_tls"],
+        ),
+        (
+            "passthrough in sync",
+            ListenerDesired.https("tg-1", "cert-1", TLS_POLICY, "passthrough"),
+            _listener_state(mutual_tls_mode="passthrough"),
+            [],
+        ),
+        (
+            "a listener whose mode nobody manages (the NLB's TCP one) is not compared",
+            ListenerDesired.tcp("tg-1"),
+            _listener_state(protocol="TCP", certificate_arn=None, ssl_policy=None, mutual_tls_mode="verify"),
+            [],
+        ),
     ],
 )
 def test_diff_listener(reason: str, desired: ListenerDesired, state: ListenerState, expected: list[str]) -> None:
     assert diff_listener(desired, state) == expected, reason
+
+
+@pytest.mark.parametrize(
+    ("reason", "answered", "mode"),
+    [
+        ("no MutualAuthentication in the answer: off", {}, "off"),
+        ("AWS's shape for off", {"MutualAuthentication": {"Mode": "off", "IgnoreClientCertificateExpiry": False}},
+         "off"),
+        ("passthrough", {"MutualAuthentication": {"Mode": "passthrough"}}, "passthrough"),
+    ],
+)
+def test_listener_state_reads_the_mutual_tls_mode(reason: str, answered: dict[str, Any], mode: str) -> None:
+    listener = {"ListenerArn": "arn:listener", "Protocol": "HTTPS", "Port": 443, "DefaultActions": [], **answered}
+    assert listener_state(listener).mutual_tls_mode == mode, reason
 
 
 # --- pure: security group ---

@@ -20,7 +20,7 @@ from hybrid_gateway.api.v1alpha1.hybridapi import HYBRID_API, ConditionType, Hyb
 from hybrid_gateway.api.v1alpha1.mtlsdomain import MTLS_DOMAIN, MtlsDomainSpec
 from hybrid_gateway.aws.errors import error_code
 from hybrid_gateway.errors import Stalled
-from hybrid_gateway.parts import certificate, dns, listeners, load_balancers, rest_api, stage, target_groups
+from hybrid_gateway.parts import certificate, dns, listeners, load_balancers, probe, rest_api, stage, target_groups
 from hybrid_gateway.parts import security_group as sg
 from hybrid_gateway.parts.base import Observed, PartContext
 from hybrid_gateway.parts.vpc_link import VpcLinkDesired, VpcLinkPart
@@ -35,13 +35,14 @@ from hybrid_gateway.reconcilers.base import (
     recorded_ids,
     teardown_spec,
 )
-from hybrid_gateway.reconcilers.chain import Chain, Found, Step
+from hybrid_gateway.reconcilers.chain import Chain, ChainRun, Found, Step
 from hybrid_gateway.reconcilers.inputs import (
     certificate_desired,
     certificate_part,
     check_name_in_zone,
     validation_record_to_delete,
 )
+from hybrid_gateway.status import conditions as cond
 from hybrid_gateway.status.conditions import Condition
 
 
@@ -128,9 +129,9 @@ CHAIN: Chain[Inputs] = Chain(
                  (f.id(Resource.ALB_SECURITY_GROUP_ID), *(i.spec.network.security_group_ids or ()))),
              after=(Resource.ALB_SECURITY_GROUP_ID,), hop=ConditionType.LOAD_BALANCERS_READY),
         Step(Resource.ALB_LISTENER_ARN, lambda i, f: listeners.AlbListener(f.id(Resource.ALB_ARN)),
-             lambda i, f: listeners.ListenerDesired(
-                 "HTTPS", f.id(Resource.BACKEND_TARGET_GROUP_ARN), f.id(Resource.CERTIFICATE_ARN),
-                 i.spec.front_door.ssl_policy),
+             lambda i, f: listeners.ListenerDesired.https(
+                 f.id(Resource.BACKEND_TARGET_GROUP_ARN), f.id(Resource.CERTIFICATE_ARN),
+                 i.spec.front_door.ssl_policy, i.spec.front_door.mutual_tls.mode),
              after=(Resource.ALB_ARN, Resource.BACKEND_TARGET_GROUP_ARN), ready=(Resource.CERTIFICATE_ARN,),
              hop=ConditionType.LOAD_BALANCERS_READY, removed_with=Resource.ALB_ARN),
         # An ALB can be registered only once it has a listener on the target group's port.
@@ -306,8 +307,61 @@ class HybridApiReconciler(Reconciler):
             status["deployedDefinitionHash"] = deployed.deployed_hash or None
             status["invokeUrl"] = deployed.invoke_url
             status["clientCertificateId"] = deployed.client_certificate_id
-        info = self._backend_condition(status["backendHealth"])
-        return PassResult(hops=run.hops, status=status, outcomes=run.outcomes, info=[info])
+        info = [self._backend_condition(status["backendHealth"])]
+        gates = self._probe(obj, spec, ctx, run, status, info)
+        return PassResult(hops=run.hops, status=status, outcomes=run.outcomes, info=info, gates=gates)
+
+    # ---- the probe (spec.probe) -----------------------------------------------------------------
+    @staticmethod
+    def _probe_due(obj: KubeObject, every: int, changed: bool) -> bool:
+        """After a change, for a new generation, while failing, and at every `every`-th check otherwise."""
+        last = obj.status.get("probe") or {}
+        if changed or last.get("probedGeneration") != obj.generation:
+            return True
+        if not cond.is_true(obj.status.get("conditions"), ConditionType.TRAFFIC_FLOWS):
+            return True
+        return int(last.get("checksSince") or 0) + 1 >= every
+
+    def _probe(self, obj: KubeObject, spec: HybridApiSpec, ctx: PartContext, run: ChainRun,
+               status: dict[str, Any],
+               info: list[Condition]) -> list[Condition]:
+        """TrafficFlows: one TestInvokeMethod through the converged chain when due (probe.py); [] without a probe.
+        Its verdict gates Ready; while the chain itself is not converged the hops gate it and no call is made."""
+        check = spec.probe
+        previous = cond.get(obj.status.get("conditions"), ConditionType.TRAFFIC_FLOWS)
+        if check is None:
+            if previous is not None:  # a probe was removed: say so rather than keep its last verdict
+                info.append(Condition(ConditionType.TRAFFIC_FLOWS, None, "NoProbe", "spec.probe is not set"))
+            status["probe"] = None
+            return []
+        found = run.found.observed
+        pending = [h for h in run.hops if h.status is not True]
+        if pending or Resource.STAGE_NAME not in found:
+            first = pending[0].type if pending else ConditionType.API_DEPLOYED
+            info.append(Condition(ConditionType.TRAFFIC_FLOWS, None, "WaitingForChain",
+                                  f"the probe runs once {first} is True"))
+            return []
+        last = dict(obj.status.get("probe") or {})
+        if not self._probe_due(obj, check.every_nth_drift_check, any(o.action for o in run.outcomes)):
+            last["checksSince"] = int(last.get("checksSince") or 0) + 1
+            status["probe"] = last
+            # The last verdict still stands (it was True, or the probe would be due).
+            return [Condition(ConditionType.TRAFFIC_FLOWS, True, str((previous or {}).get("reason") or "ProbePassed"),
+                              str((previous or {}).get("message") or ""))]
+        rest_api_id = found[Resource.REST_API_ID].id
+        cert_id = found[Resource.STAGE_NAME].state.client_certificate_id or None
+        answer, route = probe.run(ctx, rest_api_id, found[Resource.REST_API_ID].state, check.path, check.method,
+                                  cert_id)
+        health = status["backendHealth"]
+        header = spec.api.gateway_secret_header
+        verdict = probe.diagnose(answer, route, check.expect_status, probe.ChainFacts(
+            hostname=spec.front_door.hostname, healthy_targets=health["healthy"], total_targets=health["total"],
+            secret_header=header.name if header else None, mutual_tls_mode=spec.front_door.mutual_tls.mode,
+            client_certificate_id=cert_id))
+        status["probe"] = {"lastProbeTime": cond.now_rfc3339(), "statusCode": answer.status,
+                           "latencyMs": answer.latency_ms, "clientCertificateId": cert_id, "checksSince": 0,
+                           "probedGeneration": obj.generation}
+        return [Condition(ConditionType.TRAFFIC_FLOWS, verdict.ok, verdict.reason, verdict.message)]
 
     def effective_disable_execute_api(self, obj: KubeObject, spec: HybridApiSpec) -> bool:
         """This object's own wish, OR'ed with every MtlsDomain that maps it (api.md: one writer).
