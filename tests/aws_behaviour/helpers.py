@@ -137,6 +137,7 @@ GONE_CODES = frozenset(
         "InvalidSubnetID.NotFound",
         "NoSuchBucket",
         "NoSuchHostedZone",
+        "TrustStoreNotFound",
     }
 )
 BUSY_CODES = frozenset(
@@ -151,6 +152,7 @@ BUSY_CODES = frozenset(
         "ThrottlingException",
         "RequestLimitExceeded",
         "BucketNotEmpty",
+        "TrustStoreInUse",
     }
 )
 

@@ -62,6 +62,11 @@ Gateway extension (:mod:`.apigateway`) stores the fields moto lacks in :func:`ex
 |                                          | or refused a new name after an identical earlier CREATE)   |
 | s3 ``FakeBucket.is_versioned``           | writes stay unversioned for the versioning delay after     |
 |                                          | versioning is first enabled                                |
+| elbv2 ``ELBV2Response.create_trust_store`` and the other | trust store actions moto lacks (module     |
+| trust store actions (new methods)        | ``elb_truststores.py``)                                    |
+| elbv2 ``ELBV2Response.create_listener`` / | validate and keep ``MutualAuthentication`` (moto ignored  |
+| ``modify_listener``, ``FakeListener.mutual_authentication`` | it); HTTPS listeners answer ``{"Mode": "off"}`` |
+| elbv2 ``ELBv2Backend._get_resource_by_arn`` | trust store ARNs can be tagged                          |
 """
 
 from __future__ import annotations
@@ -678,6 +683,12 @@ def _bucket_is_versioned(self: Any) -> bool:
     return since is None or DELAYS.elapsed("versioningSeconds", float(since))
 
 
+def _get_resource_by_arn(self: Any, arn: str) -> Any:
+    from .elb_truststores import tagged_resource
+
+    return tagged_resource(self, arn) or _original("ELBv2Backend._get_resource_by_arn")(self, arn)
+
+
 def apply() -> None:
     """Apply every patch (once per process)."""
     global _APPLIED
@@ -695,9 +706,12 @@ def apply() -> None:
         from moto.acm.models import AWSCertificateManagerBackend, CertBundle
         from moto.apigateway.exceptions import VpcLinkNotFound
         from moto.apigateway.models import APIGatewayBackend, DomainName, Integration, RestAPI, Stage, VpcLink
-        from moto.elbv2.models import ELBv2Backend, FakeHealthStatus, FakeLoadBalancer, FakeTargetGroup
+        from moto.elbv2.models import ELBv2Backend, FakeHealthStatus, FakeListener, FakeLoadBalancer, FakeTargetGroup
+        from moto.elbv2.responses import ELBV2Response
         from moto.route53.models import Route53Backend
         from moto.s3.models import FakeBucket
+
+        from . import elb_truststores
 
         table: list[tuple[type, str, Any]] = [
             (Stage, "to_json", _stage_to_json),
@@ -730,9 +744,15 @@ def apply() -> None:
             (AWSCertificateManagerBackend, "list_certificates", _list_certificates),
             (Route53Backend, "change_resource_record_sets", _change_resource_record_sets),
             (FakeBucket, "is_versioned", property(_bucket_is_versioned)),
+            (ELBV2Response, "create_listener", elb_truststores._with_mutual_authentication("create_listener")),
+            (ELBV2Response, "modify_listener", elb_truststores._with_mutual_authentication("modify_listener")),
+            (FakeListener, "mutual_authentication", property(elb_truststores.listener_mutual_authentication)),
+            (ELBv2Backend, "_get_resource_by_arn", _get_resource_by_arn),
+            *[(ELBV2Response, name, method) for name, method in elb_truststores.RESPONSE_METHODS.items()],
         ]
         for cls, attribute, replacement in table:
-            # getattr_static: keep the original descriptor itself (plain function or property)
-            _ORIGINALS[f"{cls.__name__}.{attribute}"] = inspect.getattr_static(cls, attribute)
+            # getattr_static: keep the original descriptor itself (plain function or property); None
+            # for what moto lacks (the trust store actions)
+            _ORIGINALS[f"{cls.__name__}.{attribute}"] = inspect.getattr_static(cls, attribute, None)
             setattr(cls, attribute, replacement)
         _APPLIED = True

@@ -52,6 +52,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from . import patches
 from .apigateway import ApiGatewayExtension, TestInvokeAnswer
 from .delays import DELAYS
+from .elb_truststores import BUNDLE_PATH, TRUST_STORES
 from .faults import FaultConfig, FaultInjector, fault_reply
 from .guards import refuse, requested_key_algorithm
 from .publicca import PUBLIC_CA
@@ -202,6 +203,7 @@ class EmulatorApp:
         DELAYS.reset()
         QUOTAS.reset()
         TARGET_HEALTH.clear()
+        TRUST_STORES.reset()
         self.faults.clear()
         self.log.clear()
 
@@ -241,12 +243,19 @@ class EmulatorApp:
             "/test-invoke": ("GET", "PUT", "DELETE"),
             "/client-certificates": ("GET", "PUT", "DELETE"),
             "/reset": ("POST",),
+            BUNDLE_PATH[len(CONTROL_PREFIX) :]: ("GET",),
         }
         if path not in allowed:
             return json_reply(404, {"message": f"unknown control path {CONTROL_PREFIX}{path}"})
         if method not in allowed[path]:
             return json_reply(405, {"message": f"{method} not allowed on {CONTROL_PREFIX}{path}"})
         result: dict[str, Any]
+        if path == BUNDLE_PATH[len(CONTROL_PREFIX) :]:
+            # GetTrustStoreCaCertificatesBundle's Location (AWS: a pre-signed S3 URL)
+            store = TRUST_STORES.find((query.get("arn") or [""])[0])
+            if store is None:
+                return json_reply(404, {"message": "no such trust store"})
+            return Reply(200, store.bundle, [("Content-Type", "application/x-pem-file")])
         if path == "/health":
             result = {"ok": True}
         elif path == "/requests":
