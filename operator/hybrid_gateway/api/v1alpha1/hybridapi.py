@@ -79,6 +79,7 @@ class Resource(Described):
     REST_API_ID = "restApiId", "Id of the REST API."
     DEPLOYMENT_ID = "deploymentId", "Id of the deployment the stage points at."
     STAGE_NAME = "stageName", "Name of the deployed stage."
+    TRUST_STORE_ARN = "trustStoreArn", "ARN of the ELB trust store of the ALB listener (frontDoor.mutualTls verify)."
 
 
 # --------------------------------------------------------------------------------------------
@@ -153,7 +154,7 @@ class FrontDoorCertificate(CertificateSource):
     request: CertificateRequest | None = certificate_request_field("frontDoor.hostname", "frontDoor.hostedZoneId")
 
 
-MutualTlsMode = Literal["off", "passthrough"]
+MutualTlsMode = Literal["off", "passthrough", "verify"]
 
 
 class MutualTls(Model):
@@ -164,9 +165,12 @@ class MutualTls(Model):
         "`off`: the ALB asks for no client certificate and the backend never sees the stage's certificate. "
         "`passthrough`: the ALB accepts the certificate without checking it and forwards it to the targets in "
         "the `X-Amzn-Mtls-Clientcert` header (URL-encoded PEM); the on-premises backend checks it against the "
-        "trust bundle a ClientCertRotation publishes. Default `off` (Elastic Load Balancing's own default; "
-        "turning it on changes what the backend receives, so it is asked for, not assumed). `verify` (the ALB "
-        "checks the certificate against an ELB trust store) is not offered yet: docs/mutual-tls.md."))
+        "trust bundle a ClientCertRotation publishes. `verify`: the ALB itself refuses, in the TLS handshake, a "
+        "certificate that is not in an ELB trust store the operator builds from the S3 copy of that bundle (the "
+        "ClientCertRotation that names this stage must set spec.backendTrust.s3); until the stage presents a "
+        "certificate of that bundle the listener stays `off` and LoadBalancersReady says what it waits for. "
+        "Default `off` (Elastic Load Balancing's own default; the other modes change what the backend receives "
+        "or refuse calls, so they are asked for, not assumed). docs/mutual-tls.md."))
 
 
 class FrontDoor(Model):
@@ -329,6 +333,16 @@ class ProbeStatus(Model):
     probed_generation: int | None = Field(None, description="metadata.generation the last probe ran for.")
 
 
+class TrustStoreStatus(Model):
+    """The bundle the ALB listener's ELB trust store was last loaded from (frontDoor.mutualTls verify)."""
+
+    arn: str | None = Field(None, description="ARN of the trust store.")
+    bundle_uri: str | None = Field(None, description="S3 URI of the bundle, for example `s3://team-a-trust/orders.pem`.")
+    bundle_sha256: str | None = Field(None, description="sha256 of the bundle loaded.")
+    certificates: Annotated[int, Rules(minimum=0)] | None = Field(None, description="Certificates in that bundle.")
+    client_cert_rotation: str | None = Field(None, description="The ClientCertRotation that publishes the bundle.")
+
+
 class HybridApiStatus(StatusBase):
     """Observed state, written by the operator."""
 
@@ -351,6 +365,7 @@ class HybridApiStatus(StatusBase):
         "CIDR blocks of spec.network.vpcId, read once for validatedGeneration: the ALB's security group "
         "lets HTTPS in from them."))
     probe: ProbeStatus | None = None
+    trust_store: TrustStoreStatus | None = None
     retiring: dict[Resource, tuple[str, ...]] | None = Field(None, description=(
         "AWS resources that a replacement took over from (for example a load balancer of a former VPC) and "
         "that are deleted once nothing waits any more, because their dependents still pointed at them."))
