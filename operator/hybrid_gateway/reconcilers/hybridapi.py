@@ -486,8 +486,18 @@ class HybridApiReconciler(Reconciler):
                               str((previous or {}).get("message") or ""))]
         rest_api_id = found[Resource.REST_API_ID].id
         cert_id = found[Resource.STAGE_NAME].state.client_certificate_id or None
-        answer, route = probe.run(ctx, rest_api_id, found[Resource.REST_API_ID].state, check.path, check.method,
-                                  cert_id)
+        try:
+            answer, route = probe.run(ctx, rest_api_id, found[Resource.REST_API_ID].state, check.path, check.method,
+                                      cert_id)
+        except ClientError as exc:
+            if error_code(exc) != "BadRequestException":
+                raise
+            # E.g. a client certificate deleted between the stage read and the call: a verdict, not a stall.
+            message = exc.response.get("Error", {}).get("Message") or error_code(exc)
+            status["probe"] = {"lastProbeTime": cond.now_rfc3339(), "clientCertificateId": cert_id, "checksSince": 0,
+                               "probedGeneration": obj.generation}
+            return [Condition(ConditionType.TRAFFIC_FLOWS, False, "ProbeRejected",
+                              f"API Gateway refused the test invocation of {check.method} {check.path}: {message}")]
         health = status["backendHealth"]
         header = spec.api.gateway_secret_header
         verdict = probe.diagnose(answer, route, check.expect_status, probe.ChainFacts(
