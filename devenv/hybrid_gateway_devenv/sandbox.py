@@ -2,13 +2,17 @@
 
 Starts a real kube-apiserver + etcd, the AWS emulator, seeds the emulated account with what
 examples/ refers to, installs the CRDs, runs the operator (as the user bound to the shipped
-ClusterRole), applies examples/ and shows each object's conditions until they are Ready.
+ClusterRole), applies examples/ and shows each object's conditions until they are Ready. A small on-prem HTTPS
+backend on loopback answers for the examples' backend targets (the emulator's on-prem network map
+points them at it) and checks the gateway's secret header, so requests through the emulated data
+plane (a rotation's verification, health checks) really reach it.
 Ctrl-C stops every process it started and removes its temp dir.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import shutil
@@ -19,8 +23,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from hybrid_gateway import GROUP
 from hybrid_gateway_devenv.cluster import LocalCluster
+from hybrid_gateway_devenv.onprem_backend import OnPremBackend
 from hybrid_gateway_devenv.operator_process import OperatorProcess
 from hybrid_gateway_devenv.seed import SeededAccount, seed_account
 
@@ -68,6 +75,30 @@ def render_examples(folder: Path, account: SeededAccount) -> str:
             text = text.replace(placeholder, values[key])
         docs.append(text)
     return "\n---\n".join(docs)
+
+
+def backend_plan(manifests: str) -> tuple[list[str], tuple[str, str] | None]:
+    """From the rendered examples: the HybridApis' targets (``ip:port``) and the gateway secret header
+    (name, value) the on-prem backend requires (the first HybridApi's, from its Secret)."""
+    docs = [d for d in yaml.safe_load_all(manifests) if isinstance(d, dict)]
+    secrets = {d["metadata"]["name"]: d for d in docs if d.get("kind") == "Secret"}
+    targets: list[str] = []
+    header: tuple[str, str] | None = None
+    for doc in docs:
+        if doc.get("kind") != "HybridApi":
+            continue
+        spec = doc.get("spec") or {}
+        targets += [f"{t['ip']}:{t['port']}" for t in (spec.get("backend") or {}).get("targets") or []]
+        secret_header = (spec.get("api") or {}).get("gatewaySecretHeader")
+        found = secrets.get(((secret_header or {}).get("secretRef") or {}).get("name", ""))
+        if header is None and secret_header and found:
+            key = secret_header["secretRef"]["key"]
+            value = (found.get("stringData") or {}).get(key)
+            if value is None and key in (found.get("data") or {}):
+                value = base64.b64decode(found["data"][key]).decode()
+            if value is not None:
+                header = (str(secret_header["name"]), str(value))
+    return targets, header
 
 
 def _reconciled_kinds() -> set[str]:
@@ -127,10 +158,11 @@ def run(args: argparse.Namespace) -> int:
     os.environ.pop("AWS_SESSION_TOKEN", None)
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    from hybrid_gateway_devenv.emulator import EmulatorServer
+    from hybrid_gateway_devenv.emulator import EmulatorControl, EmulatorServer
 
     cluster = LocalCluster(workdir=workdir / "cluster")
     emulator = EmulatorServer(port=0)
+    backend = OnPremBackend()
     operator: OperatorProcess | None = None
     started = time.monotonic()
     try:
@@ -150,6 +182,10 @@ def run(args: argparse.Namespace) -> int:
         ).start()
         say(f"operator log: {operator.log_path}")
         manifests = render_examples(Path(args.examples).resolve() if args.examples else root / "examples", account)
+        targets, backend.required_header = backend_plan(manifests)
+        backend.start()
+        EmulatorControl(emulator.endpoint_url).set_onprem_routes({t: backend.address for t in targets})
+        say(f"on-prem backend: https://{backend.address} (answers for {', '.join(targets) or 'no target'})")
         cluster.kubectl("apply", "-f", "-", input=manifests)
         say(f"applied examples/ ({time.monotonic() - started:.1f}s since start)")
         reconciled = _reconciled_kinds()
@@ -179,6 +215,7 @@ def run(args: argparse.Namespace) -> int:
         say("stopping ...")
         if operator:
             operator.stop()
+        backend.stop()
         emulator.stop()
         cluster.stop()
         shutil.rmtree(workdir, ignore_errors=True)

@@ -23,13 +23,17 @@ def front_door_hostname(name: str, account: SeededAccount) -> str:
     return f"{name}-{hashlib.sha256(test.encode()).hexdigest()[:6]}-backend.{account.zone_name}"
 
 
+BACKEND_TARGETS = [{"ip": "192.168.10.5", "port": 443}, {"ip": "192.168.10.6", "port": 443}]
+"""The on-prem targets of :func:`hybridapi` (the ``onprem`` fixture maps them to its backend)."""
+
+
 def hybridapi(name: str, account: SeededAccount, **overrides: Any) -> dict[str, Any]:
     """A valid HybridApi for the seeded account; `overrides` replace top-level spec keys."""
     spec: dict[str, Any] = {
         "region": account.region,
         "network": {"vpcId": account.vpc_id, "subnetIds": list(account.subnet_ids)},
         "backend": {
-            "targets": [{"ip": "192.168.10.5", "port": 443}, {"ip": "192.168.10.6", "port": 443}],
+            "targets": [dict(t) for t in BACKEND_TARGETS],
             "healthCheck": {"path": "/healthz", "matcher": "200-399"},
         },
         "frontDoor": {

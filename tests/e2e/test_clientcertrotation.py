@@ -21,6 +21,7 @@ import pytest
 
 from hybrid_gateway.parts import trust_bundle as tb
 from hybrid_gateway_devenv.cluster import LocalCluster
+from hybrid_gateway_devenv.onprem_backend import OnPremBackend
 from tests.e2e.helpers import apply, condition, events, get, hybridapi, secret, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -165,12 +166,18 @@ def in_order(seen: list[str]) -> bool:
     return True
 
 
+GATEWAY_SECRET = "s3cr3t-value"
+
+
 @pytest.fixture()
 def api_ready(cluster: LocalCluster, namespace: str, account: Any, emulator: Any,
-              start_operator: Any) -> Iterator[tuple[Any, World]]:
-    """The operator for `namespace` and a Ready HybridApi "orders"; yields (operator, world for "cert")."""
+              start_operator: Any, onprem: OnPremBackend) -> Iterator[tuple[Any, World]]:
+    """The operator for `namespace` and a Ready HybridApi "orders" whose targets answer from a real on-prem
+    backend that requires the gateway secret header (so each verification test-invoke really goes through
+    the chain); yields (operator, world for "cert")."""
+    onprem.required_header = ("X-Gateway-Secret", GATEWAY_SECRET)
     operator = start_operator(namespace)
-    apply(cluster, namespace, secret("orders-gw", {"token": "s3cr3t-value"}), hybridapi("orders", account))
+    apply(cluster, namespace, secret("orders-gw", {"token": GATEWAY_SECRET}), hybridapi("orders", account))
     waited = cluster.kubectl("wait", "-n", namespace, "hybridapi/orders", "--for=condition=Ready",
                              "--timeout=120s", check=False, timeout=150)
     assert waited.returncode == 0, waited.stderr + operator.logs()[-3000:]
@@ -217,7 +224,7 @@ def assert_settled_on_one(world: World, history: int) -> str:
 # ---- apply, requested rotation, drift, deletion -------------------------------------------------------------
 
 
-def test_apply_rotate_on_request_repair_drift_and_delete(cluster, namespace, control, api_ready) -> None:
+def test_apply_rotate_on_request_repair_drift_and_delete(cluster, namespace, control, api_ready, onprem) -> None:
     operator, world = api_ready
     apply(cluster, namespace, rotation("cert", verification=verification()))
     wait_ready(cluster, world, operator)
@@ -250,6 +257,9 @@ def test_apply_rotate_on_request_repair_drift_and_delete(cluster, namespace, con
            and e["operation"] in ("GenerateClientCertificate", "TestInvokeMethod", "UpdateStage",
                                   "DeleteClientCertificate")]
     assert ops == ["GenerateClientCertificate", "TestInvokeMethod", "UpdateStage", "DeleteClientCertificate"], ops
+    # The verification went through the chain to the on-prem backend, with the gateway's secret header.
+    verified = [r for r in onprem.traffic() if r["path"] == "/healthz"]
+    assert verified and all(r["status"] == 200 for r in verified), verified
     assert {"Created", "Updated", "Deleted", "Rotated"} <= set(reasons(cluster, namespace))
 
     # Out-of-band stage switch: put back by the next drift check (2 s), with a DriftCorrected Event.

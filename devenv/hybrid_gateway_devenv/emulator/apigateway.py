@@ -120,6 +120,8 @@ class ClientCertificate:
     created: int
     expires: int
     tags: dict[str, str] = field(default_factory=dict)
+    # The private key stays inside API Gateway (never answered); the data plane presents it.
+    key_pem: str = field(default="", repr=False)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -141,6 +143,13 @@ def self_signed_pem(
 
     It is valid for ``validity`` when given, else for ``days``.
     """
+    return self_signed_pair(common_name, not_before, days, validity=validity)[0]
+
+
+def self_signed_pair(
+    common_name: str, not_before: datetime, days: int = CLIENT_CERTIFICATE_DAYS, *, validity: timedelta | None = None
+) -> tuple[str, str]:
+    """(certificate PEM, private key PEM) of :func:`self_signed_pem`."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     cert = (
@@ -154,7 +163,10 @@ def self_signed_pem(
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
-    return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode("ascii")
+    return cert.public_bytes(serialization.Encoding.PEM).decode("ascii"), key_pem
 
 
 _CLIENT_CERTS: weakref.WeakKeyDictionary[Any, dict[str, ClientCertificate]] = weakref.WeakKeyDictionary()
@@ -400,10 +412,12 @@ class ApiGatewayExtension:
         if not isinstance(tags, dict):
             raise bad_request("tags must be a map")
         validity = self._client_certificate_validity
+        pem, key_pem = self_signed_pair(cert_id, now, validity=validity)
         cert = ClientCertificate(
             client_certificate_id=cert_id,
             description=str(body.get("description") or ""),
-            pem=self_signed_pem(cert_id, now, validity=validity),
+            pem=pem,
+            key_pem=key_pem,
             created=int(now.timestamp()),
             expires=int((now + validity).timestamp()),
             tags={str(k): str(v) for k, v in tags.items()},
@@ -985,7 +999,11 @@ class ApiGatewayExtension:
         if cert_id and cert_id not in client_certificates(backend):
             raise bad_request(f"Invalid client certificate identifier specified: {cert_id}")
         with self._lock:
-            answer = (self._answers.get(cert_id) if cert_id else None) or self._default_answer or TestInvokeAnswer()
+            injected = (self._answers.get(cert_id) if cert_id else None) or self._default_answer
+        integration = method.method_integration
+        if injected is None and integration is not None and integration.connection_type == "VPC_LINK":
+            return self._test_invoke_through_the_data_plane(call, backend, body, resource, integration, cert_id)
+        answer = injected or TestInvokeAnswer()
         started = time.monotonic()
         request_id = str(uuid.uuid4())
         stamp = datetime.now(UTC).strftime("%a %b %d %H:%M:%S UTC %Y")
@@ -1026,6 +1044,50 @@ class ApiGatewayExtension:
                 "body": response_body,
                 "headers": headers,
                 "multiValueHeaders": {k: [v] for k, v in headers.items()},
+                "log": "\n".join(lines) + "\n",
+                "latency": max(1, int((time.monotonic() - started) * 1000)),
+            },
+        )
+
+    def _test_invoke_through_the_data_plane(
+        self, call: AwsCall, backend: Any, body: dict[str, Any], resource: Any, integration: Any, cert_id: str | None
+    ) -> Reply:
+        """TestInvokeMethod over the real request path (no injected answer configured)."""
+        from .dataplane.path import ClientIdentity, forward_to_alb, integration_method, integration_path
+
+        started = time.monotonic()
+        request_id = str(uuid.uuid4())
+        stamp = datetime.now(UTC).strftime("%a %b %d %H:%M:%S UTC %Y")
+        cert = client_certificates(backend).get(cert_id) if cert_id else None
+        client = ClientIdentity(cert.pem, cert.key_pem) if cert is not None and cert.key_pem else None
+        request_path = str(body.get("pathWithQueryString") or "")
+        headers = {str(k): str(v) for k, v in dict(body.get("headers") or {}).items()}
+        outcome = forward_to_alb(
+            call.account_id,
+            call.region,
+            integration,
+            {str(k): str(v) for k, v in dict(body.get("stageVariables") or {}).items()},
+            client,
+            integration_method(integration, call.path_params["http_method"]),
+            integration_path(integration, resource.get_path(), request_path or "/"),
+            headers,
+            str(body.get("body") or ""),
+        )
+        lines = [
+            f"Execution log for request {request_id}",
+            f"{stamp} : Starting execution for request: {request_id}",
+            f"{stamp} : HTTP Method: {call.path_params['http_method']}, Resource Path: {request_path or '/'}",
+            f"{stamp} : Endpoint request URI: {integration.uri}",
+            *[f"{stamp} : {line}" for line in outcome.log],
+            f"{stamp} : Method completed with status: {outcome.status}",
+        ]
+        return json_reply(
+            200,
+            {
+                "status": outcome.status,
+                "body": outcome.body,
+                "headers": outcome.headers,
+                "multiValueHeaders": {k: [v] for k, v in outcome.headers.items()},
                 "log": "\n".join(lines) + "\n",
                 "latency": max(1, int((time.monotonic() - started) * 1000)),
             },

@@ -258,6 +258,24 @@ class EmulatorControl:
     def clear_test_invoke_responses(self) -> None:
         self._call("DELETE", "/test-invoke")
 
+    # -- on-prem network map (data plane) --------------------------------------------------------
+    def set_onprem_routes(self, routes: dict[str, str]) -> None:
+        """Where on-prem targets answer: ``{"192.168.10.5:443": "127.0.0.1:8443"}`` (loopback only;
+        a target not in the map is unreachable)."""
+        self._call("PUT", "/onprem-routes", {"routes": routes})
+
+    def onprem_routes(self) -> dict[str, str]:
+        return dict(self._call("GET", "/onprem-routes")["routes"])
+
+    def clear_onprem_routes(self) -> None:
+        self._call("DELETE", "/onprem-routes")
+
+    def invoke_endpoint(self) -> dict[str, Any]:
+        """Where the stages' default endpoint answers on loopback: ``{"host": "127.0.0.1", "port": N}``
+        (``curl --resolve <api-id>.execute-api.<region>.amazonaws.com:N:127.0.0.1
+        https://<api-id>.execute-api.<region>.amazonaws.com:N/<stage>/...``, trusting ``public_ca()``)."""
+        return dict(self._call("GET", "/invoke-endpoint"))
+
     # -- client certificates ------------------------------------------------------------------
     def set_client_certificate_validity(self, seconds: float | None) -> None:
         """Lifetime of client certificates generated from now on (None: AWS's 365 days)."""

@@ -460,8 +460,10 @@ DRAINING = ("draining", "Target.DeregistrationInProgress", "Target deregistratio
 
 def target_health_state(group: Any, target_id: str, port: Any, now: float | None = None) -> tuple[Any, ...]:
     """(State, Reason, Description) of a registered target: ``unused`` while no load balancer uses the
-    group, ``initial`` for the health-check delay after registration (or first use), then
-    ``healthy`` unless the control API marked the target down (``unhealthy``)."""
+    group, ``initial`` for the health-check delay after registration (or first use), then what the
+    control API's rule says (a fault: ``unhealthy`` or ``healthy``), else -- for an ``ip`` target the
+    on-prem network map reaches -- what real health checks find (:mod:`.dataplane.healthcheck`),
+    else ``healthy``."""
     now = time.time() if now is None else now
     more = extras(group)
     if not _target_group_in_use(group):
@@ -475,8 +477,18 @@ def target_health_state(group: Any, target_id: str, port: Any, now: float | None
         return REGISTRATION_IN_PROGRESS
     if elapsed < period:
         return INITIAL_HEALTH_CHECKING
-    if TARGET_HEALTH.override(group.arn, target_id, port) == "unhealthy":
+    rule = TARGET_HEALTH.override(group.arn, target_id, port)
+    if rule == "unhealthy":
         return FAILED_HEALTH_CHECKS
+    if rule is None and group.target_type == "ip" and str(group.protocol).upper() in ("HTTP", "HTTPS"):
+        from .dataplane.healthcheck import HEALTH_CHECKS
+        from .quotas import QUOTAS
+
+        checked = HEALTH_CHECKS.observe(
+            group, target_id, port, max(in_use, registered) + period, now, QUOTAS.time_scale if period else None
+        )
+        if checked is not None:  # the on-prem network map reaches the target: what real checks found
+            return checked
     return ("healthy", None, None)
 
 

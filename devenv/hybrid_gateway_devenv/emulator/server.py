@@ -33,6 +33,10 @@ The control API (JSON, same port, never logged, faulted or throttled)::
                                             -> {"trusted": bool, "reason": str | null}
     GET|PUT|DELETE /_emulator/test-invoke   {"status", "body", "headers", "clientCertificateId"}
     GET|PUT|DELETE /_emulator/client-certificates  {"validitySeconds": 40}  (DELETE: back to 365 days)
+    GET|PUT|DELETE /_emulator/onprem-routes {"routes": {"192.168.10.5:443": "127.0.0.1:8443"}} (loopback only)
+    GET    /_emulator/invoke-endpoint       {"host": "127.0.0.1", "port": N}: the stages' default endpoint
+                                            (HTTPS, started on first use; Host
+                                            <api-id>.execute-api.<region>.amazonaws.com)
     POST   /_emulator/reset                 moto reset of every backend + all emulator state
 """
 
@@ -51,6 +55,8 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from . import patches
 from .apigateway import ApiGatewayExtension, TestInvokeAnswer
+from .dataplane.healthcheck import HEALTH_CHECKS
+from .dataplane.network import ONPREM
 from .delays import DELAYS
 from .elb_truststores import BUNDLE_PATH, TRUST_STORES
 from .faults import FaultConfig, FaultInjector, fault_reply
@@ -203,7 +209,9 @@ class EmulatorApp:
         DELAYS.reset()
         QUOTAS.reset()
         TARGET_HEALTH.clear()
+        HEALTH_CHECKS.clear()
         TRUST_STORES.reset()
+        ONPREM.clear()
         self.faults.clear()
         self.log.clear()
 
@@ -243,6 +251,8 @@ class EmulatorApp:
             "/test-invoke": ("GET", "PUT", "DELETE"),
             "/client-certificates": ("GET", "PUT", "DELETE"),
             "/reset": ("POST",),
+            "/onprem-routes": ("GET", "PUT", "DELETE"),
+            "/invoke-endpoint": ("GET",),
             BUNDLE_PATH[len(CONTROL_PREFIX) :]: ("GET",),
         }
         if path not in allowed:
@@ -256,6 +266,19 @@ class EmulatorApp:
             if store is None:
                 return json_reply(404, {"message": "no such trust store"})
             return Reply(200, store.bundle, [("Content-Type", "application/x-pem-file")])
+        if path == "/invoke-endpoint":
+            from .dataplane.endpoints import INVOKE_ENDPOINT
+
+            return json_reply(200, INVOKE_ENDPOINT.to_json())
+        if path == "/onprem-routes":
+            if method == "PUT":
+                routes = body.get("routes")
+                if not isinstance(routes, dict):
+                    raise ValueError('give {"routes": {"192.168.10.5:443": "127.0.0.1:PORT"}}')
+                ONPREM.set(routes)
+            elif method == "DELETE":
+                ONPREM.clear()
+            return json_reply(200, ONPREM.to_json())
         if path == "/health":
             result = {"ok": True}
         elif path == "/requests":

@@ -1,11 +1,12 @@
-"""What the emulated health checks find: every target passes, unless the control API says it fails.
+"""Target health rules of the control API: a fault that overrides what the health checks find.
 
-The emulator sends no health-check requests. A registered target in a group that a load balancer
-uses is ``initial`` for the health-check delay (:mod:`.delays`) and then ``healthy`` — or
-``unhealthy`` (``Target.FailedHealthChecks``) when a test marked it down with
-``PUT /_emulator/target-health {"targetId": "10.1.2.3", "port": 443, "state": "unhealthy"}``
-(``targetGroupArn`` and ``port`` narrow the rule; ``state: "healthy"`` lets checks pass again;
-``DELETE`` forgets every rule). Rules are process-wide, like moto's state.
+A registered target in a group that a load balancer uses is ``initial`` for the health-check delay
+(:mod:`.delays`); then an ``ip`` target that the on-prem network map reaches gets real health checks
+(:mod:`.dataplane.healthcheck`), and any other target is ``healthy``. A rule set with
+``PUT /_emulator/target-health {"targetId": "10.1.2.3", "port": 443, "state": "unhealthy"}`` wins
+over both: ``unhealthy`` (``Target.FailedHealthChecks``) or ``healthy`` (whatever the checks find);
+``targetGroupArn`` and ``port`` narrow the rule; ``DELETE`` forgets every rule. Rules are
+process-wide, like moto's state.
 """
 
 from __future__ import annotations
