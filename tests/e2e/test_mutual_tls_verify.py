@@ -1,15 +1,22 @@
 """Issue 10, item 1, `verify`: the ALB listener checks the stage's client certificate against an ELB trust store
 built from the ClientCertRotation's S3 bundle, and the rotation keeps the trust store in step with its phases.
 
-A sampler reads, several times a second, what the ALB would check against (the trust store's CA bundle, as
-GetTrustStoreCaCertificatesBundle hands it out, whenever the listener is in verify mode) and what API Gateway
-presents (the stage's clientCertificateId): at no moment may a stage present a certificate the trust store
-lacks. (Requests through the emulated data plane under load are the data plane's test; this one proves
-the order of the writes.)
+Two observers run through a whole rotation: a sampler reads, several times a second, what the ALB checks
+against (the trust store's CA bundle, as GetTrustStoreCaCertificatesBundle hands it out, whenever the
+listener is in verify mode) and what API Gateway presents (the stage's clientCertificateId); and a client
+sends at least 20 requests a second to the stage's invoke URL, through the emulated data plane (VPC link,
+NLB, the ALB's TLS handshake that checks the client certificate, the on-prem backend). Neither may see a
+failure. The negative control switches the stage to a certificate the trust store lacks, by hand, under
+the same load: requests fail, so the load test can fail.
 """
 
 from __future__ import annotations
 
+import http.client
+import socket
+import ssl
+import threading
+import time
 import urllib.request
 import uuid
 from typing import Any
@@ -52,10 +59,65 @@ class TrustStoreWorld(World):
         return None
 
 
-def test_verify_mode_keeps_the_trust_store_ahead_of_every_switch(
-    cluster, namespace, account, emulator, start_operator
-) -> None:
+class Load(threading.Thread):
+    """GET /prod/orders on the stage's invoke URL at `rate` requests a second (one connection per request, as
+    a fresh client would: each one a new TLS handshake API Gateway -> ALB), counting what does not answer 200."""
+
+    def __init__(self, control: Any, api_id: str, rate: float = 25.0) -> None:
+        super().__init__(daemon=True)
+        self.endpoint = control.invoke_endpoint()
+        self.host = f"{api_id}.execute-api.{REGION}.amazonaws.com"
+        self.context = ssl.create_default_context(cadata=control.public_ca()["certificate"])
+        self.interval = 1.0 / rate
+        self.stop_event = threading.Event()
+        self.sent = 0
+        self.failed: list[str] = []
+        self.started = self.ended = 0.0
+
+    def one(self) -> None:
+        raw = socket.create_connection((self.endpoint["host"], self.endpoint["port"]), timeout=10)
+        connection = http.client.HTTPSConnection(self.host, self.endpoint["port"], context=self.context, timeout=10)
+        connection.sock = self.context.wrap_socket(raw, server_hostname=self.host)
+        try:
+            connection.request("GET", "/prod/orders", headers={"Host": self.host})
+            answer = connection.getresponse()
+            body = answer.read().decode(errors="replace")
+            if answer.status != 200:
+                self.failed.append(f"{answer.status} {body[:120]}")
+        finally:
+            connection.close()
+
+    def run(self) -> None:
+        self.started = time.monotonic()
+        while not self.stop_event.is_set():
+            due = self.started + self.sent * self.interval
+            self.stop_event.wait(max(0.0, due - time.monotonic()))
+            self.sent += 1
+            try:
+                self.one()
+            except OSError as exc:
+                self.failed.append(repr(exc))
+        self.ended = time.monotonic()
+
+    @property
+    def rate(self) -> float:
+        return self.sent / max(self.ended - self.started, 1e-9)
+
+    def __enter__(self) -> Load:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop_event.set()
+        self.join(timeout=30)
+
+
+def _verify_chain(cluster: Any, namespace: str, account: Any, emulator: Any, onprem: Any,
+                  start_operator: Any) -> tuple[Any, TrustStoreWorld, dict[str, Any], str]:
+    """A HybridApi in verify mode and the ClientCertRotation of its stage (S3 bundle), both Ready; the backend
+    checks the gateway secret. Returns the operator, the observer, the rotation and the first certificate."""
     operator = start_operator(namespace)
+    onprem.required_header = ("X-Gateway-Secret", "s3cr3t-value")
     bucket = f"trust-{uuid.uuid4().hex[:8]}"
     boto3.client("s3", region_name=REGION, endpoint_url=emulator.endpoint_url).create_bucket(
         Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
@@ -83,12 +145,25 @@ def test_verify_mode_keeps_the_trust_store_ahead_of_every_switch(
     assert store["bundleSha256"] == rotated["status"]["trustBundleSha256"]
     assert store["bundleUri"] == f"s3://{bucket}/orders/trust.pem" and store["clientCertRotation"] == "cert"
     assert condition(get(cluster, namespace, "hybridapi", "orders"), "LoadBalancersReady")["status"] == "True"
+    return operator, world, rotated, first
 
-    with Sampler(world) as sampler:
+
+def test_verify_mode_keeps_the_trust_store_ahead_of_every_switch_under_load(
+    cluster, namespace, account, emulator, control, onprem, start_operator
+) -> None:
+    operator, world, _, first = _verify_chain(cluster, namespace, account, emulator, onprem, start_operator)
+    mutual = world.listener()["MutualAuthentication"]
+
+    with Load(control, world.rest_api_id) as load, Sampler(world) as sampler:
+        time.sleep(1.0)  # traffic flows before the rotation starts
         request_rotation(cluster, namespace)
         wait_until(lambda: len(world.status().get("history") or []) == 1, timeout=120, interval=0.3,
                    what="the rotation in status.history")
         wait_rotation_ready(cluster, world, operator)
+    print(f"\nrotation under load (verify): {load.sent} requests sent at {load.rate:.1f}/s, "
+          f"{len(load.failed)} failed; {sampler.samples} samples of the trust store")
+    assert load.rate >= 20 and load.sent >= 100, (load.sent, load.rate)
+    assert load.failed == [], load.failed[:5]
     assert sampler.samples > 20 and not sampler.errors[:3], sampler.errors[:3]
     assert sampler.violations == [], sampler.violations[:5]
     second = world.status()["current"]["clientCertificateId"]
@@ -96,3 +171,24 @@ def test_verify_mode_keeps_the_trust_store_ahead_of_every_switch(
     # The old certificate leaves the trust store only after the switch: at the end it holds the new one only.
     wait_until(lambda: tb.certificates_in(world.trust_store_bundle(mutual["TrustStoreArn"]))
                == [tb.normalise(world.pem(second) or "")], timeout=60, what="the trust store without the old one")
+
+
+def test_negative_control_a_stage_switched_to_a_certificate_the_trust_store_lacks_fails_requests(
+    cluster, namespace, account, emulator, control, onprem, start_operator
+) -> None:
+    _, world, _, first = _verify_chain(cluster, namespace, account, emulator, onprem, start_operator)
+    # Not the operator's: a certificate that no bundle holds, put on the stage by hand (the wrong order).
+    stray = world.apigw.generate_client_certificate(description="negative control")["clientCertificateId"]
+    try:
+        with Load(control, world.rest_api_id) as load:
+            time.sleep(1.0)
+            world.apigw.update_stage(restApiId=world.rest_api_id, stageName="prod", patchOperations=[
+                {"op": "replace", "path": "/clientCertificateId", "value": stray}])
+            # The rotation's drift check puts its certificate back; requests fail until it does.
+            wait_until(lambda: world.stage_cert() == first, timeout=60, interval=0.2, what="the stage repaired")
+            time.sleep(1.0)
+        print(f"\nnegative control (verify): {load.sent} requests sent, {len(load.failed)} failed")
+        assert load.failed, "a stage presenting a certificate the trust store lacks must fail requests"
+        assert all(f.startswith("500 ") for f in load.failed), load.failed[:5]
+    finally:
+        world.apigw.delete_client_certificate(clientCertificateId=stray)

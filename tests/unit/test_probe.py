@@ -60,6 +60,15 @@ def _log(line: str) -> str:
                                        "while executing your request")),
          FACTS, "IntegrationFailed", ["internal error"]),
         ("another status", InvokeResult(404, 3), FACTS, "UnexpectedStatus", ["expected 200", "spec.probe"]),
+        ("verify: the ALB refused the stage's client certificate",
+         InvokeResult(500, 3, "", _log("Execution failed due to configuration error: General SSLEngine problem (the "
+                                       "load balancer refused the client certificate: tlsv1 alert unknown ca)")),
+         ChainFacts("h.example.com", 1, 1, mutual_tls_mode="verify", client_certificate_id="abc123"),
+         "ClientCertificateRefused", ["mutual TLS verify", "abc123", "status.trustStore"]),
+        ("verify: a plain SSLEngine problem may be either side",
+         InvokeResult(500, 3, "", _log("Execution failed due to configuration error: General SSLEngine problem")),
+         ChainFacts("h.example.com", 1, 1, mutual_tls_mode="verify"),
+         "FrontDoorCertificateNotTrusted", ["does not trust", "status.trustStore"]),
     ],
 )
 def test_diagnose(reason: str, answer: InvokeResult, facts: ChainFacts, verdict: str, words: list[str]) -> None:

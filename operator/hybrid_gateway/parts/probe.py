@@ -10,6 +10,7 @@ integrations over a VPC link (docs/aws-behaviour.md, "Probe"):
   failed" / "PKIX path validation failed": API Gateway does not trust the certificate the ALB serves;
 - "... Host name 'x' does not match the certificate subject provided by the peer (CN=y)": the
   certificate does not cover the hostname of the integration URI (frontDoor.hostname);
+- in mutual-TLS verify, a handshake the ALB ends because it refused the stage's client certificate;
 - "There was an internal error while executing your request" with the VPC link not AVAILABLE, or
   a log that names the VPC link: the VPC link hop;
 - 502 / 503 / 504 from the ALB: no healthy (or no reachable) backend target;
@@ -33,6 +34,9 @@ CALLS_PER_PROBE = 1
 
 _UNTRUSTED = re.compile(r"General SSLEngine problem|PKIX path (building|validation) failed|"
                         r"unable to find valid certification path", re.IGNORECASE)
+# The ALB (mutual TLS verify) refusing the certificate API Gateway presented: TLS alerts, as the log may say.
+_CLIENT_CERT_REFUSED = re.compile(r"refused the client certificate|bad_certificate|certificate_required|unknown_ca|"
+                                  r"certificate_unknown", re.IGNORECASE)
 _HOSTNAME = re.compile(r"Host name '[^']*' does not match the certificate subject", re.IGNORECASE)
 _VPC_LINK = re.compile(r"VPC link|VpcLink|vpc-link", re.IGNORECASE)
 _INTERNAL = re.compile(r"There was an internal error while executing your request", re.IGNORECASE)
@@ -95,12 +99,20 @@ def diagnose(answer: InvokeResult, route: str, expect: Sequence[int], facts: Cha
             f"{said}: hop API Gateway -> ALB: the certificate the ALB serves does not cover {facts.hostname}"
             f"{quoted}. Fix spec.frontDoor.certificate: use one whose names include {facts.hostname}, or "
             "`request: {}` for an ACM certificate of that name"))
+    verify = facts.mutual_tls_mode == "verify"
+    if verify and _CLIENT_CERT_REFUSED.search(answer.log):
+        return Verdict(False, "ClientCertificateRefused", (
+            f"{said}: hop API Gateway -> ALB (mutual TLS verify): the ALB refused the client certificate the stage "
+            f"presents ({facts.client_certificate_id or 'none'}){quoted}. Its trust store (status.trustStore) must "
+            "hold it: check the ClientCertRotation that names this stage and its spec.backendTrust.s3"))
     if _UNTRUSTED.search(answer.log):
+        also = (" (with mutual TLS verify, the ALB refusing the stage's client certificate fails the same way: "
+                "see status.trustStore)") if verify else ""
         return Verdict(False, "FrontDoorCertificateNotTrusted", (
             f"{said}: hop API Gateway -> ALB: API Gateway does not trust the certificate the ALB serves for "
             f"{facts.hostname}{quoted}. Fix spec.frontDoor.certificate: API Gateway trusts only certificates "
             "that chain to a public CA (with the full chain), not expired: use `request: {}` for an "
-            "ACM-issued one, or import one with its intermediates"))
+            f"ACM-issued one, or import one with its intermediates{also}"))
     if not facts.vpc_link_available or (answer.status >= 500 and _VPC_LINK.search(answer.log)):
         return Verdict(False, "VpcLinkUnavailable", (
             f"{said}: hop API Gateway -> VPC link -> NLB: the VPC link is not AVAILABLE{quoted}. See the "
