@@ -59,20 +59,22 @@ class TrustStoreWorld(World):
         return None
 
 
-class Load(threading.Thread):
-    """GET /prod/orders on the stage's invoke URL at `rate` requests a second (one connection per request, as
-    a fresh client would: each one a new TLS handshake API Gateway -> ALB), counting what does not answer 200."""
+class Load:
+    """GET /prod/orders on the stage's invoke URL at `rate` requests a second from `workers` clients (one
+    connection per request, as fresh clients make them: each a new TLS handshake API Gateway -> ALB),
+    counting what does not answer 200."""
 
-    def __init__(self, control: Any, api_id: str, rate: float = 25.0) -> None:
-        super().__init__(daemon=True)
+    def __init__(self, control: Any, api_id: str, rate: float = 40.0, workers: int = 12) -> None:
         self.endpoint = control.invoke_endpoint()
         self.host = f"{api_id}.execute-api.{REGION}.amazonaws.com"
         self.context = ssl.create_default_context(cadata=control.public_ca()["certificate"])
-        self.interval = 1.0 / rate
+        self.interval = workers / rate  # each worker's share of the schedule
         self.stop_event = threading.Event()
+        self.lock = threading.Lock()
         self.sent = 0
         self.failed: list[str] = []
         self.started = self.ended = 0.0
+        self.threads = [threading.Thread(target=self.run, args=(i / rate,), daemon=True) for i in range(workers)]
 
     def one(self) -> None:
         raw = socket.create_connection((self.endpoint["host"], self.endpoint["port"]), timeout=10)
@@ -83,33 +85,41 @@ class Load(threading.Thread):
             answer = connection.getresponse()
             body = answer.read().decode(errors="replace")
             if answer.status != 200:
-                self.failed.append(f"{answer.status} {body[:120]}")
+                with self.lock:
+                    self.failed.append(f"{answer.status} {body[:120]}")
         finally:
             connection.close()
 
-    def run(self) -> None:
-        self.started = time.monotonic()
+    def run(self, offset: float) -> None:
+        sent = 0
         while not self.stop_event.is_set():
-            due = self.started + self.sent * self.interval
-            self.stop_event.wait(max(0.0, due - time.monotonic()))
-            self.sent += 1
+            due = self.started + offset + sent * self.interval
+            if self.stop_event.wait(max(0.0, due - time.monotonic())):
+                break
+            sent += 1
+            with self.lock:
+                self.sent += 1
             try:
                 self.one()
             except OSError as exc:
-                self.failed.append(repr(exc))
-        self.ended = time.monotonic()
+                with self.lock:
+                    self.failed.append(repr(exc))
 
     @property
     def rate(self) -> float:
         return self.sent / max(self.ended - self.started, 1e-9)
 
     def __enter__(self) -> Load:
-        self.start()
+        self.started = time.monotonic()
+        for thread in self.threads:
+            thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop_event.set()
-        self.join(timeout=30)
+        self.ended = time.monotonic()
+        for thread in self.threads:
+            thread.join(timeout=30)
 
 
 def _verify_chain(cluster: Any, namespace: str, account: Any, emulator: Any, onprem: Any,
