@@ -597,10 +597,20 @@ def _acm_request_context() -> dict[str, ContextValue]:
     }
 
 
+_TRUST_BUNDLE_READ = (*_s3_object("GetObject", TRUST_BUCKET), *_s3_object("GetObjectVersion", TRUST_BUCKET))
+
+
 # (service as the emulator logs it, operation) -> what it needs. API Gateway: see apigateway_needs().
 NEEDS: dict[tuple[str, str], tuple[Need, ...]] = {
     **_reads("elasticloadbalancing", "DescribeLoadBalancers", "DescribeListeners", "DescribeTargetGroups",
-             "DescribeTargetHealth", "DescribeTags"),
+             "DescribeTargetHealth", "DescribeTags", "DescribeTrustStores"),
+    # frontDoor.mutualTls verify: the trust store, loaded from the ClientCertRotation's S3 bundle, which ELB
+    # reads with the caller's permissions (by version when the bucket is versioned).
+    ("elbv2", "CreateTrustStore"): (*_elb_create("CreateTrustStore", "truststore", "truststore", "trust-store"),
+                                    *_TRUST_BUNDLE_READ),
+    ("elbv2", "ModifyTrustStore"): (*_owned(_elb("ModifyTrustStore"), ("truststore",), "trust-store"),
+                                    *_TRUST_BUNDLE_READ),
+    ("elbv2", "DeleteTrustStore"): _owned(_elb("DeleteTrustStore"), ("truststore",), "trust-store"),
     ("elbv2", "CreateLoadBalancer"): (
         *(n for rt in LB_TYPES for n in _elb_create("CreateLoadBalancer", rt, rt, "load-balancer")),
         Need("iam:CreateServiceLinkedRole", "role",

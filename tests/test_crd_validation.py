@@ -124,6 +124,7 @@ EXPECTED_DEFAULTS: dict[str, dict[str, Any]] = {
         "spec.api.stage.name": "prod",
         "spec.api.disableExecuteApiEndpoint": False,
         "spec.api.routes.0.methods": ["ANY"],
+        "spec.frontDoor.mutualTls.mode": "off",
     },
     "MtlsDomain": {
         "spec.deletionPolicy": "Delete",
@@ -438,6 +439,30 @@ REJECTIONS: list[Rejection] = [
         "MtlsDomain",
         [("spec.securityPolicy", "SecurityPolicy_TLS13_1_2_2021_06")],
         ['spec.securityPolicy: Unsupported value: "SecurityPolicy_TLS13_1_2_2021_06"'],
+    ),
+    Rejection(
+        "mutual-tls-mode-unknown",
+        "HybridApi",
+        [("spec.frontDoor.mutualTls", {"mode": "required"})],
+        ['spec.frontDoor.mutualTls.mode: Unsupported value: "required"', '"off", "passthrough", "verify"'],
+    ),
+    Rejection(
+        "probe-every-nth-zero",
+        "HybridApi",
+        [("spec.probe", {"everyNthDriftCheck": 0})],
+        ["spec.probe.everyNthDriftCheck in body should be greater than or equal to 1"],
+    ),
+    Rejection(
+        "probe-expect-status-600",
+        "HybridApi",
+        [("spec.probe", {"expectStatus": [600]})],
+        ["spec.probe.expectStatus in body should be less than or equal to 599"],
+    ),
+    Rejection(
+        "probe-method-any",
+        "HybridApi",
+        [("spec.probe", {"method": "ANY"})],
+        ['spec.probe.method: Unsupported value: "ANY"'],
     ),
     Rejection(
         "domain-name-wildcard",

@@ -51,7 +51,7 @@ from hybrid_gateway.parts.dns import (
     ownership_value,
     validation_record,
 )
-from hybrid_gateway.parts.listeners import AlbListener, ListenerDesired, ListenerState, diff_listener
+from hybrid_gateway.parts.listeners import AlbListener, ListenerDesired, ListenerState, diff_listener, listener_state
 from hybrid_gateway.parts.load_balancers import (
     Alb,
     LoadBalancer,
@@ -80,6 +80,8 @@ from hybrid_gateway.parts.target_groups import (
     TargetHealth,
     diff_target_group,
 )
+from hybrid_gateway.parts.trust_bundle import compose, digest
+from hybrid_gateway.parts.trust_store import TrustStore, TrustStoreDesired, TrustStoreState, diff_trust_store
 
 REGION = "ap-northeast-1"
 HOST = "orders-backend.example.com"
@@ -476,10 +478,54 @@ def _listener_state(**overrides: Any) -> ListenerState:
             _listener_state(protocol="TCP", certificate_arn=None, ssl_policy=None),
             [],
         ),
+        (
+            "mutual TLS off is what a listener without MutualAuthentication has",
+            ListenerDesired.https("tg-1", "cert-1", TLS_POLICY, "off"),
+            _listener_state(),
+            [],
+        ),
+        (
+            "passthrough asked for, listener still off",
+            ListenerDesired.https("tg-1", "cert-1", TLS_POLICY, "passthrough"),
+            _listener_state(),
+            ["mutual_tls"],
+        ),
+        (
+            "passthrough turned off out of band",
+            ListenerDesired.https("tg-1", "cert-1", TLS_POLICY, "passthrough"),
+            _listener_state(mutual_tls_mode="off"),
+            ["mutual_tls"],
+        ),
+        (
+            "passthrough in sync",
+            ListenerDesired.https("tg-1", "cert-1", TLS_POLICY, "passthrough"),
+            _listener_state(mutual_tls_mode="passthrough"),
+            [],
+        ),
+        (
+            "a listener whose mode nobody manages (the NLB's TCP one) is not compared",
+            ListenerDesired.tcp("tg-1"),
+            _listener_state(protocol="TCP", certificate_arn=None, ssl_policy=None, mutual_tls_mode="verify"),
+            [],
+        ),
     ],
 )
 def test_diff_listener(reason: str, desired: ListenerDesired, state: ListenerState, expected: list[str]) -> None:
     assert diff_listener(desired, state) == expected, reason
+
+
+@pytest.mark.parametrize(
+    ("reason", "answered", "mode"),
+    [
+        ("no MutualAuthentication in the answer: off", {}, "off"),
+        ("AWS's shape for off", {"MutualAuthentication": {"Mode": "off", "IgnoreClientCertificateExpiry": False}},
+         "off"),
+        ("passthrough", {"MutualAuthentication": {"Mode": "passthrough"}}, "passthrough"),
+    ],
+)
+def test_listener_state_reads_the_mutual_tls_mode(reason: str, answered: dict[str, Any], mode: str) -> None:
+    listener = {"ListenerArn": "arn:listener", "Protocol": "HTTPS", "Port": 443, "DefaultActions": [], **answered}
+    assert listener_state(listener).mutual_tls_mode == mode, reason
 
 
 # --- pure: security group ---
@@ -1234,7 +1280,8 @@ def test_the_hybridapi_chain_in_dependency_order_then_reverse(
         time.sleep(0.5)
         run = CHAIN.ensure(ctx, inputs, run.resources, run.retiring)
     assert not run.waiting, run.hops
-    assert list(run.resources) == [k for k in CHAIN.step_keys() if k != "validationRecordName"]
+    # No validation record (an imported certificate) and no trust store (mutual TLS is not verify).
+    assert list(run.resources) == [k for k in CHAIN.step_keys() if k not in ("validationRecordName", "trustStoreArn")]
     alias = raw["route53"].list_resource_record_sets(
         HostedZoneId=aws.zone_id, StartRecordName=host, StartRecordType="A", MaxItems="1"
     )["ResourceRecordSets"][0]
@@ -1553,3 +1600,54 @@ def test_one_listing_answers_for_the_alias_its_ownership_record_and_the_validati
     rec.clear()
     assert a_record.ensure(one_pass, alias, host).action is None and rec.writes() == []
     assert rec.reads() == ["ListResourceRecordSets"]  # listed again after its own change
+
+
+# --- the ELB trust store (frontDoor.mutualTls verify) ---
+
+
+def _client_certificate_pem(name: str) -> str:
+    """A self-signed certificate shaped like API Gateway's generated ones: X.509 v3, RSA 2048, SHA-256, no
+    extensions at all (docs/mutual-tls.md)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "US"),
+                         x509.NameAttribute(NameOID.LOCALITY_NAME, "Seattle"),
+                         x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=365)).sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_trust_store_walks_the_contract(aws: Aws, ctx: PartContext) -> None:
+    s3 = boto3.client("s3", region_name=REGION, endpoint_url=aws.endpoint_url)
+    elbv2 = boto3.client("elbv2", region_name=REGION, endpoint_url=aws.endpoint_url)
+    bucket = f"trust-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    bundle = compose([_client_certificate_pem("ApiGateway"), _client_certificate_pem("ApiGateway")])
+    s3.put_object(Bucket=bucket, Key="orders.pem", Body=bundle.encode())
+    s3.put_object(Bucket=bucket, Key="other.pem", Body=_client_certificate_pem("Someone").encode())
+    rec = Recorder().attach(ctx, "elbv2", "s3")
+    part = TrustStore()
+    case = ContractCase(
+        "trust store: loaded with another bundle by hand", part,
+        TrustStoreDesired(bucket, "orders.pem", digest(bundle)),
+        lambda o: elbv2.modify_trust_store(TrustStoreArn=o.id, CaCertificatesBundleS3Bucket=bucket,
+                                           CaCertificatesBundleS3Key="other.pem"),
+        create_reads=("DescribeTrustStores", "GetObject"), adopt_reads=("DescribeTrustStores", "DescribeTags"),
+    )
+    walk_contract(case, ctx, rec)
+
+
+@pytest.mark.parametrize(
+    ("reason", "desired_sha", "state", "expected"),
+    [
+        ("same bundle, same count", "a", TrustStoreState("ts", "ACTIVE", 2, "a", 2), []),
+        ("a new bundle was published", "b", TrustStoreState("ts", "ACTIVE", 2, "a", 2), ["bundle"]),
+        ("not known what it was loaded from (status lost)", "a", TrustStoreState("ts", "ACTIVE", 2, "", -1),
+         ["bundle"]),
+        ("loaded with something else out of band", "a", TrustStoreState("ts", "ACTIVE", 1, "a", 2), ["bundle"]),
+    ],
+)
+def test_diff_trust_store(reason: str, desired_sha: str, state: TrustStoreState, expected: list[str]) -> None:
+    assert diff_trust_store(TrustStoreDesired("b", "k", desired_sha), state) == expected, reason

@@ -30,6 +30,7 @@ MINIMAL: dict[str, dict[str, Any]] = {
                       "certificate": {"acmCertificateArn": ARN}},
         "api": {"routes": [{"path": "/{proxy+}"}],
                 "gatewaySecretHeader": {"secretRef": {"name": "orders-gateway-secret", "key": "token"}}},
+        "probe": {},
     },
     "MtlsDomain": {
         "region": "ap-northeast-1",

@@ -719,3 +719,31 @@ def test_after_retain_a_new_rotation_of_the_same_name_does_not_take_the_released
     again.run(1)
     assert again.condition("Stalled")["reason"] == "TrustBundleTargetNotOwned"
     assert again.bundle() == kept
+
+
+# ---- frontDoor.mutualTls verify: the ALB trust store gains the new certificate before any switch ---------
+
+
+def test_a_verify_mode_trust_store_must_hold_the_new_bundle_before_any_stage_switches(aws: Aws) -> None:
+    bucket = f"trust-{uuid.uuid4().hex[:8]}"
+    h = Harness(aws, backendTrust={"secretRef": {"name": "backend-trust", "key": "ca.pem"},
+                                   "s3": {"bucket": bucket, "key": "orders/trust.pem"}})
+    h.s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    orders = h.kube.objects[("hybridapis", NS, "orders")]
+    orders["spec"]["frontDoor"]["mutualTls"] = {"mode": "verify"}
+
+    h.until(PUBLISHING)
+    for _ in range(3):  # the trust store of "orders" has not loaded the bundle: no stage switches
+        h.run(5)
+        assert h.status["phase"] == PUBLISHING
+        assert h.stage_cert("orders") == "" and h.stage_cert("billing") == ""
+    stages = h.condition("StagesUsingCurrent")
+    assert stages["reason"] == "WaitingForTrustStore" and "HybridApi orders" in stages["message"]
+    assert "billing" not in stages["message"]  # not in verify mode: nothing to wait for
+    # Asked to reconcile once for this bundle, not once per pass.
+    assert h.kube.writes.count("annotate hybridapis/orders") == 1
+
+    orders["status"]["trustStore"] = {"bundleSha256": h.status["trustBundleSha256"]}  # what the HybridApi reports
+    h.until(IDLE)
+    assert h.stage_cert("orders") == h.status["current"]["clientCertificateId"]
+    assert h.violations == []

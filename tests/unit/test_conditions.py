@@ -45,3 +45,27 @@ def test_summary_message_names_first_pending_hop() -> None:
     ready = next(c for c in out if c.type == "Ready")
     assert ready.reason == "Provisioning"
     assert ready.message == "B: NLB provisioning"
+
+
+@pytest.mark.parametrize(
+    ("reason", "hops", "gates", "expected"),
+    [
+        ("a failing gate on a converged chain: not Ready, not Reconciling",
+         [Condition("DnsReady", True, "Ready")], [Condition("TrafficFlows", False, "BackendRefused", "hop ALB")],
+         {"Ready": "False", "Reconciling": "False", "Stalled": "False"}),
+        ("a pending hop comes first: the gate does not run on an unfinished chain",
+         [Condition("DnsReady", False, "Waiting", "w")], [Condition("TrafficFlows", False, "BackendRefused")],
+         {"Ready": "False", "Reconciling": "True", "Stalled": "False"}),
+        ("a passing gate", [Condition("DnsReady", True, "Ready")], [Condition("TrafficFlows", True, "ProbePassed")],
+         {"Ready": "True", "Reconciling": "False", "Stalled": "False"}),
+    ],
+)
+def test_summary_with_gates(reason: str, hops: list[Condition], gates: list[Condition],
+                            expected: dict[str, str]) -> None:
+    got = {c.type: c.status_text for c in cond.summary(hops, gates=gates)}
+    assert got == expected, reason
+
+
+def test_a_failing_gate_gives_ready_its_reason_and_message() -> None:
+    ready = cond.summary([], gates=[Condition("TrafficFlows", False, "BackendUnhealthy", "probe ...")])[0]
+    assert (ready.reason, ready.message) == ("BackendUnhealthy", "TrafficFlows: probe ...")

@@ -175,6 +175,8 @@ class TestInvokeAnswer:
     status: int = 200
     body: str = "{}"
     headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json"})
+    # The execution log's lines after "Sending request to ..." (a failure as API Gateway logs it); "": success.
+    log: str = ""
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TestInvokeAnswer:
@@ -186,10 +188,11 @@ class TestInvokeAnswer:
             status=status,
             body=str(data.get("body", "")),
             headers={str(k): str(v) for k, v in (headers or {}).items()},
+            log=str(data.get("log") or ""),
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {"status": self.status, "body": self.body, "headers": dict(self.headers)}
+        return {"status": self.status, "body": self.body, "headers": dict(self.headers), "log": self.log}
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -1007,6 +1010,8 @@ class ApiGatewayExtension:
             lines += [
                 f"{stamp} : Endpoint request URI: {uri}",
                 f"{stamp} : Sending request to {uri}",
+            ]
+            received = [
                 f"{stamp} : Received response. Status: {status}, Integration latency: 1 ms",
                 f"{stamp} : Endpoint response headers: {headers}",
                 f"{stamp} : Endpoint response body before transformations: {response_body}",
@@ -1014,6 +1019,8 @@ class ApiGatewayExtension:
                 f"{stamp} : Method response headers: {headers}",
                 f"{stamp} : Successfully completed execution",
             ]
+            # An injected failure is logged as API Gateway logs it, instead of the response lines.
+            lines += [f"{stamp} : {line}" for line in answer.log.splitlines()] if answer.log else received
         lines.append(f"{stamp} : Method completed with status: {status}")
         return json_reply(
             200,

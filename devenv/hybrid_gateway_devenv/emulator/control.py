@@ -239,8 +239,10 @@ class EmulatorControl:
         body: str = "",
         headers: dict[str, str] | None = None,
         client_certificate_id: str | None = None,
+        log: str = "",
     ) -> None:
-        """What TestInvokeMethod answers; with a certificate id, only for calls made with it."""
+        """What TestInvokeMethod answers; with a certificate id, only for calls made with it. `log`: the
+        execution-log lines of a failure after "Sending request to ..." (as API Gateway writes them)."""
         self._call(
             "PUT",
             "/test-invoke",
@@ -249,6 +251,7 @@ class EmulatorControl:
                 "body": body,
                 "headers": headers or {},
                 "clientCertificateId": client_certificate_id,
+                "log": log,
             },
         )
 

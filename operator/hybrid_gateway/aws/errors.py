@@ -21,6 +21,7 @@ NOT_FOUND_CODES = frozenset(
         "LoadBalancerNotFound",
         "TargetGroupNotFound",
         "ListenerNotFound",
+        "TrustStoreNotFound",
         "ResourceNotFoundException",  # acm
         "NoSuchHostedZone",
         "NoSuchBucket",
@@ -54,6 +55,7 @@ TERMINAL_CODES = frozenset(
         "SSLPolicyNotFound",
         "TooManyLoadBalancers",
         "TooManyTargetGroups",
+        "InvalidCaCertificatesBundle",
     }
 )
 

@@ -186,6 +186,33 @@ def resolve_route(resources: list[dict[str, Any]], path: str, method: str) -> tu
 class InvokeResult:
     status: int
     latency_ms: int = 0
+    body: str = ""
+    log: str = ""  # API Gateway's execution log of the test invocation
+
+
+def invoke_route(
+    ctx: PartContext, rest_api_id: str, resources: list[dict[str, Any]], path: str, method: str,
+    cert_id: str | None, what: str, reason: str,
+) -> tuple[InvokeResult, str]:
+    """One TestInvokeMethod on the method that `method path` reaches among `resources` (as GetResources
+    answers them), presenting `cert_id` if given; returns the answer and the route used. Stalled when the
+    path matches no method of the REST API (Stalled `reason`: the spec field `what` must change)."""
+    route = resolve_route(resources, path, method)
+    if route is None:
+        raise Stalled(
+            reason,
+            f"{what}: {method} {path} matches no method of REST API {rest_api_id}; "
+            "use a path and method of one of the HybridApi's routes",
+        )
+    resource_id, template, http_method = route
+    params: dict[str, Any] = {"restApiId": rest_api_id, "resourceId": resource_id, "httpMethod": http_method,
+                              "pathWithQueryString": path}
+    if cert_id:
+        params["clientCertificateId"] = cert_id
+    answer = ctx.client("apigateway").test_invoke_method(**params)
+    result = InvokeResult(int(answer.get("status") or 0), int(answer.get("latency") or 0),
+                          str(answer.get("body") or ""), str(answer.get("log") or ""))
+    return result, f"{http_method} {template}"
 
 
 def invoke_with_certificate(
@@ -193,21 +220,6 @@ def invoke_with_certificate(
 ) -> tuple[InvokeResult, str]:
     """TestInvokeMethod on the route `method path` with `cert_id`; returns the answer and the route used.
     Stalled when the path matches no method of the REST API (the spec must change)."""
-    client = ctx.client("apigateway")
-    resources = list(items(client, "get_resources", restApiId=rest_api_id, limit=500))
-    route = resolve_route(resources, path, method)
-    if route is None:
-        raise Stalled(
-            "VerificationRouteNotFound",
-            f"spec.verification: {method} {path} matches no method of REST API {rest_api_id}; "
-            "use a path and method of one of the HybridApi's routes",
-        )
-    resource_id, template, http_method = route
-    answer = client.test_invoke_method(
-        restApiId=rest_api_id,
-        resourceId=resource_id,
-        httpMethod=http_method,
-        pathWithQueryString=path,
-        clientCertificateId=cert_id,
-    )
-    return InvokeResult(int(answer.get("status") or 0), int(answer.get("latency") or 0)), f"{http_method} {template}"
+    resources = list(items(ctx.client("apigateway"), "get_resources", restApiId=rest_api_id, limit=500))
+    return invoke_route(ctx, rest_api_id, resources, path, method, cert_id, "spec.verification",
+                        "VerificationRouteNotFound")

@@ -5,6 +5,10 @@ One class (`Listener`) serves both. A listener lives inside its load balancer, s
 built for one load balancer and port (`Listener(lb_arn)`) and found by ARN, else by that load
 balancer and port. Everything we manage changes in place with ModifyListener; if the load balancer
 itself is replaced, the old listener goes with it and a new one is created on the new one.
+
+The ALB listener also carries the mutual-TLS mode (`MutualAuthentication.Mode`: off, passthrough,
+verify); this part is its only writer. The NLB's TCP listener has none (`mutual_tls_mode` None: not
+compared, not sent).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from hybrid_gateway.parts.base import Observed, Part, PartContext
 
 TLS_PROTOCOLS = frozenset({"HTTPS", "TLS"})
 DEFAULT_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+MUTUAL_TLS_OFF = "off"
 
 
 @dataclass(frozen=True)
@@ -30,12 +35,16 @@ class ListenerDesired:
     target_group_arn: str
     certificate_arn: str | None = None  # HTTPS/TLS only
     ssl_policy: str | None = None  # HTTPS/TLS only
+    # MutualAuthentication.Mode of an HTTPS listener (off | passthrough | verify); None: not managed.
+    mutual_tls_mode: str | None = None
+    trust_store_arn: str | None = None  # verify only
 
     @classmethod
     def https(
-        cls, target_group_arn: str, certificate_arn: str, ssl_policy: str = DEFAULT_SSL_POLICY
+        cls, target_group_arn: str, certificate_arn: str, ssl_policy: str = DEFAULT_SSL_POLICY,
+        mutual_tls_mode: str | None = None,
     ) -> ListenerDesired:
-        return cls("HTTPS", target_group_arn, certificate_arn, ssl_policy)
+        return cls("HTTPS", target_group_arn, certificate_arn, ssl_policy, mutual_tls_mode)
 
     @classmethod
     def tcp(cls, target_group_arn: str) -> ListenerDesired:
@@ -65,11 +74,15 @@ class ListenerState:
     ssl_policy: str | None = None
     target_group_arn: str | None = None
     default_action_count: int = 1
+    # A listener DescribeListeners answers without MutualAuthentication has mutual TLS off (AWS's default).
+    mutual_tls_mode: str = MUTUAL_TLS_OFF
+    trust_store_arn: str | None = None
 
 
 def listener_state(listener: Mapping[str, Any]) -> ListenerState:
     # DescribeListeners lists only the default certificate here (extra SNI ones need another call).
     certificates = [c["CertificateArn"] for c in listener.get("Certificates") or []]
+    mutual = listener.get("MutualAuthentication") or {}
     return ListenerState(
         arn=listener["ListenerArn"],
         load_balancer_arn=listener.get("LoadBalancerArn"),
@@ -79,6 +92,8 @@ def listener_state(listener: Mapping[str, Any]) -> ListenerState:
         ssl_policy=listener.get("SslPolicy"),
         target_group_arn=_forward_target(listener.get("DefaultActions", [])),
         default_action_count=len(listener.get("DefaultActions", [])),
+        mutual_tls_mode=str(mutual.get("Mode") or MUTUAL_TLS_OFF),
+        trust_store_arn=mutual.get("TrustStoreArn") or None,
     )
 
 
@@ -94,6 +109,10 @@ def diff_listener(desired: ListenerDesired, state: ListenerState) -> list[str]:
             changes.append("certificate_arn")
         if desired.ssl_policy is not None and state.ssl_policy != desired.ssl_policy:
             changes.append("ssl_policy")
+        if desired.mutual_tls_mode is not None and (
+            state.mutual_tls_mode != desired.mutual_tls_mode or state.trust_store_arn != desired.trust_store_arn
+        ):
+            changes.append("mutual_tls")
     return changes
 
 
@@ -144,6 +163,11 @@ class Listener(Part[ListenerDesired, ListenerState]):
             if desired.certificate_arn:
                 params["Certificates"] = [{"CertificateArn": desired.certificate_arn}]
             params["SslPolicy"] = desired.ssl_policy or DEFAULT_SSL_POLICY
+            if desired.mutual_tls_mode is not None:
+                mutual: dict[str, Any] = {"Mode": desired.mutual_tls_mode}
+                if desired.trust_store_arn:
+                    mutual["TrustStoreArn"] = desired.trust_store_arn
+                params["MutualAuthentication"] = mutual
         return params
 
     def create(self, ctx: PartContext, desired: ListenerDesired) -> Observed[ListenerState]:
@@ -182,4 +206,5 @@ class NlbListener(Listener):
     name = "nlb-listener"
 
 
-__all__ = ["AlbListener", "Listener", "ListenerDesired", "NlbListener", "diff_listener", "listener_state"]
+__all__ = ["MUTUAL_TLS_OFF", "AlbListener", "Listener", "ListenerDesired", "NlbListener", "diff_listener",
+           "listener_state"]

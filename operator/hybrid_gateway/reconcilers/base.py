@@ -213,6 +213,8 @@ class PassResult:
 
     hops: list[Condition] = field(default_factory=list)  # gate Ready
     info: list[Condition] = field(default_factory=list)  # reported, but do not gate Ready (BackendHealthy)
+    # Gate Ready but are not waited for (no quick requeue): the drift timer looks again (TrafficFlows).
+    gates: list[Condition] = field(default_factory=list)
     status: dict[str, Any] = field(default_factory=dict)
     outcomes: list[Outcome] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
@@ -356,11 +358,11 @@ class Reconciler(ABC):
             # One Event per new reason to stall, not one per drift check.
             events.append(Event("Stalled", stalled.message, "Warning"))
 
-        summary = cond.summary(result.hops, stalled=stalled)
+        summary = cond.summary(result.hops, stalled=stalled, gates=result.gates)
         status = dict(result.status)
         status["observedGeneration"] = obj.generation
         status["conditions"] = cond.merge(
-            previous.get("conditions"), result.hops + result.info + summary, obj.generation, now
+            previous.get("conditions"), result.hops + result.gates + result.info + summary, obj.generation, now
         )
         status["drift"] = drift
         self.runtime.kube.patch_status(self.plural, obj.namespace, obj.name, status)

@@ -50,6 +50,7 @@ from hybrid_gateway.parts import trust_bundle as tb
 from hybrid_gateway.parts.base import Observed, Outcome, PartContext
 from hybrid_gateway.parts.client_certificate import ClientCert
 from hybrid_gateway.reconcilers.base import (
+    RECONCILE_REQUEST_ANNOTATION,
     Event,
     FinalizeResult,
     KubeObject,
@@ -155,6 +156,16 @@ def _stage_name(hybrid_api: dict[str, Any]) -> str | None:
         return None
 
 
+def verifies(hybrid_api: dict[str, Any]) -> bool:
+    """Whether a HybridApi body's ALB listener checks client certificates itself (frontDoor.mutualTls verify):
+    then its ELB trust store, built from this rotation's S3 bundle, must hold a certificate before a stage
+    presents it."""
+    try:
+        return HybridApiSpec.model_validate(hybrid_api.get("spec") or {}).front_door.mutual_tls.mode == "verify"
+    except ValidationError:
+        return False
+
+
 @dataclass
 class Target:
     """One stage named in spec.stages, as found in AWS this pass."""
@@ -251,6 +262,8 @@ class ClientCertRotationReconciler(Reconciler):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._gauged: dict[tuple[str, str], set[str]] = {}
+        # (namespace, HybridApi) -> the bundle sha256 it was last asked to load into its trust store.
+        self._nudged: dict[tuple[str, str], str] = {}
 
     @staticmethod
     def now() -> dt.datetime:
@@ -494,8 +507,37 @@ class ClientCertRotationReconciler(Reconciler):
         state.pending = cert.status()
         state.phase = PUBLISHING
 
+    def _trust_stores_behind(self, run: Run) -> str:
+        """Which verify-mode HybridApis of the targets have not loaded the published bundle into their ALB trust
+        store yet ("" when none): their stages must not present the new certificate before. Each is asked to
+        reconcile (once per bundle) so that it loads it now rather than at its next drift check."""
+        behind: list[str] = []
+        published = run.state.trust_sha or ""
+        for name in dict.fromkeys(t.ref.hybrid_api for t in run.targets):
+            api = self.runtime.kube.get_object(HYBRID_API.plural, run.obj.namespace, name)
+            if api is None or not verifies(api):
+                continue
+            loaded = str(((api.get("status") or {}).get("trustStore") or {}).get("bundleSha256") or "")
+            if loaded == published:
+                continue
+            behind.append(name)
+            key = (run.obj.namespace, name)
+            if self._nudged.get(key) != published:
+                stamp = format_time(run.now)
+                self.runtime.kube.annotate(HYBRID_API.plural, run.obj.namespace, name,
+                                           {RECONCILE_REQUEST_ANNOTATION: stamp})
+                self._nudged[key] = published
+        if not behind:
+            return ""
+        return (f"the ALB trust store of HybridApi {', '.join(behind)} (frontDoor.mutualTls verify) does not hold the "
+                f"published bundle (sha256 {published[:12]}) yet; stages stay on "
+                f"{run.state.current_id or 'their certificate'}")
+
     def _published(self, run: Run) -> None:
         # _converge published [current, pending] for this phase; the backend may now be offered both.
+        if run.bundle_ok and (behind := self._trust_stores_behind(run)):
+            run.waiting = Condition(STAGES_USING_CURRENT, False, "WaitingForTrustStore", behind)
+            return
         if run.bundle_ok:
             initial = not run.state.current_id  # the first certificate: steps 1, 2 and 4 only
             run.state.phase = VERIFYING if run.spec.verification and not initial else SWITCHING

@@ -16,13 +16,25 @@ from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from hybrid_gateway import metrics, tenancy
+from hybrid_gateway.api.v1alpha1.clientcertrotation import CLIENT_CERT_ROTATION, ClientCertRotationSpec
 from hybrid_gateway.api.v1alpha1.hybridapi import HYBRID_API, ConditionType, HybridApiSpec, Resource, Throttling
 from hybrid_gateway.api.v1alpha1.mtlsdomain import MTLS_DOMAIN, MtlsDomainSpec
 from hybrid_gateway.aws.errors import error_code
 from hybrid_gateway.errors import Stalled
-from hybrid_gateway.parts import certificate, dns, listeners, load_balancers, rest_api, stage, target_groups
+from hybrid_gateway.parts import (
+    certificate,
+    dns,
+    listeners,
+    load_balancers,
+    probe,
+    rest_api,
+    stage,
+    target_groups,
+    trust_store,
+)
 from hybrid_gateway.parts import security_group as sg
 from hybrid_gateway.parts.base import Observed, PartContext
+from hybrid_gateway.parts.truststore_object import s3_uri
 from hybrid_gateway.parts.vpc_link import VpcLinkDesired, VpcLinkPart
 from hybrid_gateway.public_trust import ADVICE
 from hybrid_gateway.reconcilers.base import (
@@ -35,14 +47,28 @@ from hybrid_gateway.reconcilers.base import (
     recorded_ids,
     teardown_spec,
 )
-from hybrid_gateway.reconcilers.chain import Chain, Found, Step
+from hybrid_gateway.reconcilers.chain import Chain, ChainRun, Found, Step
 from hybrid_gateway.reconcilers.inputs import (
     certificate_desired,
     certificate_part,
     check_name_in_zone,
     validation_record_to_delete,
 )
+from hybrid_gateway.status import conditions as cond
 from hybrid_gateway.status.conditions import Condition
+
+VERIFY = "verify"
+
+
+@dataclass(frozen=True)
+class TrustBundleSource:
+    """Where the ALB trust store's CA bundle comes from in verify mode: the S3 copy of the trust bundle
+    that the ClientCertRotation naming this stage publishes, and the sha256 its status says it holds."""
+
+    client_cert_rotation: str
+    bucket: str
+    key: str
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -59,6 +85,14 @@ class Inputs:
     recorded_deployment: tuple[str, str] | None = None
     # (VPC id, CIDR blocks) as read for this generation (status.vpcCidrs): not read again.
     known_vpc_cidrs: tuple[str, tuple[str, ...]] | None = None
+    # frontDoor.mutualTls verify: the bundle (None: none published yet, `trust_bundle_waits` says why), the
+    # bundle the trust store was last loaded from (status.trustStore) and the stage's client certificate
+    # as status recorded it.
+    trust_bundle: TrustBundleSource | None = None
+    trust_bundle_waits: str = ""
+    loaded_trust_store: trust_store.Loaded | None = None
+    stage_certificate: str = ""
+    trust_store_recorded: bool = False  # status.resources has a trustStoreArn
 
     def health_check(self) -> target_groups.HealthCheck:
         hc = self.spec.backend.health_check
@@ -89,6 +123,46 @@ def _validation_record_to_delete(ctx: PartContext, inputs: Inputs, known: dict[s
     hostname = inputs.spec.front_door.hostname
     return validation_record_to_delete(ctx, certificate.RequestedCertificate(hostname), hostname,
                                        known.get(Resource.VALIDATION_RECORD_NAME), known.get(Resource.CERTIFICATE_ARN))
+
+
+def _trust_store_desired(i: Inputs, f: Found) -> trust_store.TrustStoreDesired | None:
+    if i.spec.front_door.mutual_tls.mode != VERIFY or i.trust_bundle is None:
+        return None  # nothing to build (a trust store of a former verify mode stays until deletion)
+    return trust_store.TrustStoreDesired(i.trust_bundle.bucket, i.trust_bundle.key, i.trust_bundle.sha256)
+
+
+def verify_waits_for(i: Inputs, f: Found) -> str:
+    """Why the listener is not in verify mode yet ("" once it can be): the rotation invariant holds only when
+    the trust store holds the bundle the ClientCertRotation published and the stage presents one of its
+    certificates; before that, verify would refuse every call API Gateway makes."""
+    if i.spec.front_door.mutual_tls.mode != VERIFY:
+        return ""
+    if i.trust_bundle is None:
+        return i.trust_bundle_waits
+    store = f.observed.get(Resource.TRUST_STORE_ARN)
+    if store is None or not store.ready or store.state.bundle_sha256 != i.trust_bundle.sha256:
+        return f"the trust store does not hold ClientCertRotation {i.trust_bundle.client_cert_rotation}'s bundle yet"
+    if not i.stage_certificate:
+        return (f"stage {i.spec.api.stage.name} presents no client certificate yet "
+                f"(ClientCertRotation {i.trust_bundle.client_cert_rotation} sets it)")
+    return ""
+
+
+def _alb_listener_desired(i: Inputs, f: Found) -> listeners.ListenerDesired:
+    mode: str = i.spec.front_door.mutual_tls.mode
+    store = None
+    if mode == VERIFY:
+        # Off until verify can accept what the stage presents (verify_waits_for; LoadBalancersReady says so).
+        mode, store = ("off", None) if verify_waits_for(i, f) else (VERIFY, f.id(Resource.TRUST_STORE_ARN))
+    desired = listeners.ListenerDesired.https(
+        f.id(Resource.BACKEND_TARGET_GROUP_ARN), f.id(Resource.CERTIFICATE_ARN), i.spec.front_door.ssl_policy, mode)
+    return replace(desired, trust_store_arn=store)
+
+
+def _has_trust_store(i: Inputs) -> bool:
+    """Verify mode, or a trust store status recorded (of a former verify mode: finalize deletes it). Without
+    either, neither a pass nor finalize looks for one."""
+    return i.spec.front_door.mutual_tls.mode == VERIFY or i.trust_store_recorded
 
 
 def _subnet_ids(i: Inputs) -> tuple[str, ...]:
@@ -127,10 +201,11 @@ CHAIN: Chain[Inputs] = Chain(
                  i.spec.network.vpc_id, _subnet_ids(i),
                  (f.id(Resource.ALB_SECURITY_GROUP_ID), *(i.spec.network.security_group_ids or ()))),
              after=(Resource.ALB_SECURITY_GROUP_ID,), hop=ConditionType.LOAD_BALANCERS_READY),
+        # frontDoor.mutualTls verify: the ELB trust store, from the ClientCertRotation's S3 bundle.
+        Step(Resource.TRUST_STORE_ARN, lambda i, f: trust_store.TrustStore(i.loaded_trust_store), _trust_store_desired,
+             hop=ConditionType.LOAD_BALANCERS_READY, when=_has_trust_store),
         Step(Resource.ALB_LISTENER_ARN, lambda i, f: listeners.AlbListener(f.id(Resource.ALB_ARN)),
-             lambda i, f: listeners.ListenerDesired(
-                 "HTTPS", f.id(Resource.BACKEND_TARGET_GROUP_ARN), f.id(Resource.CERTIFICATE_ARN),
-                 i.spec.front_door.ssl_policy),
+             _alb_listener_desired,
              after=(Resource.ALB_ARN, Resource.BACKEND_TARGET_GROUP_ARN), ready=(Resource.CERTIFICATE_ARN,),
              hop=ConditionType.LOAD_BALANCERS_READY, removed_with=Resource.ALB_ARN),
         # An ALB can be registered only once it has a listener on the target group's port.
@@ -198,7 +273,7 @@ def check_subnets(subnets: Sequence[Mapping[str, Any]], wanted: Sequence[str], v
 
 # What finalize reads from the spec (with the ids in status.resources): enough to find every resource.
 TEARDOWN_FIELDS = ("region", "deletion_policy", "front_door.hostname", "front_door.hosted_zone_id",
-                   "front_door.certificate")
+                   "front_door.certificate", "front_door.mutual_tls")
 
 
 class HybridApiReconciler(Reconciler):
@@ -269,6 +344,7 @@ class HybridApiReconciler(Reconciler):
             disable_execute_api_endpoint=self.effective_disable_execute_api(obj, spec),
         )
         known = dict(obj.status.get("resources") or {})
+        inputs = replace(inputs, trust_store_recorded=bool(known.get(Resource.TRUST_STORE_ARN)))
         retiring = obj.status.get("retiring")
         validated = obj.status.get("validatedGeneration") == obj.generation
         ctx = PartContext(self.runtime.aws, spec.region, obj.owner, recorded=recorded_ids(known, retiring),
@@ -282,6 +358,8 @@ class HybridApiReconciler(Reconciler):
             inputs = replace(inputs, recorded_deployment=(str(deployment[0]), str(deployment[1])))
         if validated and obj.status.get("vpcCidrs"):
             inputs = replace(inputs, known_vpc_cidrs=(spec.network.vpc_id, tuple(obj.status["vpcCidrs"])))
+        if spec.front_door.mutual_tls.mode == VERIFY:
+            inputs = self._verify_inputs(obj, spec, inputs)
         # A front-door name someone else has stalls the object before its first write, not at the DNS step.
         dns.check_name_free(ctx, dns.DnsRecord(front.hosted_zone_id, "A"), front.hostname,
                             known.get(Resource.DNS_RECORD_NAME), _our_nlb(ctx, known))
@@ -291,6 +369,7 @@ class HybridApiReconciler(Reconciler):
                                   "retiring": run.retiring_status(retiring) or None,
                                   # Written only by a pass that got this far: its inputs passed every check.
                                   "validatedGeneration": obj.generation}
+        self._trust_store_status(inputs, run, status)
         group = found[Resource.ALB_SECURITY_GROUP_ID].state
         if group.vpc_id == spec.network.vpc_id and group.vpc_cidrs:
             status["vpcCidrs"] = list(group.vpc_cidrs)
@@ -306,8 +385,129 @@ class HybridApiReconciler(Reconciler):
             status["deployedDefinitionHash"] = deployed.deployed_hash or None
             status["invokeUrl"] = deployed.invoke_url
             status["clientCertificateId"] = deployed.client_certificate_id
-        info = self._backend_condition(status["backendHealth"])
-        return PassResult(hops=run.hops, status=status, outcomes=run.outcomes, info=[info])
+        info = [self._backend_condition(status["backendHealth"])]
+        gates = self._probe(obj, spec, ctx, run, status, info)
+        return PassResult(hops=run.hops, status=status, outcomes=run.outcomes, info=info, gates=gates)
+
+    # ---- mutual TLS verify (frontDoor.mutualTls) -------------------------------------------------------
+    def _verify_inputs(self, obj: KubeObject, spec: HybridApiSpec, inputs: Inputs) -> Inputs:
+        """The ClientCertRotation that names this stage (its S3 bundle is the trust store's CA bundle), what
+        the trust store was loaded from and the certificate the stage presents, as status recorded them."""
+        stage_name = spec.api.stage.name
+        source, waits = None, (f"no ClientCertRotation names stage {stage_name} of HybridApi {obj.name}: create one "
+                               "with spec.backendTrust.s3 (its bundle is the ALB trust store's CA bundle)")
+        for body in self.runtime.kube.list_objects(CLIENT_CERT_ROTATION.plural, obj.namespace):
+            if (body.get("metadata") or {}).get("deletionTimestamp"):
+                continue
+            try:
+                rotation = ClientCertRotationSpec.model_validate(body.get("spec") or {})
+            except ValidationError:
+                continue  # stalled on its own spec
+            if not any(s.hybrid_api == obj.name and s.stage == stage_name for s in rotation.stages):
+                continue
+            name = str(body["metadata"]["name"])
+            sha = str((body.get("status") or {}).get("trustBundleSha256") or "")
+            s3 = rotation.backend_trust.s3
+            if s3 is None:
+                waits = (f"ClientCertRotation {name} names this stage but has no spec.backendTrust.s3: set it "
+                         "(the ALB trust store is built from that S3 copy of the bundle)")
+            elif not sha:
+                waits = f"ClientCertRotation {name} has not published its trust bundle yet"
+            else:
+                source, waits = TrustBundleSource(name, s3.bucket, s3.key, sha), ""
+            break
+        recorded = obj.status.get("trustStore") or {}
+        loaded = None
+        if recorded.get("arn") and recorded.get("bundleSha256"):
+            loaded = trust_store.Loaded(str(recorded["arn"]), str(recorded["bundleSha256"]),
+                                        int(recorded.get("certificates") or 0))
+        return replace(inputs, trust_bundle=source, trust_bundle_waits=waits, loaded_trust_store=loaded,
+                       stage_certificate=str(obj.status.get("clientCertificateId") or ""))
+
+    @staticmethod
+    def _trust_store_status(inputs: Inputs, run: ChainRun, status: dict[str, Any]) -> None:
+        """status.trustStore (what the next pass hands the part back), and verify's wait in LoadBalancersReady."""
+        store = run.found.observed.get(Resource.TRUST_STORE_ARN)
+        source = inputs.trust_bundle
+        if store is not None and store.state.bundle_sha256:
+            status["trustStore"] = {
+                "arn": store.id, "bundleSha256": store.state.bundle_sha256,
+                "certificates": store.state.loaded_certificates,
+                "bundleUri": s3_uri(source.bucket, source.key) if source else None,
+                "clientCertRotation": source.client_cert_rotation if source else None,
+            }
+        waits = verify_waits_for(inputs, run.found)
+        if not waits:
+            return
+        for index, hop in enumerate(run.hops):
+            if hop.type == ConditionType.LOAD_BALANCERS_READY:
+                message = "; ".join(m for m in (hop.message if hop.status is not True else "",
+                                                f"mutual TLS verify waits (the listener is off meanwhile): {waits}")
+                                    if m)
+                run.hops[index] = Condition(hop.type, False, "WaitingForTrustBundle"
+                                            if hop.status is True else hop.reason, message)
+
+    # ---- the probe (spec.probe) -----------------------------------------------------------------
+    @staticmethod
+    def _probe_due(obj: KubeObject, every: int, changed: bool) -> bool:
+        """After a change, for a new generation, while failing, and at every `every`-th check otherwise."""
+        last = obj.status.get("probe") or {}
+        if changed or last.get("probedGeneration") != obj.generation:
+            return True
+        if not cond.is_true(obj.status.get("conditions"), ConditionType.TRAFFIC_FLOWS):
+            return True
+        return int(last.get("checksSince") or 0) + 1 >= every
+
+    def _probe(self, obj: KubeObject, spec: HybridApiSpec, ctx: PartContext, run: ChainRun,
+               status: dict[str, Any],
+               info: list[Condition]) -> list[Condition]:
+        """TrafficFlows: one TestInvokeMethod through the converged chain when due (probe.py); [] without a probe.
+        Its verdict gates Ready; while the chain itself is not converged the hops gate it and no call is made."""
+        check = spec.probe
+        previous = cond.get(obj.status.get("conditions"), ConditionType.TRAFFIC_FLOWS)
+        if check is None:
+            if previous is not None:  # a probe was removed: say so rather than keep its last verdict
+                info.append(Condition(ConditionType.TRAFFIC_FLOWS, None, "NoProbe", "spec.probe is not set"))
+            status["probe"] = None
+            return []
+        found = run.found.observed
+        pending = [h for h in run.hops if h.status is not True]
+        if pending or Resource.STAGE_NAME not in found:
+            first = pending[0].type if pending else ConditionType.API_DEPLOYED
+            info.append(Condition(ConditionType.TRAFFIC_FLOWS, None, "WaitingForChain",
+                                  f"the probe runs once {first} is True"))
+            return []
+        last = dict(obj.status.get("probe") or {})
+        if not self._probe_due(obj, check.every_nth_drift_check, any(o.action for o in run.outcomes)):
+            last["checksSince"] = int(last.get("checksSince") or 0) + 1
+            status["probe"] = last
+            # The last verdict still stands (it was True, or the probe would be due).
+            return [Condition(ConditionType.TRAFFIC_FLOWS, True, str((previous or {}).get("reason") or "ProbePassed"),
+                              str((previous or {}).get("message") or ""))]
+        rest_api_id = found[Resource.REST_API_ID].id
+        cert_id = found[Resource.STAGE_NAME].state.client_certificate_id or None
+        try:
+            answer, route = probe.run(ctx, rest_api_id, found[Resource.REST_API_ID].state, check.path, check.method,
+                                      cert_id)
+        except ClientError as exc:
+            if error_code(exc) != "BadRequestException":
+                raise
+            # E.g. a client certificate deleted between the stage read and the call: a verdict, not a stall.
+            message = exc.response.get("Error", {}).get("Message") or error_code(exc)
+            status["probe"] = {"lastProbeTime": cond.now_rfc3339(), "clientCertificateId": cert_id, "checksSince": 0,
+                               "probedGeneration": obj.generation}
+            return [Condition(ConditionType.TRAFFIC_FLOWS, False, "ProbeRejected",
+                              f"API Gateway refused the test invocation of {check.method} {check.path}: {message}")]
+        health = status["backendHealth"]
+        header = spec.api.gateway_secret_header
+        verdict = probe.diagnose(answer, route, check.expect_status, probe.ChainFacts(
+            hostname=spec.front_door.hostname, healthy_targets=health["healthy"], total_targets=health["total"],
+            secret_header=header.name if header else None, mutual_tls_mode=spec.front_door.mutual_tls.mode,
+            client_certificate_id=cert_id))
+        status["probe"] = {"lastProbeTime": cond.now_rfc3339(), "statusCode": answer.status,
+                           "latencyMs": answer.latency_ms, "clientCertificateId": cert_id, "checksSince": 0,
+                           "probedGeneration": obj.generation}
+        return [Condition(ConditionType.TRAFFIC_FLOWS, verdict.ok, verdict.reason, verdict.message)]
 
     def effective_disable_execute_api(self, obj: KubeObject, spec: HybridApiSpec) -> bool:
         """This object's own wish, OR'ed with every MtlsDomain that maps it (api.md: one writer).
@@ -358,7 +558,8 @@ class HybridApiReconciler(Reconciler):
             return FinalizeResult(True, [Event("Deleted", "deletionPolicy Retain: AWS resources kept")])
         ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
         # The REST API and the VPC link are found by their ids and owner tags, not by name.
-        inputs = Inputs(spec, api_name="")
-        teardown = CHAIN.finalize(ctx, inputs, dict(obj.status.get("resources") or {}), obj.status.get("retiring"))
+        known = dict(obj.status.get("resources") or {})
+        inputs = Inputs(spec, api_name="", trust_store_recorded=bool(known.get(Resource.TRUST_STORE_ARN)))
+        teardown = CHAIN.finalize(ctx, inputs, known, obj.status.get("retiring"))
         events = [Event("Deleted", f"Deleted {what}") for what in teardown.deleted]
         return FinalizeResult(teardown.done, events, teardown.waiting_for)

@@ -121,8 +121,11 @@ def is_true(conditions: list[dict[str, Any]] | None, type_: str) -> bool:
     return cond is not None and cond.get("status") == "True"
 
 
-def summary(hops: list[Condition], *, stalled: Condition | None = None) -> list[Condition]:
-    """The three kstatus conditions that follow from the hop conditions of one pass."""
+def summary(hops: list[Condition], *, stalled: Condition | None = None,
+            gates: Sequence[Condition] = ()) -> list[Condition]:
+    """The three kstatus conditions that follow from the hop conditions of one pass. A failing gate (a
+    verdict on the converged chain, such as TrafficFlows) keeps Ready False without Reconciling: nothing
+    is under way, the drift checks look again."""
     if stalled is not None:
         return [
             Condition(READY, False, stalled.reason, stalled.message),
@@ -130,6 +133,15 @@ def summary(hops: list[Condition], *, stalled: Condition | None = None) -> list[
             Condition(STALLED, True, stalled.reason, stalled.message),
         ]
     pending = [h for h in hops if h.status is not True]
+    failing = [g for g in gates if g.status is not True]
+    if not pending and failing:
+        gate = failing[0]
+        message = f"{gate.type}: {gate.message}" if gate.message else gate.type
+        return [
+            Condition(READY, False, gate.reason, message),
+            Condition(RECONCILING, False, gate.reason, ""),
+            Condition(STALLED, False, gate.reason, ""),
+        ]
     if not pending:
         return [
             Condition(READY, True, "Converged", "Every owned AWS resource matches the spec"),

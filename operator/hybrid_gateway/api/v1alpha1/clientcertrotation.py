@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Self
 
-from pydantic import AfterValidator, BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from hybrid_gateway import durations
 from hybrid_gateway.api.v1alpha1.common import (
-    BACKEND_PATH_PATTERN,
     RFC3339_PATTERN,
-    SET,
     Column,
     Conditions,
     ConfigMapKeyRef,
@@ -29,12 +27,11 @@ from hybrid_gateway.api.v1alpha1.common import (
     SpecBase,
     StageName,
     StatusBase,
+    TestInvocation,
     conditions_field,
     duration_doc,
     invalid,
 )
-
-TestInvokeMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
 class ConditionType(Described):
@@ -110,24 +107,12 @@ class BackendTrust(SecretOrConfigMapKey):
         return f"{self.kind} {namespace}/{self.ref.name} key {self.ref.key}"
 
 
-def _upper(value: Any) -> Any:
-    return value.upper() if isinstance(value, str) else value
-
-
-class Verification(Model):
+class Verification(TestInvocation):
     """Before switching the stages, test-invoke a method of a HybridApi with the new client certificate and
     check the backend's answer; the rotation waits (and reports it) until the check passes. Optional; without
     it the switch follows publication of the trust bundle."""
 
     hybrid_api_ref: HybridApiRef = Field(description="The HybridApi whose REST API is test-invoked. Required.")
-    path: Annotated[str, Rules(maxLength=1024, pattern=BACKEND_PATH_PATTERN)] = Field("/", description=(
-        "Resource path to invoke, one of that HybridApi's routes with parameters filled in, for example "
-        "`/healthz`. Default `/`."))
-    method: Annotated[TestInvokeMethod, BeforeValidator(_upper)] = Field(
-        "GET", description="HTTP method of the test invocation. Default `GET`.")
-    expect_status: Annotated[tuple[Annotated[int, Rules(minimum=100, maximum=599)], ...],
-                             Rules(minItems=1, maxItems=20), SET] = Field((200,), description=(
-        "HTTP status codes that count as success, each 100 to 599, for example `[200, 204]`. Default `[200]`."))
 
     @model_validator(mode="after")
     def _names_a_hybrid_api(self) -> Self:

@@ -200,6 +200,28 @@ class HybridApiRef(Model):
     name: ObjectName = Field(description=_name_doc("HybridApi"))
 
 
+TestInvokeMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+def _upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+class TestInvocation(Model):
+    """One request that the operator test-invokes (API Gateway TestInvokeMethod) on a route of a HybridApi's
+    REST API, and the answers that count as success: what a ClientCertRotation's verification and a
+    HybridApi's probe share."""
+
+    path: Annotated[str, Rules(maxLength=1024, pattern=BACKEND_PATH_PATTERN)] = Field("/", description=(
+        "Resource path to invoke, one of the HybridApi's routes with parameters filled in, for example "
+        "`/healthz`. Default `/`."))
+    method: Annotated[TestInvokeMethod, BeforeValidator(_upper)] = Field(
+        "GET", description="HTTP method of the test invocation. Default `GET`.")
+    expect_status: Annotated[tuple[Annotated[int, Rules(minimum=100, maximum=599)], ...],
+                             Rules(minItems=1, maxItems=20), SET] = Field((200,), description=(
+        "HTTP status codes that count as success, each 100 to 599, for example `[200, 204]`. Default `[200]`."))
+
+
 class TlsSecretRef(Model):
     """A Secret of type kubernetes.io/tls in the same namespace."""
 

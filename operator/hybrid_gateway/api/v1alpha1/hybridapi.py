@@ -35,6 +35,7 @@ from hybrid_gateway.api.v1alpha1.common import (
     SpecBase,
     StageName,
     StatusBase,
+    TestInvocation,
     TokenSecretKeyRef,
     acm_certificate_arn_field,
     certificate_request_field,
@@ -56,6 +57,8 @@ class ConditionType(Described):
     DNS_READY = "DnsReady"
     VPC_LINK_READY = "VpcLinkReady"
     API_DEPLOYED = "ApiDeployed"
+    # The probe's verdict (spec.probe): a request through the whole chain answered as expected.
+    TRAFFIC_FLOWS = "TrafficFlows"
 
 
 class Resource(Described):
@@ -76,6 +79,7 @@ class Resource(Described):
     REST_API_ID = "restApiId", "Id of the REST API."
     DEPLOYMENT_ID = "deploymentId", "Id of the deployment the stage points at."
     STAGE_NAME = "stageName", "Name of the deployed stage."
+    TRUST_STORE_ARN = "trustStoreArn", "ARN of the ELB trust store of the ALB listener (frontDoor.mutualTls verify)."
 
 
 # --------------------------------------------------------------------------------------------
@@ -150,6 +154,25 @@ class FrontDoorCertificate(CertificateSource):
     request: CertificateRequest | None = certificate_request_field("frontDoor.hostname", "frontDoor.hostedZoneId")
 
 
+MutualTlsMode = Literal["off", "passthrough", "verify"]
+
+
+class MutualTls(Model):
+    """Mutual TLS on the ALB's HTTPS listener: what the ALB does with the client certificate API Gateway presents
+    (the stage's client certificate, set by a ClientCertRotation). Optional; default mode `off`."""
+
+    mode: MutualTlsMode = Field("off", description=(
+        "`off`: the ALB asks for no client certificate and the backend never sees the stage's certificate. "
+        "`passthrough`: the ALB accepts the certificate without checking it and forwards it to the targets in "
+        "the `X-Amzn-Mtls-Clientcert` header (URL-encoded PEM); the on-premises backend checks it against the "
+        "trust bundle a ClientCertRotation publishes. `verify`: the ALB itself refuses, in the TLS handshake, a "
+        "certificate that is not in an ELB trust store the operator builds from the S3 copy of that bundle (the "
+        "ClientCertRotation that names this stage must set spec.backendTrust.s3); until the stage presents a "
+        "certificate of that bundle the listener stays `off` and LoadBalancersReady says what it waits for. "
+        "Default `off` (Elastic Load Balancing's own default; the other modes change what the backend receives "
+        "or refuse calls, so they are asked for, not assumed). docs/mutual-tls.md."))
+
+
 class FrontDoor(Model):
     """The public-CA HTTPS name that API Gateway's VPC link integration calls. It resolves (Route 53 alias in
     hostedZoneId) to the internal NLB, which passes TCP 443 to the internal ALB that terminates TLS with the
@@ -171,6 +194,7 @@ class FrontDoor(Model):
             "Security policy of the ALB's HTTPS listener (TLS versions and ciphers it offers to API Gateway), "
             "any `ELBSecurityPolicy-...` name Elastic Load Balancing knows. Default "
             "`ELBSecurityPolicy-TLS13-1-2-2021-06` (TLS 1.3 and 1.2)."))
+    mutual_tls: MutualTls = Field(default_factory=MutualTls)
 
 
 class Route(Model):
@@ -259,6 +283,17 @@ class Api(Model):
     gateway_secret_header: GatewaySecretHeader | None = None
 
 
+class Probe(TestInvocation):
+    """A request that the operator sends through the whole chain (TestInvokeMethod on the stage's method, with
+    the stage's client certificate if it has one) after every change and at every everyNthDriftCheck-th drift
+    check: one AWS call per probe. Its verdict is the TrafficFlows condition, which names the hop that broke
+    and what to fix; with a probe, Ready needs it to pass. Optional; without it nothing is test-invoked."""
+
+    every_nth_drift_check: Annotated[int, Rules(minimum=1, maximum=1000)] = Field(1, description=(
+        "Probe at every N-th drift check (besides after every change, and at every check while it fails), "
+        "1 to 1000. Default 1: every drift check costs one more AWS call."))
+
+
 class HybridApiSpec(SpecBase):
     """Desired state: one on-premises HTTPS backend published through API Gateway with HTTPS on every hop
     (REST API -> VPC link -> internal NLB -> internal ALB -> on-premises targets)."""
@@ -267,6 +302,7 @@ class HybridApiSpec(SpecBase):
     backend: Backend
     front_door: FrontDoor
     api: Api
+    probe: Probe | None = None
 
     def rest_api_name(self, namespace: str, name: str) -> str:
         """spec.api.name, by default `<namespace>-<name>` of the object."""
@@ -283,6 +319,28 @@ class BackendHealth(Model):
 
     healthy: Annotated[int, Rules(minimum=0)] | None = Field(None, description="Number of healthy targets.")
     total: Annotated[int, Rules(minimum=0)] | None = Field(None, description="Number of registered targets.")
+
+
+class ProbeStatus(Model):
+    """The last probe (spec.probe)."""
+
+    last_probe_time: str | None = Field(None, description="When the probe last ran (RFC 3339).")
+    status_code: int | None = Field(None, description="HTTP status the last probe got.")
+    latency_ms: int | None = Field(None, description="Latency of the last probe in milliseconds.")
+    client_certificate_id: str | None = Field(None, description="Client certificate the last probe presented.")
+    checks_since: Annotated[int, Rules(minimum=0)] | None = Field(None, description=(
+        "Drift checks since the last probe (the probe runs again at spec.probe.everyNthDriftCheck)."))
+    probed_generation: int | None = Field(None, description="metadata.generation the last probe ran for.")
+
+
+class TrustStoreStatus(Model):
+    """The bundle the ALB listener's ELB trust store was last loaded from (frontDoor.mutualTls verify)."""
+
+    arn: str | None = Field(None, description="ARN of the trust store.")
+    bundle_uri: str | None = Field(None, description="S3 URI of the bundle, for example `s3://team-a-trust/orders.pem`.")
+    bundle_sha256: str | None = Field(None, description="sha256 of the bundle loaded.")
+    certificates: Annotated[int, Rules(minimum=0)] | None = Field(None, description="Certificates in that bundle.")
+    client_cert_rotation: str | None = Field(None, description="The ClientCertRotation that publishes the bundle.")
 
 
 class HybridApiStatus(StatusBase):
@@ -306,6 +364,8 @@ class HybridApiStatus(StatusBase):
     vpc_cidrs: tuple[str, ...] | None = Field(None, description=(
         "CIDR blocks of spec.network.vpcId, read once for validatedGeneration: the ALB's security group "
         "lets HTTPS in from them."))
+    probe: ProbeStatus | None = None
+    trust_store: TrustStoreStatus | None = None
     retiring: dict[Resource, tuple[str, ...]] | None = Field(None, description=(
         "AWS resources that a replacement took over from (for example a load balancer of a former VPC) and "
         "that are deleted once nothing waits any more, because their dependents still pointed at them."))
@@ -327,5 +387,7 @@ HYBRID_API = Kind(
         Column("Invoke URL", "string", "URL clients call.", ".status.invokeUrl"),
         Column("Hostname", "string", "Front-door host name.", ".spec.frontDoor.hostname", priority=1),
         Column("Healthy", "integer", "Healthy backend targets.", ".status.backendHealth.healthy", priority=1),
+        Column("Traffic", "string", "Status of the TrafficFlows condition (spec.probe).",
+               '.status.conditions[?(@.type=="TrafficFlows")].status', priority=1),
     ),
 )
