@@ -50,7 +50,7 @@ def _run(args: argparse.Namespace) -> int:
     def startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
         handlers.configure_settings(settings, workers=args.workers, scan_cluster=needs_cluster_scan(args))
         aws = AwsClients(max_attempts=args.aws_max_attempts, rate_limits=dict(args.aws_rate_limit or []),
-                         identity=identity)
+                         quota_share=args.aws_quota_share, identity=identity)
         budget = (DriftBudget(lambda bucket: aws.quota(bucket).rate, share=args.drift_budget_share)
                   if args.drift_budget_share > 0 else None)
         runtime = Runtime(aws=aws, kube=kube.Kube(), public_roots=PublicRoots.load(args.public_ca_bundle or []),
@@ -134,6 +134,14 @@ def share(text: str) -> float:
     return value
 
 
+def quota_share(text: str) -> float:
+    """A fraction in (0, 1] (`--aws-quota-share 1`)."""
+    value = share(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1], not {text!r}")
+    return value
+
+
 def seconds(text: str) -> float:
     """A positive number of seconds (`--drift-interval 60`)."""
     try:
@@ -183,6 +191,10 @@ def build_parser() -> argparse.ArgumentParser:
              + ", ".join(f"{b}={quotas.default_quota(b).rate:g}"
                          for b in ("apigateway:account", "elbv2:describe", "elbv2:mutating", "route53:account")),
     )
+    run.add_argument("--aws-quota-share", type=quota_share, default=quotas.DEFAULT_SHARE,
+                     help="the share of each AWS quota (rate and burst) the client-side buckets take, where "
+                          "--aws-rate-limit sets none (default 0.5: the other half stays for every other tool in the "
+                          "account; 1: an account where the operator is alone)")
     run.add_argument("--drift-budget-share", type=share, default=0.5,
                      help="the share of each bucket's rate that the fleet's drift checks may use; drift intervals are "
                           "stretched to stay within it (status.drift.effectiveInterval; default 0.5; 0 turns the "

@@ -59,3 +59,22 @@ def test_drift_budget_share_is_a_fraction(bad: str) -> None:
         parse("--drift-budget-share", bad)
     assert build_parser().parse_args(["run"]).drift_budget_share == 0.5
     assert build_parser().parse_args(["run", "--drift-budget-share", "0"]).drift_budget_share == 0.0  # off
+
+
+def test_quota_share_sets_rate_and_burst_where_no_limit_is_given() -> None:
+    """--aws-quota-share 1: AWS's own rate and burst (an account where the operator is alone); an explicit
+    --aws-rate-limit still wins."""
+    args = build_parser().parse_args(["run", "--aws-quota-share", "1", "--aws-rate-limit", "elbv2:mutating=2"])
+    clients = AwsClients(rate_limits=dict(args.aws_rate_limit), quota_share=args.aws_quota_share)
+    assert clients.quota("elbv2:create-load-balancer") == quotas.AWS_QUOTAS["elbv2:create-load-balancer"]
+    assert clients.quota("apigateway:account") == quotas.Quota(10, 40)
+    assert clients.quota("elbv2:mutating").rate == 2.0
+    assert build_parser().parse_args(["run"]).aws_quota_share == quotas.DEFAULT_SHARE
+
+
+@pytest.mark.parametrize("bad", ["0", "1.5", "-0.5", "all"])
+def test_quota_share_is_a_positive_fraction(bad: str) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["run", "--aws-quota-share", bad])
+    with pytest.raises(ValueError):
+        AwsClients(quota_share=0)

@@ -122,6 +122,7 @@ class AwsClients:
         *,
         max_attempts: int = 8,
         rate_limits: dict[str, float] | None = None,
+        quota_share: float = quotas.DEFAULT_SHARE,
         session: boto3.session.Session | None = None,
         identity: str | None = None,
     ) -> None:
@@ -136,13 +137,15 @@ class AwsClients:
         )
         self._overrides = dict(rate_limits or {})
         quotas.validate_overrides(self._overrides)
+        quotas.validate_share(quota_share)
+        self._share = quota_share
         self._clients: dict[tuple[str, str], Any] = {}
         self._buckets: dict[BucketKey, TokenBucket] = {}
         self._lock = threading.Lock()
 
     def quota(self, bucket: str) -> quotas.Quota:
         """The configured rate and burst of a bucket (quotas.buckets_for names them)."""
-        return quotas.configured_quota(bucket, self._overrides)
+        return quotas.configured_quota(bucket, self._overrides, self._share)
 
     def bucket(self, region: str, name: str) -> TokenBucket:
         key = (region, name)

@@ -181,14 +181,21 @@ def default_quota(bucket: str, share: float = DEFAULT_SHARE) -> Quota:
 ALL = "*"  # an override key that sets every bucket of every service
 
 
-def configured_quota(bucket: str, overrides: dict[str, float]) -> Quota:
+def configured_quota(bucket: str, overrides: dict[str, float], share: float = DEFAULT_SHARE) -> Quota:
     """The bucket's quota after `overrides` (from --aws-rate-limit): the most specific key wins, the bucket's
-    own name (`elbv2:mutating`), then its service (`elbv2`: every bucket of the service), then `*`."""
+    own name (`elbv2:mutating`), then its service (`elbv2`: every bucket of the service), then `*`; else
+    `share` of AWS's quota (--aws-quota-share)."""
     service = bucket.partition(":")[0]
     for key in (bucket, service, ALL):
         if key in overrides:
             return _rps(overrides[key])
-    return default_quota(bucket)
+    return default_quota(bucket, share)
+
+
+def validate_share(share: float) -> None:
+    # More than AWS's quota would only turn the operator's pacing into AWS's throttling.
+    if not 0 < share <= 1:
+        raise ValueError(f"the share of AWS's quotas must be in (0, 1], not {share}")
 
 
 def validate_overrides(overrides: dict[str, float]) -> None:
