@@ -1,12 +1,17 @@
 """How long N HybridApis applied together (one `kubectl apply`) take to become Ready while every load
 balancer, VPC link and certificate takes `--delay` seconds to provision.
 
-    .venv/bin/python bench/many_objects.py [--objects 20] [--delay 5] [-- <extra `hybrid-gateway run` args>]
+    .venv/bin/python bench/many_objects.py [--objects 20] [--delay 5] [--quota-share 1] [-- <extra run args>]
 
 Prints the time to all Ready, when each object became Ready, the AWS calls by service, and the floor
 that AWS's own quotas put under the same calls: the emulator enforces AWS's per-operation quotas at
 `--quota-time-scale` (1 = AWS's rates, the default here; the test suite runs at 10), and for every
 quota bucket the calls it saw need at least (calls - burst) / rate seconds.
+
+The operator runs with `--aws-quota-share` (`--quota-share`, by default 1: AWS's own rates and bursts,
+an account where the operator is alone; its own default is 0.5), so that the floor and the run are
+paced alike; the limits it used are printed, and so is the floor of the same calls at the default
+pacing (half of each quota), which is what an operator started without options needs at least.
 """
 
 from __future__ import annotations
@@ -18,12 +23,14 @@ import time
 from _env import by_service, environment
 from tests.e2e.helpers import apply, hybridapi, secret
 
+from hybrid_gateway.aws import quotas
 from hybrid_gateway_devenv.emulator.quotas import buckets_for
 from hybrid_gateway_devenv.emulator.routing import AwsCall
 
 
-def quota_floor(calls: list[dict[str, object]], time_scale: float) -> tuple[float, str]:
-    """The least time the quota table allows for `calls` (the busiest bucket), and that bucket."""
+def quota_floor(calls: list[dict[str, object]], time_scale: float, share: float = 1.0) -> tuple[float, str]:
+    """The least time the quota table allows for `calls` (the busiest bucket), and that bucket; with
+    `share` < 1, at that share of each quota's rate and burst (the operator's pacing)."""
     counts: dict[str, int] = {}
     rates: dict[str, tuple[float, float]] = {}
     regional = b'{"endpointConfiguration": {"types": ["REGIONAL"]}}'  # the log keeps no bodies; ours are regional
@@ -33,7 +40,7 @@ def quota_floor(calls: list[dict[str, object]], time_scale: float) -> tuple[floa
         call = AwsCall("POST", "/", "/", {}, {}, regional, service=str(c["service"]), operation=str(c["operation"]))
         for name, bucket in buckets_for(call):
             counts[name] = counts.get(name, 0) + 1
-            rates[name] = (bucket.capacity, bucket.refill * time_scale)
+            rates[name] = (max(1.0, bucket.capacity * share), bucket.refill * time_scale * share)
     floors = {name: max(0.0, (n - rates[name][0]) / rates[name][1]) for name, n in counts.items()}
     busiest = max(floors, key=lambda name: floors[name], default="")
     return floors.get(busiest, 0.0), busiest
@@ -45,14 +52,17 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=5.0, help="provisioning delay in seconds")
     parser.add_argument("--quota-time-scale", type=float, default=1.0,
                         help="the emulator's quota time scale (1 = AWS's rates)")
+    parser.add_argument("--quota-share", type=float, default=1.0,
+                        help="the operator's --aws-quota-share (1 = AWS's quotas; the operator's default is 0.5)")
     parser.add_argument("operator_args", nargs="*", help="extra arguments for `hybrid-gateway run`")
     args = parser.parse_args()
+    operator_args = ["--aws-quota-share", f"{args.quota_share:g}", *args.operator_args]
 
     with environment() as env:
         env.control.set_provisioning_delay(args.delay)
         env.control.set_quotas(enabled=True, time_scale=args.quota_time_scale)
         namespace = env.namespace("bench")
-        operator = env.operator(namespace, *args.operator_args)
+        operator = env.operator(namespace, *operator_args)
         operator.wait_log("Starting Kopf", timeout=30)
         manifests = []
         for i in range(args.objects):
@@ -76,7 +86,12 @@ def main() -> None:
 
     times = sorted(ready_at.values())
     print(f"{len(times)}/{args.objects} HybridApis Ready in {elapsed:.1f}s "
-          f"with {args.delay:g}s provisioning delays (operator args: {args.operator_args or 'defaults'})")
+          f"with {args.delay:g}s provisioning delays (operator args: {' '.join(operator_args)})")
+    print(f"  operator pacing: {args.quota_share:g} of each AWS quota, e.g. "
+          + ", ".join(f"{b}={quotas.default_quota(b, args.quota_share).rate:g}/s burst "
+                      f"{quotas.default_quota(b, args.quota_share).burst:g}"
+                      for b in ("elbv2:create-load-balancer", "apigateway:account", "apigateway:CreateDeployment",
+                                "elbv2:describe", "route53:account")))
     if times:
         print(f"  first Ready {times[0]:.1f}s, median {times[len(times) // 2]:.1f}s, last {times[-1]:.1f}s")
     span = max(1e-9, (calls[-1]["time"] - calls[0]["time"]) if calls else 1e-9)
@@ -85,8 +100,13 @@ def main() -> None:
         print(f"    {service:12s} {n:5d} calls  {n / span:5.1f}/s")
     floor, bucket = quota_floor(calls, args.quota_time_scale)
     last = times[-1] if times else elapsed
+    throttled = sum(1 for c in calls if c.get("fault") == "quota")  # the emulator's throttling answers
+    print(f"  throttled answers: {throttled}")
     print(f"  AWS quota floor for these calls at {args.quota_time_scale:g}x: {floor:.1f}s (bucket {bucket}); "
           f"all Ready / floor = {last / max(floor, 1e-9):.2f}")
+    default_floor, default_bucket = quota_floor(calls, args.quota_time_scale, quotas.DEFAULT_SHARE)
+    print(f"  the same calls at the default pacing ({quotas.DEFAULT_SHARE:g} of each quota) need at least "
+          f"{default_floor:.1f}s (bucket {default_bucket})")
 
 
 if __name__ == "__main__":
