@@ -27,6 +27,14 @@ from hybrid_gateway.aws import quotas
 from hybrid_gateway_devenv.emulator.quotas import buckets_for
 from hybrid_gateway_devenv.emulator.routing import AwsCall
 
+# Provisioning waits that must still follow the last call of a bucket, whatever the order of the calls:
+# the last load balancer created is at best an NLB (an ALB's NLB would need one more token after it),
+# which provisions, and then the VPC link on it provisions. The quota floor adds them (x --delay).
+WAITS_AFTER_LAST_CALL = {"elbv2:create-load-balancer": 2}
+# AWS's resource-count quotas that N objects need raised (one VPC link, ALB and NLB each; the
+# defaults, 20 VPC links and 50 load balancers of a kind per Region, are adjustable on AWS).
+PER_OBJECT_RESOURCES = ("apigateway.vpcLinks", "elbv2.applicationLoadBalancers", "elbv2.networkLoadBalancers")
+
 
 def quota_floor(calls: list[dict[str, object]], time_scale: float, share: float = 1.0) -> tuple[float, str]:
     """The least time the quota table allows for `calls` (the busiest bucket), and that bucket; with
@@ -58,7 +66,8 @@ def main() -> None:
     args = parser.parse_args()
     operator_args = ["--aws-quota-share", f"{args.quota_share:g}", *args.operator_args]
 
-    with environment() as env:
+    counts = {name: args.objects for name in PER_OBJECT_RESOURCES} if args.objects > 20 else None
+    with environment(counts) as env:
         env.control.set_provisioning_delay(args.delay)
         env.control.set_quotas(enabled=True, time_scale=args.quota_time_scale)
         namespace = env.namespace("bench")
@@ -100,10 +109,18 @@ def main() -> None:
         print(f"    {service:12s} {n:5d} calls  {n / span:5.1f}/s")
     floor, bucket = quota_floor(calls, args.quota_time_scale)
     last = times[-1] if times else elapsed
-    throttled = sum(1 for c in calls if c.get("fault") == "quota")  # the emulator's throttling answers
-    print(f"  throttled answers: {throttled}")
-    print(f"  AWS quota floor for these calls at {args.quota_time_scale:g}x: {floor:.1f}s (bucket {bucket}); "
-          f"all Ready / floor = {last / max(floor, 1e-9):.2f}")
+    if counts:
+        print(f"  emulator resource-count quotas raised (as after a quota increase): {counts}")
+    throttled: dict[str, int] = {}
+    for c in calls:
+        if c.get("fault") == "quota":  # the emulator's throttling answers
+            key = f"{c['service']}:{c['operation']}"
+            throttled[key] = throttled.get(key, 0) + 1
+    print(f"  throttled answers: {sum(throttled.values())} {throttled or ''}")
+    waits = WAITS_AFTER_LAST_CALL.get(bucket, 0) * args.delay
+    print(f"  AWS quota floor for these calls at {args.quota_time_scale:g}x: {floor:.1f}s (bucket {bucket}) "
+          f"+ {waits:g}s of provisioning that must follow its last call = {floor + waits:.1f}s; "
+          f"all Ready / floor = {last / max(floor + waits, 1e-9):.2f}")
     default_floor, default_bucket = quota_floor(calls, args.quota_time_scale, quotas.DEFAULT_SHARE)
     print(f"  the same calls at the default pacing ({quotas.DEFAULT_SHARE:g} of each quota) need at least "
           f"{default_floor:.1f}s (bucket {default_bucket})")
