@@ -97,6 +97,12 @@ def environment(resource_counts: dict[str, int] | None = None) -> Iterator[Env]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def resident_mib(pid: int) -> tuple[float, float]:
+    """(resident memory now, its peak) of process `pid` in MiB (Linux /proc)."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
 def by_service(calls: list[dict[str, Any]]) -> dict[str, int]:
     result: dict[str, int] = {}
     for call in calls:
