@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DEFAULT_SHARE = 0.5  # of each AWS quota, for the operator's own buckets
+ARRIVAL_JITTER_SECONDS = 0.1  # added to each interval of a bucket AWS gives no burst (Quota.share)
 GLOBAL_REGION = "global"  # Route 53's quotas are per account, not per Region
 FALLBACK_RATE = 10.0  # a service AWS documents no control-plane quota for, requests/s per Region
 
@@ -28,7 +29,12 @@ class Quota:
     burst: float
 
     def share(self, fraction: float) -> Quota:
-        return Quota(self.rate * fraction, max(1.0, self.burst * fraction))
+        shared = Quota(self.rate * fraction, max(1.0, self.burst * fraction))
+        if self.burst > 1:
+            return shared
+        # AWS's bucket holds no spare token: two calls that reach AWS closer together than 1/rate are
+        # throttled, and the time a call takes to reach AWS varies. So every interval gets room for that.
+        return Quota(1.0 / (1.0 / shared.rate + ARRIVAL_JITTER_SECONDS), shared.burst)
 
 
 def _every(seconds: float, burst: float = 1.0) -> Quota:
