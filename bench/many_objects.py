@@ -11,9 +11,9 @@ quota bucket the calls it saw need at least (calls - burst) / rate seconds.
 The operator runs with `--aws-quota-share` (`--quota-share`, by default 0.97: an account where the
 operator is alone; its own default is 0.5), so that the floor and the run are paced alike. Not 1: at
 exactly AWS's rate, a call that reaches AWS a few milliseconds sooner after the one before it than it
-left the operator finds AWS's bucket empty (at share 1: 5 throttled answers per run, all on buckets of
-burst 1 or 0.2/s, CreateLoadBalancer among them), and every throttle halves the operator's bucket
-(AIMD). 3% of a 5 s token is 150 ms of slack. The limits used are printed, and so is the floor of the
+left the operator finds AWS's bucket empty (at share 1: 5 throttled answers per run, on the burst-1
+buckets and CreateLoadBalancer's 0.2/s), and every throttle halves the operator's bucket (AIMD); 3% of
+a 5 s token is 150 ms of slack, and burst-1 buckets get 0.1 s more per interval (docs/aws-budget.md). The limits used are printed, and so is the floor of the
 same calls at the default pacing (half of each quota): what an operator started without options needs.
 """
 
