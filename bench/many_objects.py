@@ -13,8 +13,9 @@ operator is alone; its own default is 0.5), so that the floor and the run are pa
 exactly AWS's rate, a call that reaches AWS a few milliseconds sooner after the one before it than it
 left the operator finds AWS's bucket empty (at share 1: 5 throttled answers per run, on the burst-1
 buckets and CreateLoadBalancer's 0.2/s), and every throttle halves the operator's bucket (AIMD); 3% of
-a 5 s token is 150 ms of slack, and burst-1 buckets get 0.1 s more per interval (docs/aws-budget.md). The limits used are printed, and so is the floor of the
-same calls at the default pacing (half of each quota): what an operator started without options needs.
+a 5 s token is 150 ms of slack, and burst-1 buckets get 0.1 s more per interval (docs/aws-budget.md).
+The limits used are printed, and so is the floor of the same calls at the default pacing (half of each
+quota): what an operator started without options needs.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=5.0, help="provisioning delay in seconds")
     parser.add_argument("--quota-time-scale", type=float, default=1.0,
                         help="the emulator's quota time scale (1 = AWS's rates)")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for all Ready")
     parser.add_argument("--quota-share", type=float, default=0.97,
                         help="the operator's --aws-quota-share (1 = AWS's quotas; the operator's default is 0.5)")
     parser.add_argument("operator_args", nargs="*", help="extra arguments for `hybrid-gateway run`")
@@ -85,7 +87,7 @@ def main() -> None:
         started = time.monotonic()
         apply(env.cluster, namespace, *manifests)
         ready_at: dict[str, float] = {}
-        while len(ready_at) < args.objects and time.monotonic() - started < 900:
+        while len(ready_at) < args.objects and time.monotonic() - started < args.timeout:
             items = json.loads(env.cluster.kubectl("get", "hybridapis", "-n", namespace, "-o", "json").stdout)["items"]
             for item in items:
                 conds = {c["type"]: c["status"] for c in (item.get("status") or {}).get("conditions") or []}
