@@ -7,6 +7,7 @@ Nothing here asserts anything: the scripts print figures. Run from the repositor
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -50,14 +51,29 @@ class Env:
         return name
 
 
+# Starts the emulator with some resource-count quotas raised (as after a quota increase), the request-rate
+# quotas untouched: `python -c EMULATOR_WITH_COUNTS '{"apigateway.vpcLinks": 100}' --port 0`.
+EMULATOR_WITH_COUNTS = (
+    "import json, sys\n"
+    "from hybrid_gateway_devenv.emulator import quotas\n"
+    "from hybrid_gateway_devenv.emulator.cli import main\n"
+    "quotas.RESOURCE_COUNTS.update(json.loads(sys.argv.pop(1)))\n"
+    "sys.exit(main())\n"
+)
+
+
 @contextlib.contextmanager
-def environment() -> Iterator[Env]:
+def environment(resource_counts: dict[str, int] | None = None) -> Iterator[Env]:
+    """The cluster, the emulator and a seeded account; `resource_counts` raises the emulator's
+    resource-count quotas (names as in `emulator.quotas.RESOURCE_COUNTS`)."""
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION=REGION)
     os.environ.pop("AWS_PROFILE", None)
     os.environ.pop("AWS_SESSION_TOKEN", None)
     workdir = Path(tempfile.mkdtemp(prefix="hybrid-gateway-bench-"))
+    command = ([sys.executable, "-c", EMULATOR_WITH_COUNTS, json.dumps(resource_counts)] if resource_counts
+               else [sys.executable, "-m", "hybrid_gateway_devenv.emulator"])
     emulator = subprocess.Popen(
-        [sys.executable, "-m", "hybrid_gateway_devenv.emulator", "--port", "0"],
+        [*command, "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True,
     )
     cluster = LocalCluster(workdir=workdir / "cluster")
@@ -79,6 +95,12 @@ def environment() -> Iterator[Env]:
         except subprocess.TimeoutExpired:
             emulator.kill()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def resident_mib(pid: int) -> tuple[float, float]:
+    """(resident memory now, its peak) of process `pid` in MiB (Linux /proc)."""
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
 def by_service(calls: list[dict[str, Any]]) -> dict[str, int]:

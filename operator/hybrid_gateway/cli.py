@@ -52,7 +52,7 @@ def _run(args: argparse.Namespace) -> int:
     def startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None:
         handlers.configure_settings(settings, workers=args.workers, scan_cluster=needs_cluster_scan(args))
         aws = AwsClients(max_attempts=args.aws_max_attempts, rate_limits=dict(args.aws_rate_limit or []),
-                         quota_scale=args.aws_quota_scale, identity=identity)
+                         quota_share=args.aws_quota_share, quota_scale=args.aws_quota_scale, identity=identity)
         budget = (DriftBudget(lambda bucket: aws.quota(bucket).rate, share=args.drift_budget_share)
                   if args.drift_budget_share > 0 else None)
         runtime = Runtime(aws=aws, kube=kube.Kube(), public_roots=PublicRoots.load(args.public_ca_bundle or []),
@@ -146,6 +146,14 @@ def positive(text: str) -> float:
     return _number(text, lambda v: v > 0, "a number > 0")
 
 
+def quota_share(text: str) -> float:
+    """A fraction in (0, 1] (`--aws-quota-share 1`)."""
+    value = share(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1], not {text!r}")
+    return value
+
+
 def seconds(text: str) -> float:
     """A positive number of seconds (`--drift-interval 60`)."""
     return _number(text, lambda v: v > 0, "a number of seconds > 0")
@@ -189,10 +197,15 @@ def build_parser() -> argparse.ArgumentParser:
              + ", ".join(f"{b}={quotas.default_quota(b).rate:g}"
                          for b in ("apigateway:account", "elbv2:describe", "elbv2:mutating", "route53:account")),
     )
+    run.add_argument("--aws-quota-share", type=quota_share, default=quotas.DEFAULT_SHARE,
+                     help="the share of each AWS quota (rate and burst) the client-side buckets take, where "
+                          "--aws-rate-limit sets none (default 0.5: the other half stays for every other tool in the "
+                          "account; 1: an account where the operator is alone)")
     run.add_argument("--aws-quota-scale", type=positive, default=1.0, metavar="FACTOR",
                      help="the account's API rate quotas are FACTOR times AWS's defaults (raised through Service "
-                          "Quotas or AWS Support, or an emulator that compresses time): the default buckets are half "
-                          "of the scaled quotas; --aws-rate-limit still sets a bucket outright (default 1)")
+                          "Quotas or AWS Support, or an emulator that compresses time): the default buckets are "
+                          "--aws-quota-share of the scaled quotas; --aws-rate-limit still sets a bucket outright "
+                          "(default 1)")
     run.add_argument("--drift-budget-share", type=share, default=0.5,
                      help="the share of each bucket's rate that the fleet's drift checks may use; drift intervals are "
                           "stretched to stay within it (status.drift.effectiveInterval; default 0.5; 0 turns the "

@@ -290,16 +290,19 @@ PASS_MARKER = "DescribeCertificate"
 OPERATOR_AGENT = "hybrid-gateway-operator/"
 
 
-def passes_since(control: Any, since: int) -> list[int]:
-    """Request-log sequence numbers of the HybridApi passes started after `since`."""
-    return [e["seq"] for e in control.requests(since)
-            if e["operation"] == PASS_MARKER and OPERATOR_AGENT in e.get("userAgent", "")]
+def passes_since(control: Any, since: int, marker: str = PASS_MARKER, per_pass: int = 1) -> list[int]:
+    """Request-log sequence numbers of the passes started after `since`: each pass's first call of
+    operation `marker`, of which a pass makes `per_pass` (the default: a HybridApi's pass)."""
+    seqs = [e["seq"] for e in control.requests(since)
+            if e["operation"] == marker and OPERATOR_AGENT in e.get("userAgent", "")]
+    return seqs[::per_pass]
 
 
-def steady_state_calls(control: Any, since: int, checks: int, timeout: float) -> dict[str, Any]:
-    """Wait for `checks` whole passes after `since`; return their calls: total reads and writes, and
-    reads per pass by "service:operation"."""
-    markers = wait_until(lambda: (m := passes_since(control, since)) and len(m) > checks and m,
+def steady_state_calls(control: Any, since: int, checks: int, timeout: float,
+                       marker: str = PASS_MARKER, per_pass: int = 1) -> dict[str, Any]:
+    """Wait for `checks` whole passes after `since` (marked as `passes_since` says); return their calls:
+    total reads and writes, and reads per pass by "service:operation"."""
+    markers = wait_until(lambda: (m := passes_since(control, since, marker, per_pass)) and len(m) > checks and m,
                          timeout=timeout, interval=1.0, what=f"{checks} drift checks")
     first, end = markers[0], markers[checks]
     window = [e for e in control.requests(first - 1) if e["seq"] < end]

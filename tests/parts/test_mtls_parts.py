@@ -290,6 +290,36 @@ def test_bucket_inputs_that_cannot_work(ctx: PartContext, rec: Recorder, raw: di
     assert caught.value.reason == "TruststoreBucketInOtherRegion" and "eu-west-1" in caught.value.message
 
 
+def test_a_recorded_bucket_is_one_read_while_versioned_and_every_drift_still_counts(
+        ctx: PartContext, rec: Recorder, raw: dict[str, Any]) -> None:
+    """Issue 12: a bucket this generation recorded is one GetBucketVersioning while it keeps versioning;
+    anything else (suspended, gone, a user's bucket) is read in full and handled as before."""
+    part, ours, users = TruststoreBucket(), bucket_name(), bucket_name()
+    part.ensure(ctx, BucketDesired(ours, REGION, create=True), ours)
+    raw["s3"].create_bucket(Bucket=users, CreateBucketConfiguration={"LocationConstraint": REGION})
+    raw["s3"].put_bucket_versioning(Bucket=users, VersioningConfiguration={"Status": "Enabled"})
+    trusted = replace(ctx, recorded=frozenset({ours, users}), trust_recorded=True, reads={})
+
+    rec.clear()
+    for name in (ours, users):
+        assert part.ensure(trusted, BucketDesired(name, REGION, create=True), name).action is None
+    assert [name for name, _ in rec.calls] == ["GetBucketVersioning", "GetBucketVersioning"]
+
+    # Suspended on our bucket: read in full, put back.
+    raw["s3"].put_bucket_versioning(Bucket=ours, VersioningConfiguration={"Status": "Suspended"})
+    fixed = part.ensure(trusted, BucketDesired(ours, REGION, create=True), ours)
+    assert fixed.action == "Updated" and fixed.changes == ["versioning"]
+    # Suspended on the user's bucket: still refused, never written.
+    raw["s3"].put_bucket_versioning(Bucket=users, VersioningConfiguration={"Status": "Suspended"})
+    rec.clear()
+    with pytest.raises(Stalled) as caught:
+        part.ensure(trusted, BucketDesired(users, REGION, create=True), users)
+    assert caught.value.reason == "TruststoreBucketNotVersioned" and rec.writes() == []
+    # Gone: made again.
+    raw["s3"].delete_bucket(Bucket=ours)
+    assert part.ensure(trusted, BucketDesired(ours, REGION, create=True), ours).action == "Created"
+
+
 def test_truststore_object_written_only_when_its_content_changes(ctx: PartContext, rec: Recorder,
                                                                   raw: dict[str, Any]) -> None:
     name = bucket_name()

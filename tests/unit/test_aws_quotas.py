@@ -48,7 +48,9 @@ def test_bucket_names_and_defaults() -> None:
     assert quotas.buckets_for("route53", "GetHostedZone") == ("route53:account", "route53:GetHostedZone")
     assert quotas.default_quota("elbv2:describe") == quotas.Quota(5.0, 20.0)
     assert quotas.default_quota("apigateway:account") == quotas.Quota(5.0, 20.0)
-    assert quotas.default_quota("apigateway:CreateDeployment").rate == pytest.approx(0.1)
+    # Half of 1 per 5 s, and room for arrival jitter (AWS gives this bucket no burst).
+    deployment = quotas.default_quota("apigateway:CreateDeployment")
+    assert deployment.rate == pytest.approx(1 / (10 + quotas.ARRIVAL_JITTER_SECONDS))
     assert quotas.default_quota("ec2:DescribeSecurityGroups").rate == 5.0  # the unfiltered quota, always
     assert quotas.default_quota("ec2:DescribeSubnets").rate == 10.0
     assert quotas.region_of("route53", "eu-west-1") == quotas.GLOBAL_REGION
@@ -113,3 +115,17 @@ def test_repeated_throttles_stop_at_the_floor() -> None:
         bucket.throttled()
         clock.now += clients.DECREASE_COOLDOWN
     assert bucket.rate == pytest.approx(8.0 * clients.MIN_RATE_SHARE, rel=0.2)
+
+
+def test_a_bucket_without_burst_leaves_room_for_arrival_jitter() -> None:
+    """AWS's burst-1 buckets (ListCertificates 1/s, CreateDeployment 1 per 5 s) throttle two calls that reach
+    AWS closer than 1/rate apart: at any share, the operator's interval is longer by ARRIVAL_JITTER_SECONDS.
+    Buckets with a burst absorb the jitter in it."""
+    for bucket in ("acm:ListCertificates", "apigateway:CreateDeployment", "apigateway:CreateRestApi:regional"):
+        aws = quotas.aws_quota(bucket)
+        assert aws is not None and aws.burst == 1
+        for share in (0.5, 1.0):
+            mine = quotas.default_quota(bucket, share)
+            assert mine.burst == 1
+            assert 1 / mine.rate == pytest.approx(1 / (aws.rate * share) + quotas.ARRIVAL_JITTER_SECONDS)
+    assert quotas.default_quota("elbv2:create-load-balancer", 1.0) == quotas.AWS_QUOTAS["elbv2:create-load-balancer"]

@@ -66,8 +66,8 @@ def test_quota_scale_scales_the_default_buckets_not_the_overrides() -> None:
     clients = AwsClients(rate_limits=dict(args.aws_rate_limit), quota_scale=args.aws_quota_scale)
     describe = quotas.default_quota("elbv2:describe")
     assert clients.quota("elbv2:describe") == quotas.Quota(describe.rate * 10, describe.burst)
-    update_domain = quotas.default_quota("apigateway:UpdateDomainName")  # 1 per 30 s on AWS, half of it here
-    assert clients.quota("apigateway:UpdateDomainName").rate == pytest.approx(update_domain.rate * 10)
+    update_domain = quotas.AWS_QUOTAS["apigateway:UpdateDomainName"]  # 1 per 30 s on AWS
+    assert clients.quota("apigateway:UpdateDomainName") == update_domain.scaled(10).share(quotas.DEFAULT_SHARE)
     assert clients.quota("elbv2:mutating").rate == 2.0  # an override is an absolute rate
     assert build_parser().parse_args(["run"]).aws_quota_scale == 1.0
 
@@ -78,3 +78,22 @@ def test_quota_scale_is_positive(bad: str) -> None:
         build_parser().parse_args(["run", "--aws-quota-scale", bad])
     with pytest.raises(ValueError):
         AwsClients(quota_scale=0)
+
+
+def test_quota_share_sets_rate_and_burst_where_no_limit_is_given() -> None:
+    """--aws-quota-share 1: AWS's own rate and burst (an account where the operator is alone); an explicit
+    --aws-rate-limit still wins."""
+    args = build_parser().parse_args(["run", "--aws-quota-share", "1", "--aws-rate-limit", "elbv2:mutating=2"])
+    clients = AwsClients(rate_limits=dict(args.aws_rate_limit), quota_share=args.aws_quota_share)
+    assert clients.quota("elbv2:create-load-balancer") == quotas.AWS_QUOTAS["elbv2:create-load-balancer"]
+    assert clients.quota("apigateway:account") == quotas.Quota(10, 40)
+    assert clients.quota("elbv2:mutating").rate == 2.0
+    assert build_parser().parse_args(["run"]).aws_quota_share == quotas.DEFAULT_SHARE
+
+
+@pytest.mark.parametrize("bad", ["0", "1.5", "-0.5", "all"])
+def test_quota_share_is_a_positive_fraction(bad: str) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["run", "--aws-quota-share", bad])
+    with pytest.raises(ValueError):
+        AwsClients(quota_share=0)

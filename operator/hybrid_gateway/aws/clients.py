@@ -122,6 +122,7 @@ class AwsClients:
         *,
         max_attempts: int = 8,
         rate_limits: dict[str, float] | None = None,
+        quota_share: float = quotas.DEFAULT_SHARE,
         quota_scale: float = 1.0,
         session: boto3.session.Session | None = None,
         identity: str | None = None,
@@ -137,6 +138,8 @@ class AwsClients:
         )
         self._overrides = dict(rate_limits or {})
         quotas.validate_overrides(self._overrides)
+        quotas.validate_share(quota_share)
+        self._share = quota_share
         if not quota_scale > 0:
             raise ValueError(f"the quota scale must be positive, not {quota_scale}")
         self._quota_scale = quota_scale
@@ -146,7 +149,7 @@ class AwsClients:
 
     def quota(self, bucket: str) -> quotas.Quota:
         """The configured rate and burst of a bucket (quotas.buckets_for names them)."""
-        return quotas.configured_quota(bucket, self._overrides, self._quota_scale)
+        return quotas.configured_quota(bucket, self._overrides, self._share, self._quota_scale)
 
     def bucket(self, region: str, name: str) -> TokenBucket:
         key = (region, name)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DEFAULT_SHARE = 0.5  # of each AWS quota, for the operator's own buckets
+ARRIVAL_JITTER_SECONDS = 0.1  # added to each interval of a bucket AWS gives no burst (Quota.share)
 GLOBAL_REGION = "global"  # Route 53's quotas are per account, not per Region
 FALLBACK_RATE = 10.0  # a service AWS documents no control-plane quota for, requests/s per Region
 
@@ -28,7 +29,12 @@ class Quota:
     burst: float
 
     def share(self, fraction: float) -> Quota:
-        return Quota(self.rate * fraction, max(1.0, self.burst * fraction))
+        shared = Quota(self.rate * fraction, max(1.0, self.burst * fraction))
+        if self.burst > 1:
+            return shared
+        # AWS's bucket holds no spare token: two calls that reach AWS closer together than 1/rate are
+        # throttled, and the time a call takes to reach AWS varies. So every interval gets room for that.
+        return Quota(1.0 / (1.0 / shared.rate + ARRIVAL_JITTER_SECONDS), shared.burst)
 
     def scaled(self, factor: float) -> Quota:
         """The quota of an account whose rates are `factor` times this one (bursts are not scaled: AWS
@@ -186,15 +192,22 @@ def default_quota(bucket: str, share: float = DEFAULT_SHARE, scale: float = 1.0)
 ALL = "*"  # an override key that sets every bucket of every service
 
 
-def configured_quota(bucket: str, overrides: dict[str, float], scale: float = 1.0) -> Quota:
+def configured_quota(bucket: str, overrides: dict[str, float], share: float = DEFAULT_SHARE,
+                     scale: float = 1.0) -> Quota:
     """The bucket's quota after `overrides` (from --aws-rate-limit): the most specific key wins, the bucket's
-    own name (`elbv2:mutating`), then its service (`elbv2`: every bucket of the service), then `*`.
-    Without an override, the default share of AWS's quota times `scale` (--aws-quota-scale)."""
+    own name (`elbv2:mutating`), then its service (`elbv2`: every bucket of the service), then `*`; else
+    `share` (--aws-quota-share) of AWS's quota times `scale` (--aws-quota-scale)."""
     service = bucket.partition(":")[0]
     for key in (bucket, service, ALL):
         if key in overrides:
             return _rps(overrides[key])
-    return default_quota(bucket, scale=scale)
+    return default_quota(bucket, share, scale)
+
+
+def validate_share(share: float) -> None:
+    # More than AWS's quota would only turn the operator's pacing into AWS's throttling.
+    if not 0 < share <= 1:
+        raise ValueError(f"the share of AWS's quotas must be in (0, 1], not {share}")
 
 
 def validate_overrides(overrides: dict[str, float]) -> None:

@@ -102,6 +102,16 @@ def retarget_patch(target: MappingTarget) -> list[PatchOperation]:
     ]
 
 
+def _reads_key(domain_name: str) -> str:
+    return f"apigateway:base-path-mappings:{domain_name}"
+
+
+def forget_mappings(ctx: PartContext, domain_name: str) -> None:
+    """Drop this pass's listing of the domain's mappings: a write to them or to the domain makes it stale."""
+    if ctx.reads is not None:
+        ctx.reads.pop(_reads_key(domain_name), None)
+
+
 class BasePathMappings(Part[MappingsDesired, MappingsState]):
     """Every base path mapping of one domain name (id: the domain name). All of them are ours: only
     the MtlsDomain that owns the domain writes its mappings."""
@@ -115,6 +125,24 @@ class BasePathMappings(Part[MappingsDesired, MappingsState]):
         domain = desired.domain_name if desired is not None else known_id
         if not domain:
             return None
+        # The reconciler reads the mappings before its chain too (which HybridApis were mapped): one
+        # listing per pass answers both.
+        if ctx.reads is None:
+            items = self._list(ctx, domain)
+        else:
+            key = _reads_key(domain)
+            if key not in ctx.reads:
+                ctx.reads[key] = self._list(ctx, domain)
+            items = ctx.reads[key]
+        if items is None:
+            return None  # no domain name: no mappings
+        if not items and not known_id:
+            return None  # nothing made yet
+        return observe(domain, items)
+
+    @staticmethod
+    def _list(ctx: PartContext, domain: str) -> list[dict[str, Any]] | None:
+        """Every mapping of `domain` (all pages); None when the domain name does not exist."""
         client = ctx.client("apigateway")
         items: list[dict[str, Any]] = []
         position: str | None = None
@@ -124,14 +152,11 @@ class BasePathMappings(Part[MappingsDesired, MappingsState]):
                 kwargs["position"] = position
             page = get_or_none(client.get_base_path_mappings, **kwargs)
             if page is None:
-                return None  # no domain name: no mappings
+                return None
             items += page.get("items", [])
             position = page.get("position")
             if not position:
-                break
-        if not items and not known_id:
-            return None  # nothing made yet
-        return observe(domain, items)
+                return items
 
     def create(self, ctx: PartContext, desired: MappingsDesired) -> Observed[MappingsState]:
         empty = observe(desired.domain_name, [])
@@ -144,6 +169,7 @@ class BasePathMappings(Part[MappingsDesired, MappingsState]):
         self, ctx: PartContext, desired: MappingsDesired, observed: Observed[MappingsState], changes: list[str]
     ) -> Observed[MappingsState]:
         client = ctx.client("apigateway")
+        forget_mappings(ctx, desired.domain_name)
         wanted = set(changes)
         mappings = dict(observed.state.mappings)
         # Removals first: a base path freed by one change can be taken by another.
@@ -174,6 +200,7 @@ class BasePathMappings(Part[MappingsDesired, MappingsState]):
 
     def delete(self, ctx: PartContext, observed: Observed[MappingsState]) -> bool:
         """Every mapping of the domain; False when it has none."""
+        forget_mappings(ctx, observed.id)
         client = ctx.client("apigateway")
         for base_path in sorted(observed.state.mappings):
             delete_ignoring_not_found(

@@ -18,6 +18,7 @@ hostname, and reading the tags of only those.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -384,19 +385,19 @@ class _OwnedCertificate(Part[C, CertificateState]):
             # An ARN our status recorded is ours (tags read only for one it did not).
             if cert and cert.get("Type") == self.cert_type and (
                     ctx.is_recorded(known_id) or self._owned(acm, ctx, known_id)):
-                return self._observe(acm, cert)
+                return self._observe(acm, cert, desired)
         candidates = self._candidates(ctx)
         exact = [c for c in candidates if desired is not None and self._matches(c, desired)]
         for summary in (exact or candidates)[:1]:
             cert = _describe(acm, summary["CertificateArn"])
             if cert:
-                return self._observe(acm, cert)
+                return self._observe(acm, cert, desired)
         return None
 
     def _matches(self, summary: Mapping[str, Any], desired: C) -> bool:
         return key_algorithm(str(summary.get("KeyAlgorithm", desired.key_algorithm))) == desired.key_algorithm
 
-    def _observe(self, acm: Any, cert: dict[str, Any]) -> Observed[CertificateState]:
+    def _observe(self, acm: Any, cert: dict[str, Any], desired: C | None) -> Observed[CertificateState]:
         return observed_certificate(cert)
 
     def delete(self, ctx: PartContext, observed: Observed[CertificateState]) -> None:
@@ -430,6 +431,30 @@ def validation_record_shared(
     return shared
 
 
+def _serial_number(text: str) -> set[int]:
+    """What ACM's Serial may mean: AWS writes colon-separated hex ("0b:5e:..."; docs/aws-behaviour.md),
+    other implementations the decimal number; both readings are kept, and a match on either counts."""
+    readings = set()
+    with contextlib.suppress(ValueError):
+        readings.add(int(text.replace(":", ""), 16))
+    if text.isdigit():
+        readings.add(int(text))
+    return readings
+
+
+def described_as(cert: Mapping[str, Any], certificate_pem: str) -> bool:
+    """Whether a DescribeCertificate answer is of the certificate `certificate_pem`: same serial number,
+    NotBefore and NotAfter (a different certificate matches all three only if made to). Pure."""
+    try:
+        leaf = x509.load_pem_x509_certificate(certificate_pem.encode())
+    except ValueError:
+        return False
+    not_before, not_after = cert.get("NotBefore"), cert.get("NotAfter")
+    return (isinstance(not_before, datetime) and isinstance(not_after, datetime)
+            and leaf.serial_number in _serial_number(str(cert.get("Serial", "")))
+            and not_before == leaf.not_valid_before_utc and not_after == leaf.not_valid_after_utc)
+
+
 def diff_imported(desired: ImportedCertificateDesired, state: CertificateState) -> list[str]:
     """Pure: a new key type needs a new certificate (ACM refuses it on re-import); a new
     certificate body is re-imported in place."""
@@ -451,7 +476,13 @@ class ImportedCertificate(_OwnedCertificate[ImportedCertificateDesired]):
     cert_type = "IMPORTED"
     replace_on = frozenset({"key_algorithm"})
 
-    def _observe(self, acm: Any, cert: dict[str, Any]) -> Observed[CertificateState]:
+    def _observe(
+        self, acm: Any, cert: dict[str, Any], desired: ImportedCertificateDesired | None
+    ) -> Observed[CertificateState]:
+        if desired is not None and described_as(cert, desired.certificate_pem):
+            # DescribeCertificate already shows the Secret's certificate (serial number and validity):
+            # the body would say the same. Any other certificate there is read and compared in full.
+            return observed_certificate(cert, desired.fingerprint)
         body = acm.get_certificate(CertificateArn=cert["CertificateArn"]).get("Certificate", "")
         return observed_certificate(cert, certificate_fingerprint(body) if body else "")
 

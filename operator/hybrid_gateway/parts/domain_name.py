@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from hybrid_gateway.errors import RetryLater, Stalled
 from hybrid_gateway.parts._apigateway import delete_ignoring_not_found, get_or_none, owned, owner_tags, patch_op
 from hybrid_gateway.parts.base import Observed, Ownership, Part, PartContext, Replacement, differing
+from hybrid_gateway.parts.base_path_mapping import forget_mappings
 from hybrid_gateway.parts.certificate import RequestedCertificate
 
 if TYPE_CHECKING:
@@ -168,6 +169,7 @@ class DomainNamePart(Part[DomainNameDesired, DomainNameState]):
         }
         if desired.ownership_verification_certificate_arn:
             params["ownershipVerificationCertificateArn"] = desired.ownership_verification_certificate_arn
+        forget_mappings(ctx, desired.domain_name)
         domain = ctx.client("apigateway").create_domain_name(**params)
         return observe(domain, True)
 
@@ -192,6 +194,7 @@ class DomainNamePart(Part[DomainNameDesired, DomainNameState]):
         return observe(domain, True)
 
     def delete(self, ctx: PartContext, observed: Observed[DomainNameState]) -> None:
+        forget_mappings(ctx, observed.id)
         delete_ignoring_not_found(
             ctx.client("apigateway").delete_domain_name, self.name, observed.id, domainName=observed.id
         )
