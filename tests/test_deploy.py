@@ -578,6 +578,9 @@ EXPECTED_ACTIONS = {
     "elasticloadbalancing:DeleteTargetGroup",
     "elasticloadbalancing:ModifyListener",
     "elasticloadbalancing:DeleteListener",
+    "elasticloadbalancing:CreateTrustStore",  # listener mutual TLS verify (HybridApi spec.frontDoor.mutualTls)
+    "elasticloadbalancing:ModifyTrustStore",
+    "elasticloadbalancing:DeleteTrustStore",
     "ec2:DescribeVpcs",
     "ec2:DescribeSubnets",
     "ec2:DescribeSecurityGroups",
@@ -750,7 +753,7 @@ def test_iam_tag_on_create_is_limited_to_create_calls(iam_policy: dict[str, Any]
     assert [s["Sid"] for s in ec2_tags] == ["Ec2TagOnCreate"]
     assert by_sid["Ec2TagOnCreate"]["Condition"]["StringEquals"]["ec2:CreateAction"] == "CreateSecurityGroup"
     elb_tag_on_create = by_sid["ElbTagOnCreate"]["Condition"]["StringEquals"]["elasticloadbalancing:CreateAction"]
-    assert set(elb_tag_on_create) == {"CreateLoadBalancer", "CreateTargetGroup", "CreateListener"}
+    assert set(elb_tag_on_create) == {"CreateLoadBalancer", "CreateTargetGroup", "CreateListener", "CreateTrustStore"}
 
 
 def test_iam_route53_and_service_linked_role_are_conditioned(iam_policy: dict[str, Any]) -> None:

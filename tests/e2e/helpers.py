@@ -90,9 +90,10 @@ def secret(name: str, data: dict[str, str], type_: str = "Opaque") -> dict[str, 
 
 
 def manifests(*objects: dict[str, Any]) -> str:
-    """Objects as documents for `kubectl apply -f -`, in JSON (which is YAML): PyYAML leaves a string such
-    as the run id "33841e76" unquoted, and kubectl's YAML 1.2 parser then reads it as a number."""
-    return "\n---\n".join(json.dumps(o) for o in objects)
+    """Objects for `kubectl apply -f -`, as one JSON `v1` List: PyYAML leaves a string such as the run id
+    "33841e76" unquoted, and kubectl's YAML parser then reads it as a number (kubectl reads a stream that
+    starts with `{` as JSON, so JSON documents cannot be separated by `---`)."""
+    return json.dumps({"apiVersion": "v1", "kind": "List", "items": list(objects)})
 
 
 def apply(cluster: LocalCluster, namespace: str, *objects: dict[str, Any]) -> None:
