@@ -186,7 +186,7 @@ def test_verify_mode_keeps_the_trust_store_ahead_of_every_switch_under_load(
 def test_negative_control_a_stage_switched_to_a_certificate_the_trust_store_lacks_fails_requests(
     cluster, namespace, account, emulator, control, onprem, start_operator
 ) -> None:
-    _, world, _, first = _verify_chain(cluster, namespace, account, emulator, onprem, start_operator)
+    operator, world, _, first = _verify_chain(cluster, namespace, account, emulator, onprem, start_operator)
     # Not the operator's: a certificate that no bundle holds, put on the stage by hand (the wrong order).
     stray = world.apigw.generate_client_certificate(description="negative control")["clientCertificateId"]
     try:
@@ -202,3 +202,20 @@ def test_negative_control_a_stage_switched_to_a_certificate_the_trust_store_lack
         assert all(f.startswith("500 ") for f in load.failed), load.failed[:5]
     finally:
         world.apigw.delete_client_certificate(clientCertificateId=stray)
+
+    # Deleting the HybridApi deletes its trust store too (after the ALB whose listener used it).
+    store_arn = get(cluster, namespace, "hybridapi", "orders")["status"]["resources"]["trustStoreArn"]
+    cluster.kubectl("delete", "-n", namespace, "hybridapi", "orders", "--wait=false")
+    elbv2 = boto3.client("elbv2", region_name=REGION, endpoint_url=emulator.endpoint_url)
+
+    def store_gone() -> bool:
+        try:
+            elbv2.describe_trust_stores(TrustStoreArns=[store_arn])
+        except elbv2.exceptions.TrustStoreNotFoundException:
+            return True
+        return False
+    try:
+        wait_until(store_gone, timeout=120, interval=1.0, what="the trust store deleted with the HybridApi")
+    except AssertionError as exc:
+        left = cluster.kubectl("get", "-n", namespace, "hybridapi", "orders", "-o", "json", check=False).stdout
+        raise AssertionError(f"{exc}\n{left[-3000:]}\n{operator.logs()[-3000:]}") from None

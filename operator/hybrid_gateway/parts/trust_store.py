@@ -134,7 +134,8 @@ class TrustStore(Part[TrustStoreDesired, TrustStoreState]):
         return self._loaded(item, Loaded(observed.id, loaded.bundle_sha256, loaded.certificates))
 
     def delete(self, ctx: PartContext, observed: Observed[TrustStoreState]) -> None:
-        # TrustStoreInUse while a listener still names it: the ALB (and its listener) go first in finalize.
+        # TrustStoreInUse while a listener still names it: the HybridApi's chain has the trust store before the
+        # ALB, so finalize deletes the ALB (and its listener) first.
         with absent_is_fine():
             ctx.client("elbv2").delete_trust_store(TrustStoreArn=observed.id)
 

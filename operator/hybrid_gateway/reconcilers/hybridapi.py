@@ -196,14 +196,16 @@ CHAIN: Chain[Inputs] = Chain(
                  port=i.spec.backend.targets[0].port)),
         Step(Resource.ALB_SECURITY_GROUP_ID, lambda i, f: sg.SecurityGroup(i.known_vpc_cidrs),
              lambda i, f: sg.SecurityGroupDesired(vpc_id=i.spec.network.vpc_id)),
+        # frontDoor.mutualTls verify: the ELB trust store, from the ClientCertRotation's S3 bundle. Before the
+        # ALB, so that finalize deletes it after the ALB (with its listener: DeleteTrustStore of a trust store a
+        # listener uses is TrustStoreInUse).
+        Step(Resource.TRUST_STORE_ARN, lambda i, f: trust_store.TrustStore(i.loaded_trust_store), _trust_store_desired,
+             hop=ConditionType.LOAD_BALANCERS_READY, when=_has_trust_store),
         Step(Resource.ALB_ARN, lambda i, f: load_balancers.Alb(),
              lambda i, f: load_balancers.LoadBalancerDesired(
                  i.spec.network.vpc_id, _subnet_ids(i),
                  (f.id(Resource.ALB_SECURITY_GROUP_ID), *(i.spec.network.security_group_ids or ()))),
              after=(Resource.ALB_SECURITY_GROUP_ID,), hop=ConditionType.LOAD_BALANCERS_READY),
-        # frontDoor.mutualTls verify: the ELB trust store, from the ClientCertRotation's S3 bundle.
-        Step(Resource.TRUST_STORE_ARN, lambda i, f: trust_store.TrustStore(i.loaded_trust_store), _trust_store_desired,
-             hop=ConditionType.LOAD_BALANCERS_READY, when=_has_trust_store),
         Step(Resource.ALB_LISTENER_ARN, lambda i, f: listeners.AlbListener(f.id(Resource.ALB_ARN)),
              _alb_listener_desired,
              after=(Resource.ALB_ARN, Resource.BACKEND_TARGET_GROUP_ARN), ready=(Resource.CERTIFICATE_ARN,),
