@@ -321,6 +321,24 @@ def steady_state_calls(control: Any, since: int, checks: int, timeout: float,
     }
 
 
+def assert_steady_reads(control: Any, checks: int, expected: dict[str, float], ceiling: float,
+                        marker: str = PASS_MARKER) -> dict[str, Any]:
+    """On a settled object: skip two passes (the window then holds only checks of it as it is), then
+    measure `checks` more and assert they write nothing, meet no fault, and read exactly `expected` per
+    check by "service:operation" (so that a read added anywhere fails), at most `ceiling` per check."""
+    since = control.last_seq()
+    wait_until(lambda: len(passes_since(control, since, marker)) >= 2, timeout=30, what="two checks of the object")
+    since = control.last_seq()
+    calls = steady_state_calls(control, since, checks, timeout=checks * 3 + 30, marker=marker)
+    print("\n" + format_reads(calls))
+    assert calls["writes"] == []
+    assert control.count(write=True, since=since) == 0
+    assert calls["faults"] == 0
+    assert calls["reads_per_check"] == expected
+    assert calls["reads"] == checks * sum(expected.values()) <= checks * ceiling
+    return calls
+
+
 def format_reads(calls: dict[str, Any]) -> str:
     lines = [f"reads per drift check: {calls['reads'] / calls['checks']:.1f} "
              f"({calls['reads']} reads, {len(calls['writes'])} writes in {calls['checks']} checks)"]

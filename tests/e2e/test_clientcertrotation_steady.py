@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.helpers import apply, format_reads, get, hybridapi, secret, steady_state_calls, wait_until
+from tests.e2e.helpers import (
+    apply,
+    assert_steady_reads,
+    get,
+    hybridapi,
+    secret,
+    wait_until,
+)
 from tests.e2e.test_clientcertrotation import rotation
 
 pytestmark = pytest.mark.e2e
@@ -41,15 +48,4 @@ def test_drift_checks_of_an_idle_rotation_read_at_most_2_per_stage_and_write_not
           hybridapi("orders", account, driftCheckInterval="1h"), rotation("cert", driftCheckInterval="1s"))
     wait_until(lambda: idle(get(cluster, namespace, "clientcertrotation", "cert")), timeout=180,
                what="ClientCertRotation Ready and Idle")
-    since = control.last_seq()
-    wait_until(lambda: control.count(operation=MARKER, since=since) >= 2, timeout=30, what="checks after Idle")
-    since = control.last_seq()
-
-    calls = steady_state_calls(control, since, CHECKS, timeout=CHECKS * 3 + 30, marker=MARKER)
-    print("\n" + format_reads(calls))
-
-    assert calls["writes"] == []
-    assert control.count(write=True, since=since) == 0
-    assert calls["faults"] == 0
-    assert calls["reads_per_check"] == EXPECTED_READS_PER_CHECK
-    assert calls["reads"] == CHECKS * sum(EXPECTED_READS_PER_CHECK.values()) <= CHECKS * STAGES * MAX_READS_PER_STAGE
+    assert_steady_reads(control, CHECKS, EXPECTED_READS_PER_CHECK, STAGES * MAX_READS_PER_STAGE, marker=MARKER)

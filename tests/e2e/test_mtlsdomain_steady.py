@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.helpers import apply, format_reads, mtls_domain, secret, steady_state_calls, wait_until
+from tests.e2e.helpers import (
+    apply,
+    assert_steady_reads,
+    mtls_domain,
+    secret,
+)
 from tests.e2e.test_mtlsdomain import configmap, orders_api, wait_ready
 from tests.mtls_certs import make_ca, server_certificate
 
@@ -49,16 +54,4 @@ def test_drift_checks_of_a_converged_mtls_domain_read_at_most_8_and_write_nothin
           mtls_domain("steady", namespace, account, {"secretRef": {"name": "api-tls"}}, driftCheckInterval="1s"))
     wait_ready(cluster, namespace, "mtlsdomain", "steady")
     wait_ready(cluster, namespace, "hybridapi", "orders")
-    # Two more passes after Ready: the window then holds only checks of a converged object.
-    since = control.last_seq()
-    wait_until(lambda: control.count(operation=MARKER, since=since) >= 2, timeout=30, what="checks after Ready")
-    since = control.last_seq()
-
-    calls = steady_state_calls(control, since, CHECKS, timeout=CHECKS * 3 + 30, marker=MARKER)
-    print("\n" + format_reads(calls))
-
-    assert calls["writes"] == []
-    assert control.count(write=True, since=since) == 0
-    assert calls["faults"] == 0
-    assert calls["reads_per_check"] == EXPECTED_READS_PER_CHECK
-    assert calls["reads"] == CHECKS * sum(EXPECTED_READS_PER_CHECK.values()) <= CHECKS * MAX_READS_PER_CHECK
+    assert_steady_reads(control, CHECKS, EXPECTED_READS_PER_CHECK, MAX_READS_PER_CHECK, marker=MARKER)

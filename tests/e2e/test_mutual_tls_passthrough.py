@@ -19,7 +19,7 @@ from hybrid_gateway_devenv.onprem_backend import OnPremBackend
 from tests.e2e.helpers import apply, get, hybridapi, secret, wait_ready, wait_until
 from tests.e2e.test_clientcertrotation import Sampler, World, request_rotation, rotation
 from tests.e2e.test_clientcertrotation import wait_ready as wait_rotation_ready
-from tests.e2e.test_mutual_tls_verify import Load
+from tests.e2e.test_mutual_tls_verify import Load, load_while_the_stage_presents_a_stray_certificate
 
 pytestmark = pytest.mark.e2e
 
@@ -91,16 +91,8 @@ def test_negative_control_passthrough_a_certificate_the_bundle_lacks_is_refused_
     cluster, namespace, account, emulator, control, onprem, start_operator
 ) -> None:
     _, world, first = _passthrough_chain(cluster, namespace, account, emulator, onprem, start_operator)
-    stray = world.apigw.generate_client_certificate(description="negative control")["clientCertificateId"]
-    try:
-        with BundleReloader(world, onprem), Load(control, world.rest_api_id) as load:
-            time.sleep(1.0)
-            world.apigw.update_stage(restApiId=world.rest_api_id, stageName="prod", patchOperations=[
-                {"op": "replace", "path": "/clientCertificateId", "value": stray}])
-            wait_until(lambda: world.stage_cert() == first, timeout=60, interval=0.2, what="the stage repaired")
-            time.sleep(1.0)
-        print(f"\nnegative control (passthrough): {load.sent} requests sent, {len(load.failed)} failed")
-        assert load.failed, "a stage presenting a certificate the bundle lacks must fail requests"
-        assert all(f.startswith("403 ") for f in load.failed), load.failed[:5]
-    finally:
-        world.apigw.delete_client_certificate(clientCertificateId=stray)
+    with BundleReloader(world, onprem):
+        load = load_while_the_stage_presents_a_stray_certificate(world, control, first)
+    print(f"\nnegative control (passthrough): {load.sent} requests sent, {len(load.failed)} failed")
+    assert load.failed, "a stage presenting a certificate the bundle lacks must fail requests"
+    assert all(f.startswith("403 ") for f in load.failed), load.failed[:5]

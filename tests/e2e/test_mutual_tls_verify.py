@@ -122,6 +122,22 @@ class Load:
             thread.join(timeout=30)
 
 
+def load_while_the_stage_presents_a_stray_certificate(world: World, control: Any, first: str) -> Load:
+    """Under load, put on the stage by hand a certificate that no bundle holds (the wrong order: not the
+    operator's), until the rotation's drift check puts `first` back. Returns the load, which saw it all."""
+    stray = world.apigw.generate_client_certificate(description="negative control")["clientCertificateId"]
+    try:
+        with Load(control, world.rest_api_id) as load:
+            time.sleep(1.0)
+            world.apigw.update_stage(restApiId=world.rest_api_id, stageName="prod", patchOperations=[
+                {"op": "replace", "path": "/clientCertificateId", "value": stray}])
+            wait_until(lambda: world.stage_cert() == first, timeout=60, interval=0.2, what="the stage repaired")
+            time.sleep(1.0)
+        return load
+    finally:
+        world.apigw.delete_client_certificate(clientCertificateId=stray)
+
+
 def _verify_chain(cluster: Any, namespace: str, account: Any, emulator: Any, onprem: Any,
                   start_operator: Any) -> tuple[Any, TrustStoreWorld, dict[str, Any], str]:
     """A HybridApi in verify mode and the ClientCertRotation of its stage (S3 bundle), both Ready; the backend
@@ -187,21 +203,10 @@ def test_negative_control_a_stage_switched_to_a_certificate_the_trust_store_lack
     cluster, namespace, account, emulator, control, onprem, start_operator
 ) -> None:
     operator, world, _, first = _verify_chain(cluster, namespace, account, emulator, onprem, start_operator)
-    # Not the operator's: a certificate that no bundle holds, put on the stage by hand (the wrong order).
-    stray = world.apigw.generate_client_certificate(description="negative control")["clientCertificateId"]
-    try:
-        with Load(control, world.rest_api_id) as load:
-            time.sleep(1.0)
-            world.apigw.update_stage(restApiId=world.rest_api_id, stageName="prod", patchOperations=[
-                {"op": "replace", "path": "/clientCertificateId", "value": stray}])
-            # The rotation's drift check puts its certificate back; requests fail until it does.
-            wait_until(lambda: world.stage_cert() == first, timeout=60, interval=0.2, what="the stage repaired")
-            time.sleep(1.0)
-        print(f"\nnegative control (verify): {load.sent} requests sent, {len(load.failed)} failed")
-        assert load.failed, "a stage presenting a certificate the trust store lacks must fail requests"
-        assert all(f.startswith("500 ") for f in load.failed), load.failed[:5]
-    finally:
-        world.apigw.delete_client_certificate(clientCertificateId=stray)
+    load = load_while_the_stage_presents_a_stray_certificate(world, control, first)
+    print(f"\nnegative control (verify): {load.sent} requests sent, {len(load.failed)} failed")
+    assert load.failed, "a stage presenting a certificate the trust store lacks must fail requests"
+    assert all(f.startswith("500 ") for f in load.failed), load.failed[:5]
 
     # Deleting the HybridApi deletes its trust store too (after the ALB whose listener used it).
     store_arn = get(cluster, namespace, "hybridapi", "orders")["status"]["resources"]["trustStoreArn"]
