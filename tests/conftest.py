@@ -115,13 +115,24 @@ class PytestAwsCalls:
             return Counter(self.calls)
 
 
+# One emulated account serves the whole e2e session, and its tests leave their objects behind (for a
+# failing test's inspection): more of them than AWS's default resource-count quotas allow in one Region
+# (20 VPC links, 50 load balancers of a kind, 60 client certificates). The session account has them
+# raised, as a quota increase through Service Quotas would; the quotas themselves are pinned by
+# tests/aws_behaviour and tests/emulator at their defaults.
+SESSION_RESOURCE_COUNTS = [arg for name, count in {
+    "apigateway.vpcLinks": 500, "apigateway.clientCertificates": 1000,
+    "elbv2.applicationLoadBalancers": 500, "elbv2.networkLoadBalancers": 500,
+}.items() for arg in ("--resource-count", f"{name}={count}")]
+
+
 class EmulatorProcess:
     """The emulator as its own process (`python -m hybrid_gateway_devenv.emulator`), as the operator
     would meet AWS: its moto state is not shared with in-process emulators of other test modules."""
 
     def __init__(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hybrid_gateway_devenv.emulator", "--port", "0"],
+            [sys.executable, "-m", "hybrid_gateway_devenv.emulator", "--port", "0", *SESSION_RESOURCE_COUNTS],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True,
         )
         assert self.proc.stdout is not None

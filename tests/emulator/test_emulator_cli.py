@@ -93,3 +93,28 @@ def test_cli_flags_set_delays_and_quotas() -> None:
         finally:
             proc.send_signal(signal.SIGINT)
             proc.wait(timeout=20)
+
+
+def test_resource_count_flag_raises_one_quota_and_refuses_unknown_names() -> None:
+    """--resource-count NAME=N: a quota increase for the whole run (the e2e session's long-lived account);
+    the other counts keep AWS's defaults, and a name the emulator does not model is refused."""
+    from hybrid_gateway_devenv.emulator.quotas import RESOURCE_COUNTS
+
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hybrid_gateway_devenv.emulator", "--port", "0",
+         "--resource-count", "apigateway.vpcLinks=200"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], 60)
+        assert ready, "no ready line within 60 s"
+        counts = EmulatorControl(proc.stdout.readline().strip().rsplit(" ", 1)[1]).quotas()["resourceCounts"]
+        assert counts == {**RESOURCE_COUNTS, "apigateway.vpcLinks": 200}
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=20)
+    refused = subprocess.run([sys.executable, "-m", "hybrid_gateway_devenv.emulator", "--resource-count", "vpcs=3"],
+                             capture_output=True, text=True, env=env, timeout=60)
+    assert refused.returncode == 2 and "expected NAME=N" in refused.stderr

@@ -15,7 +15,7 @@ import threading
 from types import FrameType
 
 from .delays import DEFAULTS, DELAYS
-from .quotas import DEFAULT_TIME_SCALE, QUOTAS
+from .quotas import DEFAULT_TIME_SCALE, QUOTAS, RESOURCE_COUNTS
 from .server import EmulatorServer
 
 DELAYS_DEFAULT_PROVISIONING = DEFAULTS["provisioningSeconds"]
@@ -45,6 +45,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "1 = AWS's own rates)",
     )
     parser.add_argument("--no-quotas", action="store_true", help="no request-rate or resource-count quotas")
+    parser.add_argument(
+        "--resource-count", action="append", type=resource_count, default=[], metavar="NAME=N",
+        help="raise (or lower) one resource-count quota, as a quota increase would, e.g. apigateway.vpcLinks=200 "
+        f"(repeatable; names: {', '.join(sorted(RESOURCE_COUNTS))})",
+    )
+
+
+def resource_count(text: str) -> tuple[str, int]:
+    name, sep, value = text.partition("=")
+    if not sep or name not in RESOURCE_COUNTS or not value.isdigit():
+        raise argparse.ArgumentTypeError(f"expected NAME=N with NAME one of {sorted(RESOURCE_COUNTS)}, not {text!r}")
+    return name, int(value)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
             DELAYS.instant()
         if args.provisioning_seconds is not None:
             DELAYS.set_seconds(args.provisioning_seconds)
+        RESOURCE_COUNTS.update(dict(getattr(args, "resource_count", None) or []))
         QUOTAS.configure(
             enabled=not getattr(args, "no_quotas", False),
             time_scale=getattr(args, "quota_time_scale", DEFAULT_TIME_SCALE),
