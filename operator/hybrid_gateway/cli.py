@@ -17,6 +17,10 @@ from hybrid_gateway.api.v1alpha1.common import MIN_DRIFT_SECONDS
 from hybrid_gateway.aws import quotas
 
 DESCRIPTION = "Kubernetes operator for Amazon API Gateway -> on-prem HTTPS backends."
+# A pass waits for its quota tokens in its thread, so slow buckets (CreateLoadBalancer 0.2/s, CreateDeployment
+# 1 per 5 s) hold threads while other buckets could serve other objects: at 32, 100 objects took 1.34x their
+# quota floor, at 128 1.05x (docs/aws-budget.md). Idle threads cost little: the pool starts them on demand.
+DEFAULT_WORKERS = 128
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -58,7 +62,8 @@ def _run(args: argparse.Namespace) -> int:
         runtime = Runtime(aws=aws, kube=kube.Kube(), public_roots=PublicRoots.load(args.public_ca_bundle or []),
                           require_tenancy_policy=args.require_tenancy_policy, min_drift_seconds=args.min_drift_interval,
                           drift_budget=budget)
-        memo.state = handlers.OperatorState(runtime, default_drift_seconds=args.drift_interval, writer=writer)
+        memo.state = handlers.OperatorState(runtime, default_drift_seconds=args.drift_interval, writer=writer,
+                                            executor=settings.execution.executor)
 
     @kopf.on.cleanup()
     def cleanup(**_: Any) -> None:
@@ -186,7 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="shortest spec.driftCheckInterval allowed, in seconds; an object that sets a shorter one "
                           f"is Stalled (default {MIN_DRIFT_SECONDS:g}: the AWS API rate limits are shared by every "
                           "object; lower it only against an emulator)")
-    run.add_argument("--workers", type=int, default=32, help="reconcile passes that may run at once")
+    run.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
+                     help="reconcile passes that may run at once (handlers and drift checks share them; a pass holds "
+                          f"one while it waits for an AWS quota token; default {DEFAULT_WORKERS})")
     run.add_argument("--aws-max-attempts", type=int, default=8, help="attempts per AWS call (throttling, 5xx)")
     run.add_argument(
         "--aws-rate-limit", action="append", type=rate_limit, metavar="SERVICE[:BUCKET]=RPS",

@@ -6,6 +6,7 @@ Nothing here decides anything about AWS: every trigger calls the same `Reconcile
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import random
@@ -36,8 +37,12 @@ class OperatorState:
     """Built once at startup and kept on kopf's memo."""
 
     def __init__(self, runtime: Runtime, default_drift_seconds: float = DEFAULT_DRIFT_SECONDS,
-                 writer: WriterLease | None = None) -> None:
+                 writer: WriterLease | None = None,
+                 executor: concurrent.futures.Executor | None = None) -> None:
         self.default_drift_seconds = default_drift_seconds
+        # The pool the drift daemons' passes run in: kopf's handler pool (--workers), so that every pass has
+        # the same pool; None: asyncio's default pool, min(32, CPUs + 4) threads (6 on a 2-CPU node).
+        self.executor = executor
         self.writer = writer  # None: a standalone process, the only writer there is
         self.min_drift_seconds = runtime.min_drift_seconds
         self.budget = runtime.drift_budget
@@ -158,7 +163,7 @@ async def _drift_daemon(plural: str, body: kopf.Body, memo: Any, stopped: kopf.D
             next_in = None
             continue
         try:
-            next_in = await asyncio.to_thread(reconcile, plural, body, memo)
+            next_in = await asyncio.get_running_loop().run_in_executor(state.executor, reconcile, plural, body, memo)
         except NotWriter as err:
             next_in = err.retry_in
         except Exception:

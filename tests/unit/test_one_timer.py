@@ -4,6 +4,7 @@ only timer and the drift daemon skips; otherwise the daemon looks again with the
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from types import SimpleNamespace
 from typing import Any
 
@@ -92,3 +93,26 @@ def test_a_handler_retry_that_never_comes_does_not_silence_the_daemon(monkeypatc
     monkeypatch.setattr(handlers.time, "monotonic", lambda: now + 2 * 3.0 + handlers.HANDLER_RETRY_SLACK + 1)
     asyncio.run(handlers._drift_daemon("hybridapis", body, memo, Wakes(1)))  # type: ignore[arg-type]
     assert reconciler.passes == 2
+
+
+class CountingExecutor(concurrent.futures.ThreadPoolExecutor):
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)
+        self.submitted = 0
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        self.submitted += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_drift_passes_run_in_the_operators_pass_pool() -> None:
+    """The daemons' passes share kopf's pool (--workers), not asyncio's default one (6 threads on 2 CPUs),
+    whose few threads, all waiting for a slow bucket's token, would stall every other drift check."""
+    reconciler = Scripted(None, None)
+    memo, body = setup(reconciler)
+    pool = CountingExecutor()
+    memo.state.executor = pool
+    asyncio.run(handlers._drift_daemon("hybridapis", body, memo, Wakes(2)))  # type: ignore[arg-type]
+    assert reconciler.passes == 2
+    assert pool.submitted == 2
+    pool.shutdown()
