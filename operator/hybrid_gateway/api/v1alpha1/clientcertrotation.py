@@ -9,6 +9,7 @@ from pydantic import AfterValidator, Field, model_validator
 from hybrid_gateway import durations
 from hybrid_gateway.api.v1alpha1.common import (
     RFC3339_PATTERN,
+    AcmCertificateArn,
     Column,
     Conditions,
     ConfigMapKeyRef,
@@ -16,7 +17,6 @@ from hybrid_gateway.api.v1alpha1.common import (
     DateTime,
     Described,
     Duration,
-    AcmCertificateArn,
     HybridApiRef,
     Kind,
     Model,
