@@ -353,11 +353,8 @@ class ClientCertRotationReconciler(Reconciler):
         Generated certificates are always listed (an object switching source still presents one); ACM is
         read only when the source or the status names an ACM certificate, so the default source costs no
         ACM call."""
-        certs = cc.owned_certificates(ctx)
+        certs, ours = ClientCertRotationReconciler._owned(ctx, spec, state)
         recorded = [i for i in (state.current_id, state.pending_id, state.previous_id) if acm.is_acm_arn(i)]
-        if spec.origin != GENERATED or recorded:
-            certs.update(acm.owned_imports(ctx))
-        ours = set(certs)
         if spec.origin == FROM_ACM and spec.certificate and spec.certificate.acm_certificate_arn:
             arn = spec.certificate.acm_certificate_arn
             certs[arn] = acm.usable(ctx, arn, "spec.certificate.acmCertificateArn")
@@ -366,6 +363,17 @@ class ClientCertRotationReconciler(Reconciler):
             if arn not in certs and (cert := acm.client_cert(ctx, arn)) is not None:
                 certs[arn] = cert
         return certs, ours
+
+    @staticmethod
+    def _owned(ctx: PartContext, spec: ClientCertRotationSpec,
+               state: State) -> tuple[dict[str, ClientCert], set[str]]:
+        """The certificates the operator made, by owner tags (deletion reads only these: it must not stall
+        on the user's certificate)."""
+        certs = cc.owned_certificates(ctx)
+        if spec.origin != GENERATED or any(acm.is_acm_arn(i) for i in (state.current_id, state.pending_id,
+                                                                       state.previous_id)):
+            certs.update(acm.owned_imports(ctx))
+        return certs, set(certs)
 
     @staticmethod
     def _retire_certificate(run: Run, cert_id: str) -> bool:
@@ -837,9 +845,12 @@ class ClientCertRotationReconciler(Reconciler):
         ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
         events: list[Event] = []
         try:
-            ours = set(cc.owned_certificates(ctx))
             state = State.from_status(obj.status)
-            ours |= {i for i in (state.current_id, state.pending_id, state.previous_id) if i}
+            certs, deletable = self._owned(ctx, spec, state)
+            # What the stages present that the operator put there: its own certificates and the user's ACM
+            # certificate it attached (cleared from the stages, never deleted).
+            ours = set(certs) | {i for i in (state.current_id, state.pending_id, state.previous_id) if i}
+            user = ours - deletable - {i for i in ours if not acm.is_acm_arn(i)}
             for ref in spec.stages:
                 api = kube.get_object(HYBRID_API.plural, obj.namespace, ref.hybrid_api)
                 resources = ((api or {}).get("status") or {}).get("resources") or {}
@@ -850,8 +861,9 @@ class ClientCertRotationReconciler(Reconciler):
                 if using and using in ours:
                     cc.set_stage_certificate(ctx, rest_api_id, ref.stage, "")
                     events.append(Event("Updated", f"Cleared client certificate {using} from stage {ref.label}"))
-            for cert_id in sorted(ours):
-                if cc.delete(ctx, cert_id):
+            for cert_id in sorted(ours - user):
+                gone = acm.delete(ctx, cert_id) if acm.is_acm_arn(cert_id) else cc.delete(ctx, cert_id)
+                if gone:
                     events.append(Event("Deleted", f"Deleted client certificate {cert_id}"))
             if trust.s3 is not None:
                 deleted = tb.TrustBundleObject().remove(ctx, tb.s3_uri(trust.s3.bucket, trust.s3.key))
