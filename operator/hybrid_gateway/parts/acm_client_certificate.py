@@ -78,6 +78,28 @@ def _issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
     return True
 
 
+def issuing_chain(leaf_pem: str, chain_pems: list[str]) -> list[str]:
+    """The certificates of `chain_pems` on the leaf's issuance path, issuer first, by signature. What the
+    backend must trust is this path, not whatever else a chain holds (moto appends an Amazon root to every
+    chain GetCertificate returns; trusting that would trust certificates this rotation never presents)."""
+    try:
+        current = x509.load_pem_x509_certificate(leaf_pem.encode())
+        pool = [(pem, x509.load_pem_x509_certificate(pem.encode())) for pem in chain_pems]
+    except ValueError:
+        return []
+    path: list[str] = []
+    while pool:
+        step = next(((pem, cert) for pem, cert in pool if _issued_by(current, cert)), None)
+        if step is None:
+            break
+        pool.remove(step)
+        path.append(step[0])
+        if step[1].issuer == step[1].subject:
+            break  # a root
+        current = step[1]
+    return path
+
+
 @dataclass(frozen=True)
 class SecretCertificate:
     """A kubernetes.io/tls Secret's client certificate, checked. Build it with `from_secret`."""
@@ -128,7 +150,7 @@ class SecretCertificate:
         return cls(
             certificate_pem=leaf_pem,
             private_key_pem=tls_key,
-            chain_pem=compose(chain),
+            chain_pem=compose(issuing_chain(leaf_pem, chain)),
             fingerprint=leaf.fingerprint(hashes.SHA256()).hex(),
             key_algorithm=_algorithm(leaf.public_key()),
         )
@@ -185,7 +207,7 @@ def client_cert(ctx: PartContext, arn: str, detail: Mapping[str, Any] | None = N
     pem = str(body.get("Certificate") or "")
     created = detail.get("ImportedAt") or detail.get("IssuedAt") or detail.get("CreatedAt")
     return ClientCert(id=arn, pem=pem, created=_aware(created), expires=_aware(detail.get("NotAfter")),
-                      trust=compose(certificates_in(str(body.get("CertificateChain") or ""))))
+                      trust=compose(issuing_chain(pem, certificates_in(str(body.get("CertificateChain") or "")))))
 
 
 def usable(ctx: PartContext, arn: str, what: str) -> ClientCert:
