@@ -1005,8 +1005,8 @@ class ApiGatewayExtension:
         api_id = call.path_params["restapi_id"]
         resource = backend.get_resource(api_id, call.path_params["resource_id"])
         cert_id = body.get("clientCertificateId") or None
-        if cert_id and cert_id not in client_certificates(backend):
-            raise bad_request(f"Invalid client certificate identifier specified: {cert_id}")
+        if cert_id:  # a generated certificate's id, or (assumed, as on a stage) an ACM certificate's ARN
+            self._check_stage_certificate(call, backend, str(cert_id))
         with self._lock:
             injected = (self._answers.get(cert_id) if cert_id else None) or self._default_answer
         integration = method.method_integration
@@ -1062,13 +1062,13 @@ class ApiGatewayExtension:
         self, call: AwsCall, backend: Any, body: dict[str, Any], resource: Any, integration: Any, cert_id: str | None
     ) -> Reply:
         """TestInvokeMethod over the real request path (no injected answer configured)."""
-        from .dataplane.path import ClientIdentity, forward_to_alb, integration_method, integration_path
+        from .dataplane.endpoints import stage_identity
+        from .dataplane.path import forward_to_alb, integration_method, integration_path
 
         started = time.monotonic()
         request_id = str(uuid.uuid4())
         stamp = datetime.now(UTC).strftime("%a %b %d %H:%M:%S UTC %Y")
-        cert = client_certificates(backend).get(cert_id) if cert_id else None
-        client = ClientIdentity(cert.pem, cert.key_pem) if cert is not None and cert.key_pem else None
+        client = stage_identity(backend, cert_id or "")
         request_path = str(body.get("pathWithQueryString") or "")
         headers = {str(k): str(v) for k, v in dict(body.get("headers") or {}).items()}
         outcome = forward_to_alb(
