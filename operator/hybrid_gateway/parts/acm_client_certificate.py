@@ -227,24 +227,27 @@ def usable(ctx: PartContext, arn: str, what: str) -> ClientCert:
     return cert
 
 
-def owned_imports(ctx: PartContext) -> dict[str, ClientCert]:
-    """Every IMPORTED certificate of the Region tagged as this owner's client certificate, oldest first."""
+def _owns(ctx: PartContext, arn: str) -> bool:
+    try:
+        listed = ctx.client("acm").list_tags_for_certificate(CertificateArn=arn).get("Tags") or []
+    except ClientError as exc:
+        if is_not_found(exc):
+            return False
+        raise
+    return ctx.owner.owns({t["Key"]: t.get("Value", "") for t in listed}, PART)
+
+
+def owned_imports(ctx: PartContext, among: list[str] | None = None) -> dict[str, ClientCert]:
+    """The IMPORTED certificates tagged as this owner's client certificate, oldest first: of the Region
+    (ListCertificates, then the tags of each imported one: the search a crash before a status write needs),
+    or only of the ARNs `among` (what the status recorded: one tag read each)."""
     acm = ctx.client("acm")
-    found: list[ClientCert] = []
-    for page in acm.get_paginator("list_certificates").paginate(Includes={"keyTypes": ALL_KEY_TYPES}):
-        for summary in page.get("CertificateSummaryList", []):
-            arn = str(summary["CertificateArn"])
-            if summary.get("Type", "IMPORTED") != "IMPORTED":
-                continue
-            try:
-                listed = acm.list_tags_for_certificate(CertificateArn=arn).get("Tags") or []
-                tags = {t["Key"]: t.get("Value", "") for t in listed}
-            except ClientError as exc:
-                if is_not_found(exc):
-                    continue
-                raise
-            if ctx.owner.owns(tags, PART) and (cert := client_cert(ctx, arn)) is not None:
-                found.append(cert)
+    if among is None:
+        among = [str(summary["CertificateArn"])
+                 for page in acm.get_paginator("list_certificates").paginate(Includes={"keyTypes": ALL_KEY_TYPES})
+                 for summary in page.get("CertificateSummaryList", [])
+                 if summary.get("Type", "IMPORTED") == "IMPORTED"]
+    found = [cert for arn in dict.fromkeys(among) if _owns(ctx, arn) and (cert := client_cert(ctx, arn))]
     found.sort(key=lambda c: (c.created, c.id))
     return {c.id: c for c in found}
 

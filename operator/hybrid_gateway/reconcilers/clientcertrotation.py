@@ -365,14 +365,20 @@ class ClientCertRotationReconciler(Reconciler):
         return certs, ours
 
     @staticmethod
-    def _owned(ctx: PartContext, spec: ClientCertRotationSpec,
-               state: State) -> tuple[dict[str, ClientCert], set[str]]:
+    def _owned(ctx: PartContext, spec: ClientCertRotationSpec, state: State,
+               search: bool = False) -> tuple[dict[str, ClientCert], set[str]]:
         """The certificates the operator made, by owner tags (deletion reads only these: it must not stall
-        on the user's certificate)."""
+        on the user's certificate). Generated ones are one listing; imported ones are searched for in the
+        Region (a listing plus a tag read per imported certificate) only where an import may exist that the
+        status does not record: with source secret while Generating (made just before a crash) or before the
+        first import, and on deletion of a CA-signed object (`search`); otherwise the ARNs the status records
+        are read (none for the default source: no ACM call)."""
         certs = cc.owned_certificates(ctx)
-        if spec.origin != GENERATED or any(acm.is_acm_arn(i) for i in (state.current_id, state.pending_id,
-                                                                       state.previous_id)):
+        recorded = [i for i in (state.current_id, state.pending_id, state.previous_id) if acm.is_acm_arn(i)]
+        if search or (spec.origin == FROM_SECRET and (state.phase == GENERATING or not recorded)):
             certs.update(acm.owned_imports(ctx))
+        elif recorded:
+            certs.update(acm.owned_imports(ctx, recorded))
         return certs, set(certs)
 
     @staticmethod
@@ -846,7 +852,7 @@ class ClientCertRotationReconciler(Reconciler):
         events: list[Event] = []
         try:
             state = State.from_status(obj.status)
-            certs, deletable = self._owned(ctx, spec, state)
+            certs, deletable = self._owned(ctx, spec, state, search=spec.origin != GENERATED)
             # What the stages present that the operator put there: its own certificates and the user's ACM
             # certificate it attached (cleared from the stages, never deleted).
             ours = set(certs) | {i for i in (state.current_id, state.pending_id, state.previous_id) if i}
