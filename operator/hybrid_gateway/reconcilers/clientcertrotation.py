@@ -345,15 +345,13 @@ class ClientCertRotationReconciler(Reconciler):
                           "and tls.key (type kubernetes.io/tls)")
         return acm.SecretCertificate.from_secret(where, data["tls.crt"], data["tls.key"], data.get("ca.crt", ""))
 
-    @staticmethod
-    def _known(ctx: PartContext, spec: ClientCertRotationSpec,
+    @classmethod
+    def _known(cls, ctx: PartContext, spec: ClientCertRotationSpec,
                state: State) -> tuple[dict[str, ClientCert], set[str]]:
-        """The certificates the rotation may present (by id or ARN), oldest first, and which are ours.
-
-        Generated certificates are always listed (an object switching source still presents one); ACM is
-        read only when the source or the status names an ACM certificate, so the default source costs no
-        ACM call."""
-        certs, ours = ClientCertRotationReconciler._owned(ctx, spec, state)
+        """The certificates the rotation may present or trust (by id or ARN), and which are ours: those the
+        operator made (`_owned`), plus with source acm the user's certificate, checked as API Gateway checks
+        it (Stalled before any write), plus a user's certificate the status still records (during a drain)."""
+        certs, ours = cls._owned(ctx, spec, state)
         recorded = [i for i in (state.current_id, state.pending_id, state.previous_id) if acm.is_acm_arn(i)]
         if spec.origin == FROM_ACM and spec.certificate and spec.certificate.acm_certificate_arn:
             arn = spec.certificate.acm_certificate_arn
