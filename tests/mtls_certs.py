@@ -9,7 +9,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from hybrid_gateway_devenv import certs
 
@@ -84,3 +84,27 @@ def chain(length: int, prefix: str = "", not_before: datetime | None = None) -> 
 def server_certificate(hostname: str, days: int = 90) -> tuple[str, str]:
     """(certificate PEM, private key PEM) for `hostname`, self-signed, RSA-2048."""
     return certs.self_signed(hostname, dns_names=(hostname,), not_after=datetime.now(UTC) + timedelta(days=days))
+
+
+def client_certificate(issuer: Ca, name: str, *, client_auth: bool = True, days: int = 90) -> tuple[str, str]:
+    """(certificate PEM, PKCS#8 key PEM) of an RSA-2048 end-entity certificate signed by `issuer`, with the
+    clientAuth extended key usage unless `client_auth` is False (then serverAuth only), as a CA such as
+    cert-manager's issues one for backend client authentication."""
+    key = rsa_key()
+    start = datetime.now(UTC) - timedelta(days=1)
+    usage = ExtendedKeyUsageOID.CLIENT_AUTH if client_auth else ExtendedKeyUsageOID.SERVER_AUTH
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        .issuer_name(issuer.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        .sign(issuer.key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem.decode()

@@ -2,8 +2,9 @@
 
 Self-signed; answers 200 ``{"ok": true, "path": ...}``. It can require a header value
 (``required_header=("X-Gateway-Secret", "s3cret")``: 403 otherwise) and, for ALB mutual-TLS
-passthrough, a forwarded client certificate (``X-Amzn-Mtls-Clientcert``, URL-encoded PEM) that is
-one of the certificates of ``trusted_bundle`` (PEM): 403 otherwise. Every request is recorded.
+passthrough, a forwarded client certificate chain (``X-Amzn-Mtls-Clientcert``, URL-encoded PEM) whose
+certificate is one of ``trusted_bundle`` (PEM) or is signed, through the forwarded chain, by a CA in it:
+403 otherwise. Every request is recorded.
 
 The load balancer's health checks (User-Agent ``ELB-HealthChecker/2.0``, as the ALB sends them) are
 answered ``health_status`` (200 unless a test sets another) without those checks: a health check
@@ -38,13 +39,44 @@ def _self_signed() -> tuple[bytes, bytes]:
     return cert.encode(), key.encode()
 
 
-def _fingerprints(bundle: str) -> set[bytes]:
-    found: set[bytes] = set()
+def _certificates(bundle: str) -> list[x509.Certificate]:
+    found: list[x509.Certificate] = []
     for block in bundle.split("-----END CERTIFICATE-----"):
         if "-----BEGIN CERTIFICATE-----" in block:
             pem = block[block.index("-----BEGIN CERTIFICATE-----") :] + "-----END CERTIFICATE-----\n"
-            found.add(x509.load_pem_x509_certificate(pem.encode()).fingerprint(hashes.SHA256()))
+            found.append(x509.load_pem_x509_certificate(pem.encode()))
     return found
+
+
+def _issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        child.verify_directly_issued_by(issuer)
+    except Exception:  # wrong issuer name, bad signature or unsupported key: not issued by it
+        return False
+    return True
+
+
+def trusts(bundle: str, chain: str) -> bool:
+    """Whether a presented chain (leaf first) is trusted by `bundle`: the leaf is pinned in it (an API
+    Gateway-generated certificate), or it chains by signatures, through the presented intermediates, to a
+    CA certificate in it (a CA-signed certificate: the backend trusts the CA)."""
+    presented, trusted = _certificates(chain), _certificates(bundle)
+    if not presented:
+        return False
+    pinned = {c.fingerprint(hashes.SHA256()) for c in trusted}
+    current = presented[0]
+    if current.fingerprint(hashes.SHA256()) in pinned:
+        return True
+    pool = presented[1:]
+    for _ in range(len(pool) + 1):
+        if any(_issued_by(current, ca) for ca in trusted):
+            return True
+        parent = next((c for c in pool if _issued_by(current, c)), None)
+        if parent is None:
+            return False
+        pool.remove(parent)
+        current = parent
+    return False
 
 
 class OnPremBackend:
@@ -72,9 +104,8 @@ class OnPremBackend:
             forwarded = headers.get("x-amzn-mtls-clientcert")
             if not forwarded:
                 return 403, "no client certificate forwarded"
-            presented = _fingerprints(unquote(forwarded))
-            if not presented or not presented & _fingerprints(self.trusted_bundle):
-                return 403, "client certificate not in the published bundle"
+            if not trusts(self.trusted_bundle, unquote(forwarded)):
+                return 403, "client certificate not trusted by the published bundle"
         return 200, "ok"
 
     def start(self, port: int = 0) -> OnPremBackend:

@@ -49,17 +49,21 @@ class BundleReloader(threading.Thread):
         self.join(timeout=10)
 
 
-def _passthrough_chain(cluster: Any, namespace: str, account: Any, emulator: Any, onprem: OnPremBackend,
-                       start_operator: Any) -> tuple[Any, World, str]:
+def passthrough_chain(cluster: Any, namespace: str, account: Any, emulator: Any, onprem: OnPremBackend,
+                      start_operator: Any, *extra: dict[str, Any], world_type: type[World] = World,
+                      **rotation_spec: Any) -> tuple[Any, World, str]:
+    """A HybridApi in passthrough mode and a ClientCertRotation `cert` (spec extended by `rotation_spec`,
+    `extra` objects applied with them), both Ready; returns the operator, the world and the first
+    certificate the stage presents."""
     operator = start_operator(namespace)
     onprem.required_header = ("X-Gateway-Secret", "s3cr3t-value")
     api = hybridapi("orders", account, driftCheckInterval="1s")
     api["spec"]["frontDoor"]["mutualTls"] = {"mode": "passthrough"}
-    apply(cluster, namespace, secret("orders-gw", {"token": "s3cr3t-value"}), api,
-          rotation("cert", gracePeriod="2s"))
+    apply(cluster, namespace, secret("orders-gw", {"token": "s3cr3t-value"}), *extra, api,
+          rotation("cert", gracePeriod="2s", **rotation_spec))
     wait_ready(cluster, namespace, "orders", timeout=240)
-    world = World(cluster, emulator.endpoint_url, namespace, "cert",
-                  get(cluster, namespace, "hybridapi", "orders")["status"]["resources"]["restApiId"])
+    world = world_type(cluster, emulator.endpoint_url, namespace, "cert",
+                       get(cluster, namespace, "hybridapi", "orders")["status"]["resources"]["restApiId"])
     first = wait_rotation_ready(cluster, world, operator)["status"]["current"]["clientCertificateId"]
     assert world.stage_cert() == first
     return operator, world, first
@@ -68,7 +72,7 @@ def _passthrough_chain(cluster: Any, namespace: str, account: Any, emulator: Any
 def test_passthrough_backend_trusts_every_certificate_the_stage_presents_under_load(
     cluster, namespace, account, emulator, control, onprem, start_operator
 ) -> None:
-    operator, world, first = _passthrough_chain(cluster, namespace, account, emulator, onprem, start_operator)
+    operator, world, first = passthrough_chain(cluster, namespace, account, emulator, onprem, start_operator)
     with BundleReloader(world, onprem), Load(control, world.rest_api_id) as load, Sampler(world) as sampler:
         time.sleep(1.0)  # traffic flows, checked by the backend, before the rotation starts
         request_rotation(cluster, world.namespace)
@@ -90,7 +94,7 @@ def test_passthrough_backend_trusts_every_certificate_the_stage_presents_under_l
 def test_negative_control_passthrough_a_certificate_the_bundle_lacks_is_refused_by_the_backend(
     cluster, namespace, account, emulator, control, onprem, start_operator
 ) -> None:
-    _, world, first = _passthrough_chain(cluster, namespace, account, emulator, onprem, start_operator)
+    _, world, first = passthrough_chain(cluster, namespace, account, emulator, onprem, start_operator)
     with BundleReloader(world, onprem):
         load = load_while_the_stage_presents_a_stray_certificate(world, control, first)
     print(f"\nnegative control (passthrough): {load.sent} requests sent, {len(load.failed)} failed")

@@ -122,10 +122,14 @@ class Load:
             thread.join(timeout=30)
 
 
-def load_while_the_stage_presents_a_stray_certificate(world: World, control: Any, first: str) -> Load:
+def load_while_the_stage_presents_a_stray_certificate(world: World, control: Any, first: str,
+                                                      stray: str = "") -> Load:
     """Under load, put on the stage by hand a certificate that no bundle holds (the wrong order: not the
-    operator's), until the rotation's drift check puts `first` back. Returns the load, which saw it all."""
-    stray = world.apigw.generate_client_certificate(description="negative control")["clientCertificateId"]
+    operator's), until the rotation's drift check puts `first` back. Returns the load, which saw it all.
+    The stray is a generated client certificate (deleted afterwards) unless the caller gives one (an ACM ARN)."""
+    generated = not stray
+    if generated:
+        stray = world.apigw.generate_client_certificate(description="negative control")["clientCertificateId"]
     try:
         with Load(control, world.rest_api_id) as load:
             time.sleep(1.0)
@@ -135,7 +139,8 @@ def load_while_the_stage_presents_a_stray_certificate(world: World, control: Any
             time.sleep(1.0)
         return load
     finally:
-        world.apigw.delete_client_certificate(clientCertificateId=stray)
+        if generated:
+            world.apigw.delete_client_certificate(clientCertificateId=stray)
 
 
 def _verify_chain(cluster: Any, namespace: str, account: Any, emulator: Any, onprem: Any,

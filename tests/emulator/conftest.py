@@ -102,3 +102,11 @@ def ec2(client: Callable[..., Any]) -> Any:
 @pytest.fixture()
 def elbv2(client: Callable[..., Any]) -> Any:
     return client("elbv2")
+
+@pytest.fixture()
+def api(apigw: Any) -> dict[str, str]:
+    """A REST API with GET / (no integration yet)."""
+    created = apigw.create_rest_api(name="orders", endpointConfiguration={"types": ["REGIONAL"]})
+    root = created["rootResourceId"]
+    apigw.put_method(restApiId=created["id"], resourceId=root, httpMethod="GET", authorizationType="NONE")
+    return {"id": created["id"], "root": root}

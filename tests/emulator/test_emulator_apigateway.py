@@ -26,14 +26,6 @@ def error_of(excinfo: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
     return err["Error"]["Code"], err["ResponseMetadata"]["HTTPStatusCode"]
 
 
-@pytest.fixture()
-def api(apigw: Any) -> dict[str, str]:
-    """A REST API with GET / (no integration yet)."""
-    created = apigw.create_rest_api(name="orders", endpointConfiguration={"types": ["REGIONAL"]})
-    root = created["rootResourceId"]
-    apigw.put_method(restApiId=created["id"], resourceId=root, httpMethod="GET", authorizationType="NONE")
-    return {"id": created["id"], "root": root}
-
 
 def http_integration(apigw: Any, api: dict[str, str], **extra: Any) -> dict[str, Any]:
     params = {

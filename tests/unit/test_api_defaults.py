@@ -46,6 +46,7 @@ MINIMAL: dict[str, dict[str, Any]] = {
         "stages": [{"hybridApiRef": {"name": "orders"}, "stage": "prod"}],
         "backendTrust": {"secretRef": {"name": "orders-backend-trust", "key": "ca.pem"}},
         "verification": {"hybridApiRef": {"name": "orders"}},
+        "certificate": {},
     },
     "TenancyPolicy": {"namespaces": {"names": ["team-a"]}, "allowed": {}},
 }

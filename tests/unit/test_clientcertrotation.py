@@ -29,6 +29,7 @@ from hybrid_gateway.reconcilers.clientcertrotation import (
     verify_backoff,
 )
 
+ARN = "arn:aws:acm:ap-northeast-1:111122223333:certificate/0a1b2c3d-1111-2222-3333-444455556666"
 PEM_A = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"
 PEM_B = "-----BEGIN CERTIFICATE-----\nBBBB\n-----END CERTIFICATE-----\n"
 
@@ -68,6 +69,15 @@ def test_spec_defaults() -> None:
     assert spec.rotate_requested_at is None and not spec.retain
 
 
+@pytest.mark.parametrize(("certificate", "origin"), [
+    (None, "apiGateway"), ({}, "apiGateway"), ({"source": "secret", "secretRef": {"name": "tls"}}, "secret"),
+    ({"source": "acm", "acmCertificateArn": ARN}, "acm"),
+])
+def test_certificate_source_defaults_to_api_gateway(certificate: dict[str, Any] | None, origin: str) -> None:
+    spec = parse(body(**({} if certificate is None else {"certificate": certificate})))
+    assert spec.origin == origin
+
+
 def test_spec_full() -> None:
     spec = parse(body(
         renewBefore="30s", gracePeriod="1m30s", deletionPolicy="Retain", rotateRequestedAt="2026-05-01T09:00:00Z",
@@ -94,6 +104,11 @@ def test_spec_full() -> None:
         ("bad duration", {"renewBefore": "30d"}, "InvalidDuration"),
         ("bad request time", {"rotateRequestedAt": "yesterday"}, "InvalidRotateRequest"),
         ("request time without zone", {"rotateRequestedAt": "2026-05-01T09:00:00"}, "InvalidRotateRequest"),
+        ("source secret without secretRef", {"certificate": {"source": "secret"}}, "InvalidCertificateSource"),
+        ("source acm without an ARN", {"certificate": {"source": "acm"}}, "InvalidCertificateSource"),
+        ("an ARN with source apiGateway", {"certificate": {"acmCertificateArn": ARN}}, "InvalidCertificateSource"),
+        ("a secretRef with source acm", {"certificate": {"source": "acm", "acmCertificateArn": ARN,
+                                                         "secretRef": {"name": "tls"}}}, "InvalidCertificateSource"),
     ],
 )
 def test_spec_errors_are_stalled(reason: str, spec: dict[str, Any], expected: str) -> None:

@@ -12,7 +12,9 @@ Semantics follow the API Gateway API reference (field names, error types, patch 
 against plain moto 5.2.1 before writing each handler:
 
 - client certificates (Generate/Get/Get*s/Update/Delete): moto answers 404 for the whole path;
-- ``clientCertificateId`` on stages: moto accepts ``replace /clientCertificateId`` and drops it;
+- ``clientCertificateId`` on stages: moto accepts ``replace /clientCertificateId`` and drops it; the
+  extension also takes a CA-signed ACM certificate's ARN there (issued, same Region, clientAuth, not
+  AMAZON_ISSUED), which the data plane then presents with its chain;
 - PutIntegration drops ``connectionId`` and ``integrationTarget`` (the ALB / NLB of a VPC link V2
   integration); GetIntegration answers ``200 {}`` for a method without
   an integration; UpdateIntegration is not implemented (500);
@@ -502,8 +504,8 @@ class ApiGatewayExtension:
         if not stage_name:
             raise bad_request("Stage name must be non-empty")
         cert_id = body.get("clientCertificateId")
-        if cert_id and cert_id not in client_certificates(backend):
-            raise bad_request(f"Invalid client certificate identifier specified: {cert_id}")
+        if cert_id:
+            self._check_stage_certificate(call, backend, str(cert_id))
         stage = backend.create_stage(
             api_id,
             stage_name,
@@ -519,6 +521,28 @@ class ApiGatewayExtension:
             extras(stage)["clientCertificateId"] = cert_id
         return json_reply(201, stage.to_json())
 
+    def _check_stage_certificate(self, call: AwsCall, backend: Any, value: str) -> None:
+        """What a stage's clientCertificateId may name: a generated client certificate, or an ACM certificate
+        ARN of the same account and Region that is ISSUED, not an ACM public (AMAZON_ISSUED) one, and has the
+        clientAuth extended key usage (docs/aws-behaviour.md, "CA-signed client certificates from ACM on a
+        stage"; the ARN's field and the messages are assumptions)."""
+        if not value.startswith("arn:"):
+            if value not in client_certificates(backend):
+                raise bad_request(f"Invalid client certificate identifier specified: {value}")
+            return
+        parts = value.split(":")
+        if len(parts) < 6 or parts[2] != "acm" or parts[3] != call.region or parts[4] != call.account_id:
+            raise bad_request(f"Invalid client certificate ARN specified: {value} is not an ACM certificate of "
+                              f"this account in {call.region}.")
+        cert = _require_issued_certificate(call.account_id, value, "client certificate")
+        if cert.type == "AMAZON_ISSUED":
+            raise bad_request(f"ACM public certificates are not supported for backend client authentication: {value}. "
+                              "Import a certificate or issue one through AWS Private Certificate Authority.")
+        from .patches import extended_key_usages
+
+        if "TLS_WEB_CLIENT_AUTHENTICATION" not in {u["Name"] for u in extended_key_usages(cert)}:
+            raise bad_request(f"The certificate {value} does not have the clientAuth extended key usage.")
+
     def update_stage(self, call: AwsCall, backend: Any, body: dict[str, Any]) -> Reply:
         api_id = call.path_params["restapi_id"]
         stage_name = call.path_params["stage_name"]
@@ -530,8 +554,8 @@ class ApiGatewayExtension:
         for op in ours:
             if op["op"] in ("replace", "add"):
                 value = str(op.get("value") or "")
-                if value and value not in client_certificates(backend):
-                    raise bad_request(f"Invalid client certificate identifier specified: {value}")
+                if value:
+                    self._check_stage_certificate(call, backend, value)
                 new_cert = value or None
             elif op["op"] == "remove":
                 new_cert = None
@@ -1059,8 +1083,8 @@ class ApiGatewayExtension:
         api_id = call.path_params["restapi_id"]
         resource = backend.get_resource(api_id, call.path_params["resource_id"])
         cert_id = body.get("clientCertificateId") or None
-        if cert_id and cert_id not in client_certificates(backend):
-            raise bad_request(f"Invalid client certificate identifier specified: {cert_id}")
+        if cert_id:  # a generated certificate's id, or (assumed, as on a stage) an ACM certificate's ARN
+            self._check_stage_certificate(call, backend, str(cert_id))
         with self._lock:
             injected = (self._answers.get(cert_id) if cert_id else None) or self._default_answer
         integration = method.method_integration
@@ -1116,13 +1140,13 @@ class ApiGatewayExtension:
         self, call: AwsCall, backend: Any, body: dict[str, Any], resource: Any, integration: Any, cert_id: str | None
     ) -> Reply:
         """TestInvokeMethod over the real request path (no injected answer configured)."""
-        from .dataplane.path import ClientIdentity, forward_to_alb, integration_method, integration_path
+        from .dataplane.endpoints import stage_identity
+        from .dataplane.path import forward_to_alb, integration_method, integration_path
 
         started = time.monotonic()
         request_id = str(uuid.uuid4())
         stamp = datetime.now(UTC).strftime("%a %b %d %H:%M:%S UTC %Y")
-        cert = client_certificates(backend).get(cert_id) if cert_id else None
-        client = ClientIdentity(cert.pem, cert.key_pem) if cert is not None and cert.key_pem else None
+        client = stage_identity(backend, cert_id or "")
         request_path = str(body.get("pathWithQueryString") or "")
         headers = {str(k): str(v) for k, v in dict(body.get("headers") or {}).items()}
         outcome = forward_to_alb(

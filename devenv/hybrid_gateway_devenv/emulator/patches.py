@@ -53,7 +53,10 @@ Gateway extension (:mod:`.apigateway`) stores the fields moto lacks in :func:`ex
 |                                          | domain names using it (moto: always empty); no IssuedAt /  |
 |                                          | NotBefore / NotAfter / Serial while PENDING_VALIDATION;    |
 |                                          | ``KeyAlgorithm`` spelled ``RSA-2048`` as AWS answers;      |
-|                                          | ``Issuer`` is the issuer's O (moto: CN)                    |
+|                                          | ``Issuer`` is the issuer's O (moto: CN);                   |
+|                                          | ``ExtendedKeyUsages`` from the certificate (moto: [])      |
+| acm ``AWSCertificateManagerBackend.import_certificate`` | a re-import keeps the tags and refuses new |
+|                                          | ones (``ValidationException``; moto dropped the tags)      |
 | acm ``AWSCertificateManagerBackend.list_certificates`` | without ``Includes.keyTypes`` only RSA_1024 /  |
 |                                          | RSA_2048 certificates; ``keyTypes`` in the request spelling |
 | route53 ``Route53Backend.change_resource_record_sets`` | a CREATE of a record set that exists      |
@@ -625,6 +628,49 @@ def _list_certificates(self: Any, statuses: list[str], includes: dict[str, Any])
         yield cert
 
 
+# ACM's names of the extended key usages it reports (ACM API reference, ExtendedKeyUsage).
+_EKU_NAMES = {
+    "1.3.6.1.5.5.7.3.1": "TLS_WEB_SERVER_AUTHENTICATION",
+    "1.3.6.1.5.5.7.3.2": "TLS_WEB_CLIENT_AUTHENTICATION",
+    "1.3.6.1.5.5.7.3.3": "CODE_SIGNING",
+    "1.3.6.1.5.5.7.3.4": "EMAIL_PROTECTION",
+    "1.3.6.1.5.5.7.3.8": "TIME_STAMPING",
+    "1.3.6.1.5.5.7.3.9": "OCSP_SIGNING",
+}
+
+
+def extended_key_usages(cert: Any) -> list[dict[str, str]]:
+    """DescribeCertificate's ExtendedKeyUsages from the certificate itself (moto answers [] always)."""
+    from cryptography import x509
+
+    try:
+        usages = x509.load_pem_x509_certificate(bytes(cert.cert)).extensions.get_extension_for_class(
+            x509.ExtendedKeyUsage).value
+    except (ValueError, x509.ExtensionNotFound):
+        return []
+    return [{"Name": _EKU_NAMES.get(u.dotted_string, "CUSTOM"), "OID": u.dotted_string} for u in usages]
+
+
+def _import_certificate(self: Any, certificate: bytes, private_key: bytes, chain: bytes | None, arn: str | None,
+                        tags: list[dict[str, str]]) -> str:
+    """A re-import (CertificateArn given) keeps the certificate's tags and refuses new ones, as ACM does
+    ("You cannot apply tags when reimporting a certificate"); moto dropped them."""
+    from moto.acm.exceptions import AWSValidationException
+
+    if arn is None:
+        return str(_original("AWSCertificateManagerBackend.import_certificate")(
+            self, certificate, private_key, chain, arn, tags))
+    if tags:
+        raise AWSValidationException("Tagging is not permitted on re-import.")
+    old = self._certificates.get(arn)
+    kept = list(old.tags.items()) if old is not None else []
+    new_arn = str(_original("AWSCertificateManagerBackend.import_certificate")(
+        self, certificate, private_key, chain, arn, []))
+    if kept:
+        self._certificates[new_arn].tags.add([{"Key": k, "Value": v} for k, v in kept])
+    return new_arn
+
+
 def _certificate_describe(self: Any) -> dict[str, Any]:
     from .guards import certificate_users
 
@@ -635,6 +681,7 @@ def _certificate_describe(self: Any) -> dict[str, Any]:
     if len(parts) > 4:
         with contextlib.suppress(Exception):  # a region moto does not know: keep moto's answer
             data["Certificate"]["InUseBy"] = certificate_users(parts[4], parts[3], self.arn)
+    data["Certificate"]["ExtendedKeyUsages"] = extended_key_usages(self)
     if data["Certificate"].get("Status") == "PENDING_VALIDATION":
         for key in ("IssuedAt", "NotBefore", "NotAfter", "Serial"):
             data["Certificate"].pop(key, None)
@@ -756,6 +803,7 @@ def apply() -> None:
             (CertBundle, "check", _certificate_check),
             (CertBundle, "describe", _certificate_describe),
             (AWSCertificateManagerBackend, "list_certificates", _list_certificates),
+            (AWSCertificateManagerBackend, "import_certificate", _import_certificate),
             (Route53Backend, "change_resource_record_sets", _change_resource_record_sets),
             (FakeBucket, "is_versioned", property(_bucket_is_versioned)),
             (ELBV2Response, "create_listener", elb_truststores._with_mutual_authentication("create_listener")),

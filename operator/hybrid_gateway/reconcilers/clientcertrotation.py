@@ -34,6 +34,7 @@ from pydantic import ValidationError
 from hybrid_gateway import GROUP, VERSION, metrics
 from hybrid_gateway.api.v1alpha1.clientcertrotation import (
     CLIENT_CERT_ROTATION,
+    CertificateOrigin,
     ClientCertRotationSpec,
     ConditionType,
     Phase,
@@ -45,6 +46,7 @@ from hybrid_gateway.aws.tags import MANAGED_BY, MANAGED_BY_TAG, OWNER_TAG, UID_T
 from hybrid_gateway.durations import format_time, parse_time
 from hybrid_gateway.errors import PassError, Stalled
 from hybrid_gateway.kube import NotOwned
+from hybrid_gateway.parts import acm_client_certificate as acm
 from hybrid_gateway.parts import client_certificate as cc
 from hybrid_gateway.parts import trust_bundle as tb
 from hybrid_gateway.parts.base import Observed, Outcome, PartContext
@@ -80,6 +82,11 @@ SHORT_GRACE_SECONDS = 30.0
 
 # Why a rotation started (status.rotation.reason).
 INITIAL, REQUESTED, EXPIRING, DELETED = "Initial", "Requested", "Expiring", "CertificateDeleted"
+CHANGED = "CertificateChanged"  # spec.certificate names another certificate (or its Secret one from another CA)
+
+GENERATED, FROM_SECRET, FROM_ACM = (CertificateOrigin.API_GATEWAY.value, CertificateOrigin.SECRET.value,
+                                    CertificateOrigin.ACM.value)
+TLS_SECRET_KEYS = ("tls.crt", "tls.key", "ca.crt")
 
 
 def not_owned(exc: NotOwned, obj: KubeObject) -> Stalled:
@@ -89,6 +96,11 @@ def not_owned(exc: NotOwned, obj: KubeObject) -> Stalled:
         f"ClientCertRotation (it has no ownerReference to {obj.kind} {obj.name}, uid {obj.uid}); the operator "
         f"writes only a {exc.kind} it created, so it changed nothing. Delete that {exc.kind} (the operator then "
         f"creates it) or name another one in spec.backendTrust"))
+
+
+def secret_name(run: Run) -> str:
+    ref = run.spec.certificate.secret_ref if run.spec.certificate else None
+    return f"{run.obj.namespace}/{ref.name}" if ref else "?"
 
 
 def verify_backoff(attempts: int) -> float:
@@ -242,6 +254,10 @@ class Run:
     certs: dict[str, ClientCert]
     events: list[Event] = field(default_factory=list)
     outcomes: list[Outcome] = field(default_factory=list)  # drift corrections only
+    # The certificates the operator made (generated or imported), which it may delete; a user's ACM
+    # certificate (source acm) is presented but never deleted.
+    ours: set[str] = field(default_factory=set)
+    secret: acm.SecretCertificate | None = None  # source secret: the Secret's certificate, checked
     bundle_ok: bool = True
     bundle_message: str = ""
     waiting: Condition | None = None  # why StagesUsingCurrent is not True this pass (rotation under way)
@@ -252,7 +268,7 @@ class Run:
 
 # What finalize reads from the spec: the Region (certificates are found there by owner tags), the stages
 # whose certificate it clears and the trust bundle it removes.
-TEARDOWN_FIELDS = ("region", "deletion_policy", "stages", "backend_trust")
+TEARDOWN_FIELDS = ("region", "deletion_policy", "stages", "backend_trust", "certificate")
 
 
 class ClientCertRotationReconciler(Reconciler):
@@ -284,7 +300,9 @@ class ClientCertRotationReconciler(Reconciler):
             hop = Condition(STAGES_USING_CURRENT, False, "WaitingForStages", waiting_for)
             return PassResult(hops=[hop], status={"stages": [t.status() for t in targets]})
         state = State.from_status(stored)
-        run = Run(obj, spec, ctx, self.now(), state, targets, cc.owned_certificates(ctx))
+        secret = self._secret_certificate(obj, spec)  # checked before any AWS write
+        certs, ours = self._known(ctx, spec, state)
+        run = Run(obj, spec, ctx, self.now(), state, targets, certs, ours=ours, secret=secret)
         self._converge(run)
         self._step(run)
         status = self._status(run)
@@ -314,6 +332,59 @@ class ClientCertRotationReconciler(Reconciler):
             self.runtime.kube.check_owned(trust.kind, obj.namespace, trust.ref.name, obj.uid)
         except NotOwned as exc:
             raise not_owned(exc, obj) from None
+
+    def _secret_certificate(self, obj: KubeObject, spec: ClientCertRotationSpec) -> acm.SecretCertificate | None:
+        """Source secret: the TLS Secret's certificate, checked (Stalled with what to fix, no AWS call)."""
+        if spec.origin != FROM_SECRET or spec.certificate is None or spec.certificate.secret_ref is None:
+            return None
+        name = spec.certificate.secret_ref.name
+        where = f"{obj.namespace}/{name}"
+        data = self.runtime.kube.secret_data(obj.namespace, name, TLS_SECRET_KEYS)
+        if "tls.crt" not in data or "tls.key" not in data:
+            raise Stalled("InvalidCertificateSecret", f"spec.certificate.secretRef: Secret {where} needs tls.crt "
+                          "and tls.key (type kubernetes.io/tls)")
+        return acm.SecretCertificate.from_secret(where, data["tls.crt"], data["tls.key"], data.get("ca.crt", ""))
+
+    @classmethod
+    def _known(cls, ctx: PartContext, spec: ClientCertRotationSpec,
+               state: State) -> tuple[dict[str, ClientCert], set[str]]:
+        """The certificates the rotation may present or trust (by id or ARN), and which are ours: those the
+        operator made (`_owned`), plus with source acm the user's certificate, checked as API Gateway checks
+        it (Stalled before any write), plus a user's certificate the status still records (during a drain)."""
+        certs, ours = cls._owned(ctx, spec, state)
+        recorded = [i for i in (state.current_id, state.pending_id, state.previous_id) if acm.is_acm_arn(i)]
+        if spec.origin == FROM_ACM and spec.certificate and spec.certificate.acm_certificate_arn:
+            arn = spec.certificate.acm_certificate_arn
+            certs[arn] = acm.usable(ctx, arn, "spec.certificate.acmCertificateArn")
+            ours.discard(arn)  # a user's certificate, even one the operator once imported
+        for arn in recorded:  # a user's certificate still presented or trusted (previous, during a drain)
+            if arn not in certs and (cert := acm.client_cert(ctx, arn)) is not None:
+                certs[arn] = cert
+        return certs, ours
+
+    @staticmethod
+    def _owned(ctx: PartContext, spec: ClientCertRotationSpec, state: State,
+               search: bool = False) -> tuple[dict[str, ClientCert], set[str]]:
+        """The certificates the operator made, by owner tags (deletion reads only these: it must not stall
+        on the user's certificate). Generated ones are one listing; imported ones are searched for in the
+        Region (a listing plus a tag read per imported certificate) only where an import may exist that the
+        status does not record: with source secret while Generating (made just before a crash) or before the
+        first import, and on deletion of a CA-signed object (`search`); otherwise the ARNs the status records
+        are read (none for the default source: no ACM call)."""
+        certs = cc.owned_certificates(ctx)
+        recorded = [i for i in (state.current_id, state.pending_id, state.previous_id) if acm.is_acm_arn(i)]
+        if search or (spec.origin == FROM_SECRET and (state.phase == GENERATING or not recorded)):
+            certs.update(acm.owned_imports(ctx))
+        elif recorded:
+            certs.update(acm.owned_imports(ctx, recorded))
+        return certs, set(certs)
+
+    @staticmethod
+    def _retire_certificate(run: Run, cert_id: str) -> bool:
+        """Delete a certificate the operator made; a user's ACM certificate stays (False)."""
+        if cert_id not in run.ours:
+            return False
+        return acm.delete(run.ctx, cert_id) if acm.is_acm_arn(cert_id) else cc.delete(run.ctx, cert_id)
 
     def _rest_api_id(self, obj: KubeObject, name: str, what: str) -> tuple[str, str, dict[str, Any]]:
         """(restApiId or "", why not, HybridApi body). Raises Stalled when the HybridApi does not exist."""
@@ -412,7 +483,7 @@ class ClientCertRotationReconciler(Reconciler):
             run.bundle_ok, run.bundle_message = True, "no client certificate exists yet"
             return
         present.sort(key=lambda c: (c.created, c.id))
-        bundle = tb.compose(c.pem for c in present)
+        bundle = tb.compose(c.trust_pem for c in present)
         trust, obj = run.spec.backend_trust, run.obj
         try:
             written = self.runtime.kube.upsert_data_key(
@@ -478,15 +549,23 @@ class ClientCertRotationReconciler(Reconciler):
         # Leftovers (a certificate of an interrupted rotation whose status was lost): nothing uses them.
         in_use = {t.certificate_id for t in run.targets}
         for cert_id in list(run.certs):
-            if cert_id != state.current_id and cert_id not in in_use and cc.delete(run.ctx, cert_id):
+            if cert_id != state.current_id and cert_id not in in_use and self._retire_certificate(run, cert_id):
                 run.outcomes.append(Outcome(cc.PART, Observed(cert_id, None), "Deleted", ["not in use"]))
                 del run.certs[cert_id]
         current = run.certs[state.current_id]
-        if spec.rotate_requested_at and spec.rotate_requested_at != state.last_handled:
+        if change := self._source_change(run, current):
+            run.events.append(Event("Updated", f"spec.certificate: {change}: rotating from {current.id}"))
+            self._start(run, CHANGED)
+        elif spec.rotate_requested_at and spec.rotate_requested_at != state.last_handled and spec.origin != GENERATED:
+            # A CA-signed certificate is renewed by its issuer; there is nothing for the operator to make.
+            run.events.append(Event("Updated", f"spec.rotateRequestedAt {spec.rotate_requested_at}: the certificate "
+                                    f"comes from source {spec.origin}; renew it there (nothing to rotate)"))
+            state.last_handled = spec.rotate_requested_at
+        elif spec.rotate_requested_at and spec.rotate_requested_at != state.last_handled:
             run.events.append(Event("Updated", f"Rotation of client certificate {current.id} requested "
                                     f"(spec.rotateRequestedAt {spec.rotate_requested_at})"))
             self._start(run, REQUESTED)
-        elif run.now >= current.expires - dt.timedelta(seconds=spec.renew_before_seconds):
+        elif spec.origin == GENERATED and run.now >= current.expires - dt.timedelta(seconds=spec.renew_before_seconds):
             run.events.append(Event("ExpiringSoon", f"client certificate {current.id} expires at "
                                     f"{format_time(current.expires)}: rotating"))
             self._start(run, EXPIRING)
@@ -494,18 +573,56 @@ class ClientCertRotationReconciler(Reconciler):
     def _generate(self, run: Run) -> None:
         state = run.state
         keep = {state.current_id, state.previous_id}
-        # A certificate generated by a pass that crashed before writing status: adopt, don't twin.
-        found = [c for c in run.certs.values() if c.id not in keep]
+        # A certificate made by a pass that crashed before writing status: adopt, don't twin.
+        found = [c for c in run.certs.values() if c.id not in keep and self._is_wanted(run, c)]
         if found:
             cert = found[-1]
-            run.events.append(Event("Created", f"Adopted client certificate {cert.id} generated before a restart"))
+            made = "named in spec.certificate" if run.spec.origin == FROM_ACM else "made before a restart"
+            run.events.append(Event("Created", f"Adopted client certificate {cert.id} {made}"))
+        elif run.secret is not None:
+            cert = acm.import_secret(run.ctx, run.secret)
+            run.events.append(Event("Created", f"Imported the certificate of Secret {secret_name(run)} into ACM as "
+                                    f"{cert.id} (expires {format_time(cert.expires)})"))
+        elif run.spec.origin == FROM_ACM:
+            raise Stalled("ClientCertificateNotFound", "spec.certificate.acmCertificateArn names no certificate")
         else:
             cert = cc.generate(run.ctx)
-            run.certs[cert.id] = cert
             run.events.append(Event("Created", f"Generated client certificate {cert.id} "
                                     f"(expires {format_time(cert.expires)})"))
+        if cert.id not in run.certs:
+            run.certs[cert.id] = cert
+            run.ours.add(cert.id)
         state.pending = cert.status()
         state.phase = PUBLISHING
+
+    @staticmethod
+    def _is_wanted(run: Run, cert: ClientCert) -> bool:
+        """Whether `cert` is what spec.certificate asks the stages to present."""
+        if run.spec.origin == FROM_ACM:
+            return run.spec.certificate is not None and cert.id == run.spec.certificate.acm_certificate_arn
+        if run.secret is not None:
+            return acm.is_acm_arn(cert.id) and acm.fingerprint(cert) == run.secret.fingerprint
+        return not acm.is_acm_arn(cert.id)
+
+    def _source_change(self, run: Run, current: ClientCert) -> str:
+        """Idle: what makes the current certificate not the one spec.certificate asks for ("" = nothing). A
+        Secret renewed by the same CA is re-imported in place here (same ARN, no trust change: the stages keep
+        presenting it and API Gateway propagates the re-import); anything else is rotated to."""
+        if self._is_wanted(run, current):
+            return ""
+        secret = run.secret
+        if secret is None:
+            return f"source {run.spec.origin} asks for another certificate than {current.id}"
+        trusted = set(tb.certificates_in(current.trust_pem)) if acm.is_acm_arn(current.id) else set()
+        same_ca = bool(trusted) and set(tb.certificates_in(secret.trust_pem)) <= trusted
+        if same_ca and current.id in run.ours and secret.key_algorithm == acm.key_algorithm(current):
+            renewed = acm.import_secret(run.ctx, secret, current.id)
+            run.certs[current.id] = renewed
+            run.state.current = renewed.status()
+            run.events.append(Event("Updated", f"Re-imported the renewed certificate of Secret {secret_name(run)} "
+                                    f"into {current.id} (same CA; expires {format_time(renewed.expires)})"))
+            return ""
+        return f"Secret {secret_name(run)} holds a certificate from another CA (or key type) than {current.id}"
 
     def _trust_stores_behind(self, run: Run) -> str:
         """Which verify-mode HybridApis of the targets have not loaded the published bundle into their ALB trust
@@ -612,7 +729,7 @@ class ClientCertRotationReconciler(Reconciler):
         # _converge published [current] only; now the old certificate can go.
         state = run.state
         old = state.previous_id
-        if old and cc.delete(run.ctx, old):
+        if old and self._retire_certificate(run, old):
             run.certs.pop(old, None)
             run.events.append(Event("Deleted", f"Deleted client certificate {old}"))
         completed = format_time(run.now)
@@ -732,9 +849,12 @@ class ClientCertRotationReconciler(Reconciler):
         ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
         events: list[Event] = []
         try:
-            ours = set(cc.owned_certificates(ctx))
             state = State.from_status(obj.status)
-            ours |= {i for i in (state.current_id, state.pending_id, state.previous_id) if i}
+            certs, deletable = self._owned(ctx, spec, state, search=spec.origin != GENERATED)
+            # What the stages present that the operator put there: its own certificates and the user's ACM
+            # certificate it attached (cleared from the stages, never deleted).
+            ours = set(certs) | {i for i in (state.current_id, state.pending_id, state.previous_id) if i}
+            user = ours - deletable - {i for i in ours if not acm.is_acm_arn(i)}
             for ref in spec.stages:
                 api = kube.get_object(HYBRID_API.plural, obj.namespace, ref.hybrid_api)
                 resources = ((api or {}).get("status") or {}).get("resources") or {}
@@ -745,8 +865,9 @@ class ClientCertRotationReconciler(Reconciler):
                 if using and using in ours:
                     cc.set_stage_certificate(ctx, rest_api_id, ref.stage, "")
                     events.append(Event("Updated", f"Cleared client certificate {using} from stage {ref.label}"))
-            for cert_id in sorted(ours):
-                if cc.delete(ctx, cert_id):
+            for cert_id in sorted(ours - user):
+                gone = acm.delete(ctx, cert_id) if acm.is_acm_arn(cert_id) else cc.delete(ctx, cert_id)
+                if gone:
                     events.append(Event("Deleted", f"Deleted client certificate {cert_id}"))
             if trust.s3 is not None:
                 deleted = tb.TrustBundleObject().remove(ctx, tb.s3_uri(trust.s3.bucket, trust.s3.key))

@@ -61,6 +61,26 @@ def _route(api: Any, path: str, http_method: str) -> tuple[Any, Any] | None:
     return (best[1], method) if method is not None else None
 
 
+def stage_identity(backend: Any, cert_id: str) -> ClientIdentity | None:
+    """The certificate (with its chain) and key a stage presents to the backend: a generated client
+    certificate, or the ACM certificate its clientCertificateId names by ARN, read per connection so that a
+    re-import is presented at once (docs/aws-behaviour.md: API Gateway propagates a re-import)."""
+    from ..apigateway import client_certificates
+
+    if not cert_id:
+        return None
+    if cert_id.startswith("arn:"):
+        from ..patches import acm_certificate
+
+        acm = acm_certificate(cert_id)
+        if acm is None:
+            return None
+        chain = bytes(acm.cert).decode() + (bytes(acm.chain).decode() if acm.chain else "")
+        return ClientIdentity(chain, bytes(acm.key).decode())
+    cert = client_certificates(backend).get(cert_id)
+    return ClientIdentity(cert.pem, cert.key_pem) if cert is not None and cert.key_pem else None
+
+
 def invoke_stage(
     account: str,
     region: str,
@@ -75,7 +95,6 @@ def invoke_stage(
     """API Gateway's answer to ``http_method`` ``request`` (the path below the stage, with its
     query) on ``stage_name`` of ``api``: the request path of :mod:`.path` for a VPC link
     integration. Both the default endpoint and the custom domain names end here."""
-    from ..apigateway import client_certificates
     from ..patches import extras
 
     stage = api.stages.get(stage_name)
@@ -90,9 +109,7 @@ def invoke_stage(
     integration = method.method_integration
     if integration is None or integration.connection_type != "VPC_LINK":
         return Outcome(500, '{"message": "Internal server error"}')  # the emulator carries VPC links only
-    cert_id = extras(stage).get("clientCertificateId")
-    cert = client_certificates(backend).get(cert_id) if cert_id else None
-    client = ClientIdentity(cert.pem, cert.key_pem) if cert is not None and cert.key_pem else None
+    client = stage_identity(backend, str(extras(stage).get("clientCertificateId") or ""))
     return forward_to_alb(
         account,
         region,
