@@ -25,7 +25,7 @@ from typing import Any, Generic, TypeVar
 from botocore.exceptions import ClientError
 
 from hybrid_gateway.aws.errors import error_code
-from hybrid_gateway.errors import PassError
+from hybrid_gateway.errors import PassError, RetryLater
 from hybrid_gateway.parts.base import Observed, Outcome, Part, PartContext
 from hybrid_gateway.status.conditions import Condition
 
@@ -143,16 +143,22 @@ class Chain(Generic[I]):
                             if not reasons else Condition(hop, False, "Waiting", "; ".join(reasons)))
         if not run.waiting and run.retiring:
             # Every dependent now points at the replacements: what they replaced can go.
-            self._retire(ctx, inputs, run.found, run.retiring)
-            run.retiring = {}
+            run.retiring = self._retire(ctx, inputs, run.found, run.retiring)
         return run
 
-    def _retire(self, ctx: PartContext, inputs: I, found: Found, retiring: Retiring) -> None:
-        steps = {s.key: s for s in self.steps}
-        for key, ids in retiring.items():
-            part = steps[key].part(inputs, found)
-            for old in ids:
-                part.remove(ctx, old)
+    def _retire(self, ctx: PartContext, inputs: I, found: Found, retiring: Retiring) -> Retiring:
+        """Remove what was replaced, dependents first (reverse chain order: a VPC link before its NLB). What
+        AWS still holds (RetryLater: an NLB whose link is still deleting) stays retiring for a later pass,
+        without failing this one: the new chain is already serving."""
+        left: Retiring = {}
+        for step in reversed(self.steps):
+            part = step.part(inputs, found)
+            for old in retiring.get(step.key, []):
+                try:
+                    part.remove(ctx, old)
+                except RetryLater:
+                    left.setdefault(step.key, []).append(old)
+        return left
 
     def finalize(
         self, ctx: PartContext, inputs: I, known: dict[str, Any], retiring: Retiring | None = None
