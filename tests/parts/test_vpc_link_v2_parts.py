@@ -99,7 +99,8 @@ def test_two_users_share_one_link_the_last_one_deletes_it_and_then_its_security_
     assert made.action == "Created" and rec.writes()[-1] == "CreateVpcLink"
     created = rec.params("CreateVpcLink")[0]
     assert created["SecurityGroupIds"] == [group.observed.id] and sorted(created["SubnetIds"]) == sorted(subnets)
-    assert created["Tags"][KEY_TAG] == link_key(vpc, subnets) and created["Tags"][user_tag(a.owner.uid)] == "team-a/orders"
+    assert created["Tags"][KEY_TAG] == link_key(vpc, subnets)
+    assert created["Tags"][user_tag(a.owner.uid)] == "team-a/orders"
     assert created["Name"] == link_name(link_key(vpc, subnets), 1)
 
     # The second HybridApi of the same VPC and subnets finds the group and the link (by key, not by owner) and
