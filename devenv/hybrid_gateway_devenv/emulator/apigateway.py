@@ -261,6 +261,48 @@ def _is_stage_variable(value: str) -> bool:
     return value.startswith("${stageVariables.")
 
 
+def integrations_using(backend: Any, link_id: str) -> list[str]:
+    """The integrations (``rest-api-id/resource-id/http-method``) of one moto API Gateway backend
+    whose ``connectionId`` is ``link_id`` (a VPC link V1 or V2)."""
+    references: list[str] = []
+    for api in list(backend.apis.values()):
+        for resource in list(api.resources.values()):
+            for method_name, method in list(resource.resource_methods.items()):
+                integration = method.method_integration
+                if integration is not None and extras(integration).get("connectionId") == link_id:
+                    references.append(f"{api.id}/{resource.id}/{method_name}")
+    return references
+
+
+def rest_integrations_using(account_id: str, region: str, link_id: str) -> list[str]:
+    """:func:`integrations_using` for the REST APIs of one account and Region."""
+    from moto.apigateway.models import apigateway_backends
+
+    return integrations_using(apigateway_backends[account_id][region], link_id)
+
+
+def _load_balancer_arn_problem(arn: str, region: str, account_id: str) -> str | None:
+    """Why ``arn`` is no ``integrationTarget`` (an ALB or NLB of this account and Region), or None."""
+    parts = arn.split(":")
+    resource = parts[5] if len(parts) == 6 else ""
+    if not (
+        len(parts) == 6
+        and parts[2] == "elasticloadbalancing"
+        and resource.startswith(("loadbalancer/app/", "loadbalancer/net/"))
+        and len(resource.split("/")) == 4
+    ):
+        return (
+            f"Invalid integrationTarget ARN specified: {arn}. "
+            "It must be the ARN of an Application or Network Load Balancer."
+        )
+    if parts[3] != region or parts[4] != account_id:
+        return (
+            f"Invalid integrationTarget ARN specified: {arn}. "
+            "The load balancer must be in the API's account and Region."
+        )
+    return None
+
+
 def _acm_certificate(account_id: str, arn: str) -> Any | None:
     from moto.acm.models import acm_backends
 
@@ -510,14 +552,47 @@ class ApiGatewayExtension:
             raise MethodNotFoundException()
         return method
 
-    def _check_connection(self, backend: Any, connection_type: str | None, connection_id: str | None) -> None:
+    def _check_connection(
+        self,
+        call: AwsCall,
+        backend: Any,
+        connection_type: str | None,
+        connection_id: str | None,
+        integration_target: str | None,
+    ) -> None:
+        """A VPC link V1 id (no ``integrationTarget``) or a V2 id with an ``integrationTarget`` (the ALB or
+        NLB): "Set up a private integration"; a stage variable id is resolved only at invocation."""
+        from .vpclinks_v2 import find_v2_link
+
         if connection_type not in (None, "INTERNET", "VPC_LINK"):
             raise bad_request(f"Invalid connection type '{connection_type}'. Must be one of: [INTERNET, VPC_LINK]")
-        if connection_type == "VPC_LINK":
-            if not connection_id:
-                raise bad_request("A connectionId must be specified when connectionType is VPC_LINK")
-            if not _is_stage_variable(connection_id) and connection_id not in backend.vpc_links:
-                raise bad_request(f"Invalid VPC Link identifier specified: {connection_id}")
+        if connection_type != "VPC_LINK":
+            if integration_target:
+                raise bad_request("integrationTarget can only be set when connectionType is VPC_LINK")
+            return
+        if not connection_id:
+            raise bad_request("A connectionId must be specified when connectionType is VPC_LINK")
+        if integration_target:
+            problem = _load_balancer_arn_problem(integration_target, call.region, call.account_id)
+            if problem:
+                raise bad_request(problem)
+        if _is_stage_variable(connection_id):
+            return
+        if connection_id in backend.vpc_links:
+            if integration_target:
+                raise bad_request(
+                    f"integrationTarget cannot be used with VPC link {connection_id}: it is a VPC link V1, which "
+                    "targets its Network Load Balancer. Use a VPC link V2."
+                )
+            return
+        if find_v2_link(call.account_id, call.region, connection_id) is not None:
+            if not integration_target:
+                raise bad_request(
+                    f"VPC link {connection_id} is a VPC link V2: an integrationTarget (the ARN of the Application "
+                    "or Network Load Balancer) is required."
+                )
+            return
+        raise bad_request(f"Invalid VPC Link identifier specified: {connection_id}")
 
     @staticmethod
     def _check_timeout(value: Any) -> int:
@@ -538,7 +613,8 @@ class ApiGatewayExtension:
         connection_id = body.get("connectionId")
         if connection_type is None and integration_type != "MOCK":
             connection_type = "INTERNET"
-        self._check_connection(backend, connection_type, connection_id)
+        integration_target = body.get("integrationTarget") or None
+        self._check_connection(call, backend, connection_type, connection_id, integration_target)
         timeout = self._check_timeout(body.get("timeoutInMillis", DEFAULT_TIMEOUT_MS))
         integration = backend.put_integration(
             call.path_params["restapi_id"],
@@ -559,6 +635,7 @@ class ApiGatewayExtension:
         )
         integration.cache_key_parameters = list(body.get("cacheKeyParameters") or [])
         extras(integration)["connectionId"] = connection_id if connection_type == "VPC_LINK" else None
+        extras(integration)["integrationTarget"] = integration_target
         return json_reply(201, integration.to_json())
 
     def get_integration(self, call: AwsCall, backend: Any, body: dict[str, Any]) -> Reply:
@@ -578,7 +655,10 @@ class ApiGatewayExtension:
         "/contentHandling": "content_handling",
         "/timeoutInMillis": "timeout_in_millis",
         "/cacheNamespace": "cache_namespace",
+        "/integrationTarget": "integration_target",
     }
+    # kept in extras (moto's Integration has no such attribute)
+    _INTEGRATION_EXTRAS = {"connection_id": "connectionId", "integration_target": "integrationTarget"}
     _INTEGRATION_PATHS = [
         *_INTEGRATION_SCALARS,
         "/requestParameters/{name}",
@@ -594,9 +674,10 @@ class ApiGatewayExtension:
         state: dict[str, Any] = {
             attr: getattr(integration, attr, None)
             for attr in self._INTEGRATION_SCALARS.values()
-            if attr != "connection_id"
+            if attr not in self._INTEGRATION_EXTRAS
         }
-        state["connection_id"] = extras(integration).get("connectionId")
+        for attr, key in self._INTEGRATION_EXTRAS.items():
+            state[attr] = extras(integration).get(key)
         request_parameters = dict(integration.request_parameters or {})
         request_templates = dict(integration.request_templates or {})
         cache_keys = list(integration.cache_key_parameters or [])
@@ -647,7 +728,9 @@ class ApiGatewayExtension:
                 raise _invalid_path(op, self._INTEGRATION_PATHS)
         if state["connection_type"] != "VPC_LINK" and state["connection_id"]:
             raise bad_request("connectionId can only be set when connectionType is VPC_LINK")
-        self._check_connection(backend, state["connection_type"], state["connection_id"])
+        self._check_connection(
+            call, backend, state["connection_type"], state["connection_id"], state["integration_target"]
+        )
         if state["timeout_in_millis"] is not None:
             state["timeout_in_millis"] = self._check_timeout(state["timeout_in_millis"])
         if state["integration_type"] in HTTP_INTEGRATION_TYPES:
@@ -655,8 +738,8 @@ class ApiGatewayExtension:
             if not (parsed.scheme in ("http", "https") and parsed.netloc):
                 raise bad_request("Invalid HTTP endpoint specified for URI")
         for attr, value in state.items():
-            if attr == "connection_id":
-                extras(integration)["connectionId"] = value
+            if attr in self._INTEGRATION_EXTRAS:
+                extras(integration)[self._INTEGRATION_EXTRAS[attr]] = value
             else:
                 setattr(integration, attr, value)
         integration.request_parameters = request_parameters or None
@@ -926,13 +1009,7 @@ class ApiGatewayExtension:
         link_id = call.path_params["vpclink_id"]
         if link_id not in backend.vpc_links:
             raise not_found("Invalid Vpc Link identifier specified")
-        references: list[str] = []
-        for api in list(backend.apis.values()):
-            for resource in list(api.resources.values()):
-                for method_name, method in list(resource.resource_methods.items()):
-                    integration = method.method_integration
-                    if integration is not None and extras(integration).get("connectionId") == link_id:
-                        references.append(f"{api.id}/{resource.id}/{method_name}")
+        references = integrations_using(backend, link_id)
         if references:
             raise bad_request(
                 f"Cannot delete vpc link. Vpc link '{link_id}', is referenced in [{', '.join(references)}] "

@@ -12,7 +12,8 @@ Gateway extension (:mod:`.apigateway`) stores the fields moto lacks in :func:`ex
 | moto class / method                      | why                                                        |
 |------------------------------------------|------------------------------------------------------------|
 | apigateway ``Stage.to_json``             | add ``clientCertificateId`` (moto drops it)                |
-| apigateway ``Integration.to_json``       | add ``connectionId`` (moto drops it), omit null members    |
+| apigateway ``Integration.to_json``       | add ``connectionId``, ``integrationTarget`` (moto drops   |
+|                                          | them), omit null members                                   |
 | apigateway ``DomainName.to_json``        | add ``mutualTlsAuthentication``,                           |
 |                                          | ``ownershipVerificationCertificateArn``, ``domainNameArn``;|
 |                                          | no distribution* fields on REGIONAL names (and vice versa);|
@@ -133,9 +134,10 @@ def _stage_to_json(self: Any) -> dict[str, Any]:
 
 def _integration_to_json(self: Any) -> dict[str, Any]:
     data: dict[str, Any] = _original("Integration.to_json")(self)
-    connection_id = extras(self).get("connectionId")
-    if connection_id:
-        data["connectionId"] = connection_id
+    more = extras(self)
+    for key in ("connectionId", "integrationTarget"):
+        if more.get(key):
+            data[key] = more[key]
     return {k: v for k, v in data.items() if v is not None}
 
 

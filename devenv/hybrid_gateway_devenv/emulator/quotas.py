@@ -20,7 +20,7 @@ buckets refill ten times faster than on AWS, capacities stay AWS's), so the suit
 bursts that AWS would refuse are still refused. ``time_scale`` 1 gives AWS's own rates
 (benchmarks); ``enabled`` false switches every quota off (a test that says so).
 
-Resource-count quotas (per account and Region): REST API VPC links 20, client certificates 60,
+Resource-count quotas (per account and Region): REST API VPC links 20, VPC links V2 10, client certificates 60,
 regional/private REST APIs 600, edge-optimized REST APIs 120, custom domain names 120 — API Gateway
 answers ``LimitExceededException`` (429) — and 50 Application / 50 Network Load Balancers — ELBv2
 answers ``TooManyLoadBalancers`` (400).
@@ -224,6 +224,7 @@ def buckets_for(call: AwsCall) -> list[tuple[str, Bucket]]:
 # -- resource counts ----------------------------------------------------------------------------------
 RESOURCE_COUNTS: dict[str, int] = {
     "apigateway.vpcLinks": 20,
+    "apigatewayv2.vpcLinks": 10,  # VPC links V2 (HTTP API quotas page: "VPC links per account per Region")
     "apigateway.clientCertificates": 60,
     "apigateway.regionalRestApis": 600,
     "apigateway.edgeRestApis": 120,
@@ -277,6 +278,12 @@ def resource_count_refusal(call: AwsCall) -> Reply | None:
             limit = RESOURCE_COUNTS["apigateway.domainNames"]
             if name not in backend.domain_names and len(backend.domain_names) >= limit:
                 return _limit_exceeded("DomainNames")
+        return None
+    if call.service == "apigatewayv2" and call.operation == "CreateVpcLink":
+        from .vpclinks_v2 import v2_backend
+
+        if len(v2_backend(call.account_id, call.region).vpc_links) >= RESOURCE_COUNTS["apigatewayv2.vpcLinks"]:
+            return _limit_exceeded("VpcLinks")
         return None
     if call.service == "elbv2" and call.operation == "CreateLoadBalancer":
         from moto.elbv2.models import elbv2_backends

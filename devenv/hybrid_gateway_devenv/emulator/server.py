@@ -8,6 +8,7 @@ Request flow for an AWS call (anything not under ``/_emulator/``)::
     request-rate quotas (token buckets), then resource-count quotas           -> quotas.py
     refusals moto lacks (deletes of things in use, invalid requests)          -> guards.py
     API Gateway operations moto lacks or gets wrong                           -> apigateway.py
+    API Gateway VPC links V2 (apigatewayv2 CreateVpcLink & co.)               -> vpclinks_v2.py
     everything else: moto's DomainDispatcherApplication                       (moto server mode)
     after a Route 53 change: note DNS records for ACM validation             -> delays.py
     after versioning is first enabled on an S3 bucket: start its window        -> patches.py
@@ -56,7 +57,7 @@ from urllib.parse import parse_qs
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from . import patches
-from .apigateway import ApiGatewayExtension, TestInvokeAnswer
+from .apigateway import ApiGatewayExtension, TestInvokeAnswer, rest_integrations_using
 from .dataplane.healthcheck import HEALTH_CHECKS
 from .dataplane.network import ONPREM
 from .delays import DELAYS
@@ -69,6 +70,7 @@ from .reply import Reply, StartResponse, json_reply, rest_json_error
 from .requestlog import RequestLog
 from .routing import AwsCall, OperationResolver, default_resolver, parse_call
 from .targethealth import TARGET_HEALTH
+from .vpclinks_v2 import VpcLinksV2
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +112,7 @@ class EmulatorApp:
         self.log = RequestLog()
         self.faults = FaultInjector()
         self.apigateway = ApiGatewayExtension()
+        self.vpc_links_v2 = VpcLinksV2(rest_integrations_using)
 
     # -- WSGI ------------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -142,6 +145,8 @@ class EmulatorApp:
             reply_or_none = QUOTAS.resource_refusal(call) or refuse(call)
             if reply_or_none is None and self.apigateway.handles(call):
                 reply_or_none = self.apigateway.handle(call)
+            elif reply_or_none is None and self.vpc_links_v2.handles(call):
+                reply_or_none = self.vpc_links_v2.handle(call)
         except Exception as err:
             logger.exception("emulator extension failed on %s.%s", call.service, call.operation)
             reply_or_none = rest_json_error(500, "InternalFailure", f"emulator error: {err}")
