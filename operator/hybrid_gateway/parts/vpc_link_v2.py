@@ -130,8 +130,13 @@ class LinkSecurityGroup(Part[LinkSecurityGroupDesired, LinkSecurityGroupState]):
 
     def find(self, ctx: PartContext, desired: LinkSecurityGroupDesired | None,
              known_id: str | None) -> Observed[LinkSecurityGroupState] | None:
-        """By id (if it is one of ours), else by the key tag in the VPC: one filtered call each."""
+        """By id (if it is one of ours), else by the key tag in the VPC: one filtered call each. A group status
+        recorded for this generation is not read at all: it has no rules to drift, and EC2 refuses to delete a
+        group that the link's network interfaces or another group's rule (the ALB's) still use
+        (docs/aws-behaviour.md)."""
         ec2 = ctx.client("ec2")
+        if known_id and desired is not None and ctx.is_recorded(known_id):
+            return Observed(id=known_id, state=LinkSecurityGroupState(desired.vpc_id, desired.key))
         if known_id:
             groups = describe_groups(ec2, GroupIds=[known_id])
             if groups and as_dict(groups[0].get("Tags")).get(PART_TAG) == self.name:
