@@ -230,6 +230,17 @@ def vpc_links_v2(endpoint_url: str, region: str = "ap-northeast-1") -> list[dict
             return found
 
 
+def own_subnets(endpoint_url: str, account: SeededAccount) -> list[str]:
+    """Two new subnets of the seeded VPC (in two zones): a HybridApi on them has a VPC link V2 key no other
+    test's object shares, so that its link's life is the test's own."""
+    ec2 = aws(endpoint_url, "ec2", account.region)
+    used = {s["CidrBlock"] for s in ec2.describe_subnets(
+        Filters=[{"Name": "vpc-id", "Values": [account.vpc_id]}])["Subnets"]}
+    free = (f"10.20.{n}.0/24" for n in range(100, 250) if f"10.20.{n}.0/24" not in used)
+    return [ec2.create_subnet(VpcId=account.vpc_id, CidrBlock=next(free), AvailabilityZone=f"{account.region}{z}")
+            ["Subnet"]["SubnetId"] for z in ("a", "c")]
+
+
 def records(endpoint_url: str, hosted_zone_id: str, region: str = "ap-northeast-1") -> list[dict[str, Any]]:
     """Every record set of the zone (all pages)."""
     r53 = aws(endpoint_url, "route53", region)
