@@ -29,14 +29,42 @@ class Chain:
 
 
 def build_chain(
-    apigw: Any, elbv2: Any, ec2: Any, acm: Any, route53: Any, certificate: str | None = None, uri_host: str = HOST
+    apigw: Any,
+    elbv2: Any,
+    ec2: Any,
+    acm: Any,
+    route53: Any,
+    certificate: str | None = None,
+    uri_host: str = HOST,
+    link_version: str = "V1",
+    admit_link: bool = True,
+    v2: Any = None,
 ) -> Chain:
+    """REST API -> VPC link -> ALB (HTTPS 443) -> ip target group -> TARGET:443.
+
+    ``link_version`` V1: the seed chain, the link targets an NLB whose TCP listener forwards to an
+    alb-type target group. V2: a VPC link V2 in the ALB's subnets with its own security group, the
+    integration names the ALB with ``integrationTarget``; the ALB's security group admits the link's
+    on 443 unless ``admit_link`` is false ("Set up a private integration"); ``v2`` is then an
+    apigatewayv2 client."""
     vpc, subnets = network(ec2)
-    alb = elbv2.create_load_balancer(Name="alb", Subnets=subnets, Scheme="internal", Type="application")
+    alb_group_ids: list[str] = []
+    link_group = ""
+    if link_version == "V2":
+        link_group = ec2.create_security_group(GroupName="link", Description="VPC link V2", VpcId=vpc)["GroupId"]
+        alb_sg = ec2.create_security_group(GroupName="alb", Description="ALB", VpcId=vpc)["GroupId"]
+        if admit_link:
+            ec2.authorize_security_group_ingress(
+                GroupId=alb_sg,
+                IpPermissions=[
+                    {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": link_group}]}
+                ],
+            )
+        alb_group_ids = [alb_sg]
+    alb = elbv2.create_load_balancer(
+        Name="alb", Subnets=subnets, Scheme="internal", Type="application", SecurityGroups=alb_group_ids
+    )
     alb_arn = alb["LoadBalancers"][0]["LoadBalancerArn"]
-    nlb_arn = elbv2.create_load_balancer(Name="nlb", Subnets=subnets, Scheme="internal", Type="network")[
-        "LoadBalancers"
-    ][0]["LoadBalancerArn"]
     ip_group = elbv2.create_target_group(
         Name="ip", Protocol="HTTPS", Port=443, VpcId=vpc, TargetType="ip", HealthCheckPath="/healthz"
     )["TargetGroups"][0]["TargetGroupArn"]
@@ -49,18 +77,28 @@ def build_chain(
         Certificates=[{"CertificateArn": cert_arn}],
         DefaultActions=[{"Type": "forward", "TargetGroupArn": ip_group}],
     )
-    alb_group = elbv2.create_target_group(Name="alb", Protocol="TCP", Port=443, VpcId=vpc, TargetType="alb")[
-        "TargetGroups"
-    ][0]["TargetGroupArn"]
-    elbv2.register_targets(TargetGroupArn=alb_group, Targets=[{"Id": alb_arn, "Port": 443}])
-    elbv2.create_listener(
-        LoadBalancerArn=nlb_arn,
-        Protocol="TCP",
-        Port=443,
-        DefaultActions=[{"Type": "forward", "TargetGroupArn": alb_group}],
-    )
-    link = apigw.create_vpc_link(name="link", targetArns=[nlb_arn])["id"]
-    wait_for(lambda: apigw.get_vpc_link(vpcLinkId=link)["status"] == "AVAILABLE")
+    connection: dict[str, str]
+    if link_version == "V2":
+        link = v2.create_vpc_link(Name="link", SubnetIds=subnets, SecurityGroupIds=[link_group])["VpcLinkId"]
+        wait_for(lambda: v2.get_vpc_link(VpcLinkId=link)["VpcLinkStatus"] == "AVAILABLE")
+        connection = {"connectionId": link, "integrationTarget": alb_arn}
+    else:
+        nlb_arn = elbv2.create_load_balancer(Name="nlb", Subnets=subnets, Scheme="internal", Type="network")[
+            "LoadBalancers"
+        ][0]["LoadBalancerArn"]
+        alb_group = elbv2.create_target_group(Name="alb", Protocol="TCP", Port=443, VpcId=vpc, TargetType="alb")[
+            "TargetGroups"
+        ][0]["TargetGroupArn"]
+        elbv2.register_targets(TargetGroupArn=alb_group, Targets=[{"Id": alb_arn, "Port": 443}])
+        elbv2.create_listener(
+            LoadBalancerArn=nlb_arn,
+            Protocol="TCP",
+            Port=443,
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": alb_group}],
+        )
+        link = apigw.create_vpc_link(name="link", targetArns=[nlb_arn])["id"]
+        wait_for(lambda: apigw.get_vpc_link(vpcLinkId=link)["status"] == "AVAILABLE")
+        connection = {"connectionId": link}
     api = apigw.create_rest_api(name="api")["id"]
     root = apigw.get_resources(restApiId=api)["items"][0]["id"]
     proxy = apigw.create_resource(restApiId=api, parentId=root, pathPart="{proxy+}")["id"]
@@ -79,11 +117,11 @@ def build_chain(
         integrationHttpMethod="GET",
         uri=f"https://{uri_host}/{{proxy}}",
         connectionType="VPC_LINK",
-        connectionId=link,
         requestParameters={
             "integration.request.header.X-Gateway-Secret": "'s3cret'",
             "integration.request.path.proxy": "method.request.path.proxy",
         },
+        **connection,
     )
     cert = apigw.generate_client_certificate()
     return Chain(
@@ -286,3 +324,115 @@ def test_an_any_method_proxies_with_a_concrete_method(
                                       pathWithQueryString="/healthz", clientCertificateId=chain.cert_id)
     assert answer["status"] == 200, answer["log"]
     assert [(r["method"], r["path"]) for r in onprem_backend.traffic()] == [("GET", "/healthz")]
+
+
+# -- VPC link V2: the integration names the ALB (integrationTarget); no NLB -------------------------
+@pytest.fixture()
+def v2(client: Any) -> Any:
+    return client("apigatewayv2")
+
+
+def test_a_request_over_a_vpc_link_v2_reaches_the_backend_through_the_alb(
+    apigw: Any,
+    v2: Any,
+    elbv2: Any,
+    ec2: Any,
+    acm: Any,
+    route53: Any,
+    ctl: EmulatorControl,
+    onprem_backend: OnPremBackend,  # noqa: F811
+) -> None:
+    """Source: API Gateway guide "Private integrations for REST APIs" (VPC links V2 connect a REST API
+    to an ALB without an NLB), "Set up a private integration" (connectionId = the V2 link,
+    integrationTarget = the ALB); the TLS hop and the listener's mutual TLS modes as for V1."""
+    chain = build_chain(apigw, elbv2, ec2, acm, route53, link_version="V2", v2=v2)
+    onprem_backend.required_header = ("X-Gateway-Secret", "s3cret")
+    ctl.set_onprem_routes({f"{TARGET}:443": onprem_backend.address})
+    answer = invoke(apigw, chain)
+    assert answer["status"] == 200, answer["log"]
+    assert [r["path"] for r in onprem_backend.traffic()] == ["/orders"]
+    assert elbv2.describe_load_balancers()["LoadBalancers"][0]["Type"] == "application"  # no NLB at all
+    elbv2.modify_listener(ListenerArn=chain.alb_listener, MutualAuthentication={"Mode": "passthrough"})
+    onprem_backend.trusted_bundle = chain.client_pem  # the stage's certificate reaches the backend
+    assert invoke(apigw, chain)["status"] == 200
+
+
+def test_an_alb_security_group_that_does_not_admit_the_v2_link_fails(
+    apigw: Any,
+    v2: Any,
+    elbv2: Any,
+    ec2: Any,
+    acm: Any,
+    route53: Any,
+    ctl: EmulatorControl,
+    onprem_backend: OnPremBackend,  # noqa: F811
+) -> None:
+    """The ALB's security group has no ingress rule for the link's security group (nor a CIDR that
+    covers the link's subnets) on the listener's port: 500, "Execution failed due to configuration
+    error: There was an internal error while executing your request", nothing reaches the backend; a
+    CIDR rule covering the subnets admits it. Source: Knowledge Center "How do I resolve HTTP 500
+    errors from API Gateway with VPC link integrations?" (cause: "Security groups don't allow traffic
+    on specific ports"; the log line)."""
+    chain = build_chain(apigw, elbv2, ec2, acm, route53, link_version="V2", admit_link=False, v2=v2)
+    ctl.set_onprem_routes({f"{TARGET}:443": onprem_backend.address})
+    refused = invoke(apigw, chain)
+    assert refused["status"] == 500
+    assert (
+        "Execution failed due to configuration error: There was an internal error while executing your request"
+        in refused["log"]
+    )
+    assert onprem_backend.traffic() == []
+    alb_sg = elbv2.describe_load_balancers()["LoadBalancers"][0]["SecurityGroups"][0]
+    vpc_cidr = [{"CidrIp": "10.30.0.0/16"}]  # helpers.network's VPC: covers both subnets of the link
+    ec2.authorize_security_group_ingress(
+        GroupId=alb_sg, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 8443, "ToPort": 8443, "IpRanges": vpc_cidr}]
+    )
+    assert invoke(apigw, chain)["status"] == 500  # another port admits nothing on 443
+    ec2.authorize_security_group_ingress(
+        GroupId=alb_sg, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": vpc_cidr}]
+    )
+    assert invoke(apigw, chain)["status"] == 200
+
+
+def test_a_v2_link_not_available_or_a_target_in_another_vpc_fails(
+    apigw: Any,
+    v2: Any,
+    elbv2: Any,
+    ec2: Any,
+    acm: Any,
+    route53: Any,
+    ctl: EmulatorControl,
+    onprem_backend: OnPremBackend,  # noqa: F811
+) -> None:
+    """A V2 link that is not AVAILABLE, or an integrationTarget outside the link's VPC: 500
+    configuration error (Knowledge Center "api-gateway-500-error-vpc": the link must be available, the
+    load balancer must exist; wording of the not-available line assumed)."""
+    chain = build_chain(apigw, elbv2, ec2, acm, route53, link_version="V2", v2=v2)
+    ctl.set_onprem_routes({f"{TARGET}:443": onprem_backend.address})
+    method = {"restApiId": chain.api_id, "resourceId": chain.resource_id, "httpMethod": "GET"}
+    other_vpc = ec2.create_vpc(CidrBlock="10.50.0.0/16")["Vpc"]["VpcId"]
+    other_subnets = [
+        ec2.create_subnet(VpcId=other_vpc, CidrBlock=f"10.50.{i}.0/24", AvailabilityZone=f"ap-northeast-1{az}")[
+            "Subnet"
+        ]["SubnetId"]
+        for i, az in ((1, "a"), (2, "c"))
+    ]
+    far = elbv2.create_load_balancer(Name="far", Subnets=other_subnets, Scheme="internal", Type="application")[
+        "LoadBalancers"
+    ][0]["LoadBalancerArn"]
+    target = apigw.get_integration(**method)["integrationTarget"]
+    apigw.update_integration(**method, patchOperations=[{"op": "replace", "path": "/integrationTarget", "value": far}])
+    elsewhere = invoke(apigw, chain)
+    assert elsewhere["status"] == 500 and "There was an internal error" in elsewhere["log"]
+    apigw.update_integration(
+        **method, patchOperations=[{"op": "replace", "path": "/integrationTarget", "value": target}]
+    )
+    ctl.set_provisioning_delay(30)  # a new link stays PENDING for this test
+    link = v2.get_vpc_link(VpcLinkId=apigw.get_integration(**method)["connectionId"])
+    pending = v2.create_vpc_link(Name="young", SubnetIds=link["SubnetIds"], SecurityGroupIds=link["SecurityGroupIds"])[
+        "VpcLinkId"
+    ]
+    apigw.update_integration(**method, patchOperations=[{"op": "replace", "path": "/connectionId", "value": pending}])
+    young = invoke(apigw, chain)
+    assert young["status"] == 500 and f"VPC link {pending} is not available (status PENDING)" in young["log"]
+    assert onprem_backend.traffic() == []

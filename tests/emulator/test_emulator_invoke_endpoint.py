@@ -21,8 +21,8 @@ from .test_emulator_dataplane import TARGET, Chain, build_chain
 pytestmark = pytest.mark.usefixtures("instant_aws")
 
 
-def deployed(apigw: Any, elbv2: Any, ec2: Any, acm: Any, route53: Any) -> Chain:
-    chain = build_chain(apigw, elbv2, ec2, acm, route53)
+def deployed(apigw: Any, elbv2: Any, ec2: Any, acm: Any, route53: Any, **chain_options: Any) -> Chain:
+    chain = build_chain(apigw, elbv2, ec2, acm, route53, **chain_options)
     deployment = apigw.create_deployment(restApiId=chain.api_id)["id"]
     apigw.create_stage(restApiId=chain.api_id, stageName="prod", deploymentId=deployment)
     apigw.update_stage(restApiId=chain.api_id, stageName="prod", patchOperations=[
@@ -57,6 +57,19 @@ def test_a_request_to_the_stage_url_reaches_the_backend(
     assert status == 200, body
     assert json.loads(body)["path"] == "/orders?page=2"
     assert [r["path"] for r in onprem_backend.traffic()] == ["/orders?page=2"]
+
+
+def test_a_request_to_the_stage_url_over_a_vpc_link_v2_reaches_the_backend(
+    apigw: Any, elbv2: Any, ec2: Any, acm: Any, route53: Any, client: Any, ctl: EmulatorControl,
+    onprem_backend: OnPremBackend,  # noqa: F811
+) -> None:
+    """The default endpoint follows a V2 integration (connectionId + integrationTarget) to the ALB
+    (source: API Gateway guide "Private integrations for REST APIs", "Set up a private integration")."""
+    chain = deployed(apigw, elbv2, ec2, acm, route53, link_version="V2", v2=client("apigatewayv2"))
+    ctl.set_onprem_routes({f"{TARGET}:443": onprem_backend.address})
+    status, body = call(ctl, chain.api_id, "/prod/orders")
+    assert status == 200, body
+    assert [r["path"] for r in onprem_backend.traffic()] == ["/orders"]
 
 
 def test_failures_answer_like_api_gateway(

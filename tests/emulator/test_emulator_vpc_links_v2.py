@@ -207,3 +207,33 @@ def test_a_v2_link_in_use_cannot_be_deleted(apigw: Any, v2: Any, ec2: Any) -> No
     apigw.delete_integration(**method)
     assert v2.delete_vpc_link(VpcLinkId=link)["ResponseMetadata"]["HTTPStatusCode"] == 202
     assert [i["VpcLinkId"] for i in v2.get_vpc_links()["Items"]] == []
+
+
+@pytest.mark.usefixtures("instant_aws")
+def test_a_v2_links_security_group_and_subnets_cannot_be_deleted_while_it_lives(v2: Any, ec2: Any) -> None:
+    """The link's network interfaces hold its security groups and subnets; a group another group's
+    rule references cannot go either: EC2 ``DependencyViolation`` (400) until the link is gone and the
+    rule revoked. Source: EC2 API reference ``DeleteSecurityGroup`` ("If you attempt to delete a
+    security group that is associated with an instance or network interface, is referenced by another
+    security group in the same VPC ... the operation fails with DependencyViolation"); API Gateway guide
+    "Set up VPC links V2" (API Gateway creates and manages network interfaces for the link); message
+    "resource <id> has a dependent object" as widely reported (weaker)."""
+    vpc, subnets, group = link_network(ec2)
+    alb_sg = ec2.create_security_group(GroupName="alb", Description="ALB", VpcId=vpc)["GroupId"]
+    rule = [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "UserIdGroupPairs": [{"GroupId": group}]}]
+    ec2.authorize_security_group_ingress(GroupId=alb_sg, IpPermissions=rule)
+    link = v2.create_vpc_link(Name="v2", SubnetIds=subnets, SecurityGroupIds=[group])["VpcLinkId"]
+    for attempt in (
+        lambda: ec2.delete_security_group(GroupId=group),
+        lambda: ec2.delete_subnet(SubnetId=subnets[0]),
+    ):
+        with pytest.raises(ClientError) as held:
+            attempt()
+        assert error_of(held)[:2] == ("DependencyViolation", 400)
+    v2.delete_vpc_link(VpcLinkId=link)
+    ec2.delete_subnet(SubnetId=subnets[0])
+    with pytest.raises(ClientError) as referenced:
+        ec2.delete_security_group(GroupId=group)
+    assert error_of(referenced)[:2] == ("DependencyViolation", 400)
+    ec2.revoke_security_group_ingress(GroupId=alb_sg, IpPermissions=rule)
+    ec2.delete_security_group(GroupId=group)

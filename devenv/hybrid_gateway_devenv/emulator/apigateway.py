@@ -13,7 +13,8 @@ against plain moto 5.2.1 before writing each handler:
 
 - client certificates (Generate/Get/Get*s/Update/Delete): moto answers 404 for the whole path;
 - ``clientCertificateId`` on stages: moto accepts ``replace /clientCertificateId`` and drops it;
-- PutIntegration drops ``connectionId``; GetIntegration answers ``200 {}`` for a method without
+- PutIntegration drops ``connectionId`` and ``integrationTarget`` (the ALB / NLB of a VPC link V2
+  integration); GetIntegration answers ``200 {}`` for a method without
   an integration; UpdateIntegration is not implemented (500);
 - UpdateRestApi ``replace /disableExecuteApiEndpoint`` with ``"false"`` sets it to *true*
   (``bool("false")``);

@@ -6,6 +6,9 @@
   one still DELETING) targets: ``ResourceInUse`` (HTTP 400).
 - ACM DeleteCertificate of a certificate used by an ELBv2 listener or an API Gateway domain name
   (regional, edge or ownership-verification certificate): ``ResourceInUseException`` (HTTP 400).
+- EC2 DeleteSecurityGroup of a group that a VPC link V2 (not FAILED, including one still DELETING)
+  puts on its network interfaces, or that another group's rule references; DeleteSubnet of a subnet
+  where such a link has its network interfaces: ``DependencyViolation`` (HTTP 400).
 
 Validation moto skips:
 
@@ -58,6 +61,50 @@ def _load_balancer_in_use(call: AwsCall) -> Reply | None:
                 f"with another service</Message></Error><RequestId>{rid}</RequestId></ErrorResponse>"
             )
             return xml_reply(400, body, [("x-amzn-RequestId", rid)])
+    return None
+
+
+def _ec2_dependency_violation(resource: str) -> Reply:
+    rid = request_id()
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error><Code>DependencyViolation</Code>'
+        f"<Message>resource {resource} has a dependent object</Message></Error></Errors>"
+        f"<RequestID>{rid}</RequestID></Response>"
+    )
+    return xml_reply(400, body)
+
+
+def _live_v2_links(call: AwsCall) -> list[Any]:
+    """The VPC links V2 that hold network interfaces (every one not FAILED; DELETING ones still do)."""
+    from .vpclinks_v2 import v2_backend, v2_link_status
+
+    links = list(v2_backend(call.account_id, call.region).vpc_links.values())
+    return [link for link in links if v2_link_status(link)[0] != "FAILED"]
+
+
+def _security_group_in_use(call: AwsCall) -> Reply | None:
+    from moto.ec2.models import ec2_backends
+
+    group_id = _param(call, "GroupId")
+    if not group_id:
+        return None
+    if any(group_id in (link.sg_ids or []) for link in _live_v2_links(call)):
+        return _ec2_dependency_violation(group_id)
+    ec2 = ec2_backends[call.account_id][call.region]
+    for groups in list(ec2.groups.values()):
+        for other in list(groups.values()):
+            if other.id == group_id:
+                continue
+            for rule in list(other.ingress_rules) + list(other.egress_rules):
+                if (rule.source_group or {}).get("GroupId") == group_id:
+                    return _ec2_dependency_violation(group_id)
+    return None
+
+
+def _subnet_in_use(call: AwsCall) -> Reply | None:
+    subnet_id = _param(call, "SubnetId")
+    if subnet_id and any(subnet_id in (link.subnet_ids or []) for link in _live_v2_links(call)):
+        return _ec2_dependency_violation(subnet_id)
     return None
 
 
@@ -298,6 +345,10 @@ def refuse(call: AwsCall) -> Reply | None:
         return _load_balancer_in_use(call)
     if call.service == "acm" and call.operation == "DeleteCertificate":
         return _certificate_in_use(call)
+    if call.service == "ec2" and call.operation == "DeleteSecurityGroup":
+        return _security_group_in_use(call)
+    if call.service == "ec2" and call.operation == "DeleteSubnet":
+        return _subnet_in_use(call)
     if call.service == "acm" and call.operation == "RequestCertificate":
         return _requestable_key_algorithm(call)
     if call.service == "elbv2" and call.operation == "RegisterTargets":

@@ -1,8 +1,13 @@
 """The request path of an HTTP(S) integration over a VPC link, hop by hop, as AWS runs it:
 
     integration (connectionType VPC_LINK, connectionId)   -> the VPC link must be AVAILABLE
-    VPC link -> its NLB -> the NLB listener on the URI's port -> its alb-type target group
-    -> the ALB (registered, active, with a listener on the group's port)
+    V1 (legacy): VPC link -> its NLB -> the NLB listener on the URI's port -> its alb-type target group
+      -> the ALB (registered, active, with a listener on the group's port)
+    V2: the link's ENIs (its subnets, its security groups) -> the load balancer named by
+      ``integrationTarget`` (active, in the link's VPC; its security groups must admit the link's
+      security groups, or a CIDR covering the link's subnets, on the URI's port) -> an ALB's listener
+      on the URI's port (an NLB target continues as in V1, from the NLB listener)
+    -> from the ALB listener on, one path for both:
     -> TLS to the ALB listener: it serves its ACM certificate; API Gateway trusts the public CA only
        and checks the URI's hostname; it presents the stage's client certificate; the listener's
        mutual TLS mode: off (no client certificate asked), passthrough (the chain goes to the target
@@ -17,6 +22,7 @@ Each failure answers as API Gateway does (catalogue: docs/aws-behaviour.md, "Dat
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import ssl
 import time
 from dataclasses import dataclass, field
@@ -33,6 +39,9 @@ TIMEOUT_ERROR = '{"message": "Endpoint request timed out"}'
 SSL_ENGINE_PROBLEM = "General SSLEngine problem"
 HOSTNAME_MISMATCH_CODE = 62  # X509_V_ERR_HOSTNAME_MISMATCH
 TARGET_TIMEOUT_SECONDS = 5.0
+# Knowledge Center "api-gateway-500-error-vpc": the execution log line for a VPC link whose load
+# balancer is gone, or whose traffic the security groups do not allow
+INTERNAL_ERROR_DETAIL = "There was an internal error while executing your request"
 
 
 @dataclass
@@ -220,21 +229,44 @@ def _forward(
     from moto.apigateway.models import apigateway_backends
     from moto.elbv2.models import elbv2_backends
 
+    from ..vpclinks_v2 import find_v2_link
+
     uri = str(integration.uri or "")
     split = urlsplit(uri)
     host = split.hostname or ""
     port = split.port or (443 if split.scheme == "https" else 80)
     link_id = _resolve(str(extras(integration).get("connectionId") or ""), stage_variables)
+    elb = elbv2_backends[account][region]
     link = apigateway_backends[account][region].vpc_links.get(link_id)
-    if link is None:
-        raise configuration_error(f"Invalid VPC link identifier {link_id!r}")
+    if link is not None:
+        alb_listener = _v1_alb_listener(elb, link, host, port)
+    else:
+        v2_link = find_v2_link(account, region, link_id)
+        if v2_link is None:
+            raise configuration_error(f"Invalid VPC link identifier {link_id!r}")
+        target = str(extras(integration).get("integrationTarget") or "")
+        alb_listener = _v2_alb_listener(account, region, elb, v2_link, target, host, port)
+    if alb_listener is None:
+        raise PathFailure(504, TIMEOUT_ERROR, "Execution failed due to a timeout error")
+    log.append(f"Sending request to {uri}")
+    return _through_alb_listener(
+        elb, alb_listener, split.scheme, host, client, integration, stage_variables, method, path, headers, body, log
+    )
+
+
+def _v1_alb_listener(elb: Any, link: Any, host: str, port: int) -> Any | None:
+    """VPC link V1 -> its NLB -> the ALB listener behind it (None: no ALB listener answers)."""
     status, _ = vpc_link_status(link)
     if status != "AVAILABLE":
-        raise configuration_error(f"VPC link {link_id} is not available (status {status})")
-    elb = elbv2_backends[account][region]
+        raise configuration_error(f"VPC link {link.id} is not available (status {status})")
     nlb = elb.load_balancers.get((link.target_arns or [""])[0])
     if not _active(nlb):
         raise configuration_error("Connection refused")
+    return _alb_listener_behind_nlb(elb, nlb, host, port)
+
+
+def _alb_listener_behind_nlb(elb: Any, nlb: Any, host: str, port: int) -> Any | None:
+    """The NLB listener on ``port`` -> its alb-type target group -> the ALB's listener on the group's port."""
     nlb_listener = _listener_on(nlb, port)
     if nlb_listener is None:
         raise configuration_error(f"Connection refused: nothing listens on {host}:{port} (no NLB listener)")
@@ -242,11 +274,92 @@ def _forward(
     alb_arn = next(iter(group.targets), None) if group is not None and group.target_type == "alb" else None
     alb = elb.load_balancers.get(alb_arn or "")
     alb_port = int((group.targets.get(alb_arn) or {}).get("Port") or group.port) if alb_arn and group else 0
-    alb_listener = _listener_on(alb, alb_port) if _active(alb) else None
-    if alb_listener is None:
-        raise PathFailure(504, TIMEOUT_ERROR, "Execution failed due to a timeout error")
-    log.append(f"Sending request to {uri}")
-    if split.scheme == "https":
+    return _listener_on(alb, alb_port) if _active(alb) else None
+
+
+def _v2_alb_listener(
+    account: str, region: str, elb: Any, link: Any, target: str, host: str, port: int
+) -> Any | None:
+    """VPC link V2 -> the load balancer ``integrationTarget`` names -> the ALB listener on ``port``."""
+    from ..vpclinks_v2 import link_vpc, v2_link_status
+
+    status, _ = v2_link_status(link)
+    if status != "AVAILABLE":
+        raise configuration_error(f"VPC link {link.id} is not available (status {status})")
+    balancer = elb.load_balancers.get(target)
+    if not _active(balancer) or str(balancer.vpc_id) != str(link_vpc(account, region, link)):
+        raise configuration_error(INTERNAL_ERROR_DETAIL)
+    if not _security_groups_admit(account, region, balancer, link, port):
+        raise configuration_error(INTERNAL_ERROR_DETAIL)
+    if str(balancer.type) == "network":
+        return _alb_listener_behind_nlb(elb, balancer, host, port)
+    return _listener_on(balancer, port)
+
+
+def _security_groups_admit(account: str, region: str, balancer: Any, link: Any, port: int) -> bool:
+    """Whether an ingress rule of the load balancer's security groups lets the V2 link's ENIs in on
+    ``port``: TCP (or all traffic) covering the port, from one of the link's security groups or from a
+    CIDR that covers every subnet of the link. An ALB created without security groups has its VPC's
+    default group; an NLB without security groups filters nothing."""
+    from moto.ec2.models import ec2_backends
+
+    ec2 = ec2_backends[account][region]
+    group_ids = list(getattr(balancer, "security_groups", None) or [])
+    if not group_ids:
+        if str(balancer.type) == "network":
+            return True
+        default = ec2.get_default_security_group(str(balancer.vpc_id))
+        group_ids = [default.id] if default is not None else []
+    link_groups = set(link.sg_ids or [])
+    subnet_networks = []
+    for subnet_id in link.subnet_ids or []:
+        try:
+            subnet_networks.append(ipaddress.ip_network(str(ec2.get_subnet(subnet_id).cidr_block)))
+        except Exception:
+            return False
+    for group_id in group_ids:
+        group = ec2.get_security_group_from_id(group_id)
+        for rule in list(group.ingress_rules) if group is not None else []:
+            protocol = str(rule.ip_protocol or "")
+            if protocol not in ("-1", "tcp"):
+                continue
+            if protocol == "tcp" and not int(rule.from_port or 0) <= port <= int(rule.to_port or 0):
+                continue
+            if (rule.source_group or {}).get("GroupId") in link_groups:
+                return True
+            cidr = (rule.ip_range or {}).get("CidrIp")
+            if cidr and subnet_networks and all(_covers(cidr, net) for net in subnet_networks):
+                return True
+    return False
+
+
+def _covers(cidr: str, subnet: ipaddress.IPv4Network | ipaddress.IPv6Network) -> bool:
+    try:
+        allowed = ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return False
+    return allowed.version == subnet.version and subnet.subnet_of(allowed)  # type: ignore[arg-type]
+
+
+def _through_alb_listener(
+    elb: Any,
+    alb_listener: Any,
+    scheme: str,
+    host: str,
+    client: ClientIdentity | None,
+    integration: Any,
+    stage_variables: dict[str, str],
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: str,
+    log: list[str],
+) -> Outcome:
+    """From the ALB listener on (both link versions): TLS with the stage's client certificate, the
+    listener's mutual TLS mode, the integration's static headers, the listener's targets."""
+    from ..elb_truststores import listener_mutual_authentication
+
+    if scheme == "https":
         if str(alb_listener.protocol).upper() != "HTTPS":
             raise configuration_error(SSL_ENGINE_PROBLEM)
         try:
@@ -263,8 +376,6 @@ def _forward(
             ) from None
     forwarded = dict(headers)
     forwarded.update(_static_headers(integration, stage_variables))
-    from ..elb_truststores import listener_mutual_authentication
-
     if (listener_mutual_authentication(alb_listener) or {}).get("Mode") == "passthrough" and client is not None:
         forwarded["X-Amzn-Mtls-Clientcert"] = quote(client.certificate_pem, safe="+=/")
     return _to_target(elb, alb_listener, method, path, forwarded, body, log)
