@@ -39,17 +39,29 @@ def _switch_to(cluster: Any, namespace: str, version: str) -> None:
                     "-p", json.dumps({"spec": {"network": {"vpcLink": {"version": version}}}}))
 
 
+LAST_SEEN: list[str] = []  # why the last _settled said no (shown when a wait times out)
+
+
 def _settled(cluster: Any, namespace: str, endpoint_url: str, account: Any, version: str) -> bool:
     """The new side serves, and the old one is gone: nothing retiring, exactly the chain of `version`."""
     obj = get(cluster, namespace, "hybridapi", NAME)
     status = obj.get("status") or {}
+    LAST_SEEN[:] = [json.dumps({k: status.get(k) for k in ("vpcLinkVersion", "retiring", "conditions")})]
     if status.get("vpcLinkVersion") != version or not ready_for_generation(cluster, namespace, NAME):
         return False
     if any((status.get("retiring") or {}).values()):
         return False
-    found = inventory(endpoint_url, obj["metadata"]["uid"], account.hosted_zone_id,
-                      obj["spec"]["frontDoor"]["hostname"])
-    return counts(found) == (ONE_OF_EACH_V2 if version == "V2" else ONE_OF_EACH)
+    found = counts(inventory(endpoint_url, obj["metadata"]["uid"], account.hosted_zone_id,
+                             obj["spec"]["frontDoor"]["hostname"]))
+    LAST_SEEN.append(json.dumps(found))
+    return found == (ONE_OF_EACH_V2 if version == "V2" else ONE_OF_EACH)
+
+
+def _wait_settled(cluster: Any, namespace: str, endpoint_url: str, account: Any, version: str) -> None:
+    try:
+        wait_until(lambda: _settled(cluster, namespace, endpoint_url, account, version), timeout=180, interval=1.0)
+    except AssertionError as exc:
+        raise AssertionError(f"{version} not settled: {LAST_SEEN}") from exc
 
 
 def test_switching_v1_to_v2_and_back_under_load_fails_no_request(
@@ -66,14 +78,12 @@ def test_switching_v1_to_v2_and_back_under_load_fails_no_request(
     with Load(control, before["restApiId"]) as load:
         time.sleep(2.0)
         _switch_to(cluster, namespace, "V2")
-        wait_until(lambda: _settled(cluster, namespace, emulator.endpoint_url, account, "V2"), timeout=180,
-                   interval=1.0, what="V2 serving and the V1 side gone")
+        _wait_settled(cluster, namespace, emulator.endpoint_url, account, "V2")
         on_v2 = get(cluster, namespace, "hybridapi", NAME)["status"]["resources"]
         sent_on_switch = load.sent
         time.sleep(2.0)
         _switch_to(cluster, namespace, "V1")
-        wait_until(lambda: _settled(cluster, namespace, emulator.endpoint_url, account, "V1"), timeout=180,
-                   interval=1.0, what="V1 serving again and the V2 link left")
+        _wait_settled(cluster, namespace, emulator.endpoint_url, account, "V1")
         time.sleep(2.0)
     after = get(cluster, namespace, "hybridapi", NAME)["status"]["resources"]
 

@@ -18,6 +18,7 @@ pass in which nothing is waiting any more, or by finalize.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -29,6 +30,7 @@ from hybrid_gateway.errors import PassError, RetryLater
 from hybrid_gateway.parts.base import Observed, Outcome, Part, PartContext
 from hybrid_gateway.status.conditions import Condition
 
+log = logging.getLogger(__name__)
 I = TypeVar("I")  # noqa: E741  # what a chain's steps read: the parsed spec and this pass's inputs
 Retiring = dict[str, list[str]]  # step key -> ids replaced but not yet removed (status.retiring)
 
@@ -148,15 +150,19 @@ class Chain(Generic[I]):
 
     def _retire(self, ctx: PartContext, inputs: I, found: Found, retiring: Retiring) -> Retiring:
         """Remove what was replaced, dependents first (reverse chain order: a VPC link before its NLB). What
-        AWS still holds (RetryLater: an NLB whose link is still deleting) stays retiring for a later pass,
+        AWS still holds (an NLB whose link is still deleting: ResourceInUse) stays retiring for a later pass,
         without failing this one: the new chain is already serving."""
         left: Retiring = {}
         for step in reversed(self.steps):
+            if step.removed_with and retiring.get(step.removed_with):
+                continue  # AWS deletes it with that one (an NLB's listener), as in finalize
             part = step.part(inputs, found)
             for old in retiring.get(step.key, []):
                 try:
                     part.remove(ctx, old)
-                except RetryLater:
+                except (ClientError, RetryLater) as exc:
+                    code = exc.reason if isinstance(exc, RetryLater) else error_code(exc)
+                    log.warning("%s %s not removed yet (%s): retried by a later pass", part.name, old, code)
                     left.setdefault(step.key, []).append(old)
         return left
 
