@@ -60,8 +60,8 @@ def test_a_switch_to_v2_retires_every_v1_id_and_drops_it_from_resources() -> Non
     retiring = switch_retiring("V2", known, {Resource.ALB_ARN: ["old-alb"]})
     assert retiring == {Resource.ALB_ARN: ["old-alb"], Resource.NLB_ARN: ["nlb"], Resource.NLB_LISTENER_ARN: ["l"],
                         Resource.ALB_TARGET_GROUP_ARN: ["tg"], Resource.VPC_LINK_ID: ["vl1"]}
-    # None, not absent: the status merge patch must drop them.
-    assert known[Resource.NLB_ARN] is None and known[Resource.VPC_LINK_ID] is None and known[Resource.ALB_ARN] == "alb"
+    # "", not absent: the status merge patch must overwrite them (it cannot drop a key).
+    assert known[Resource.NLB_ARN] == "" and known[Resource.VPC_LINK_ID] == "" and known[Resource.ALB_ARN] == "alb"
     assert switch_retiring("V2", known, retiring) == retiring  # the next pass moves nothing again
 
 

@@ -215,13 +215,14 @@ def effective_link_version(spec: HybridApiSpec, status: Mapping[str, Any]) -> Vp
 
 
 def switch_retiring(version: str, known: dict[str, Any], retiring: Mapping[str, Any] | None) -> dict[str, list[str]]:
-    """The ids of the other version's steps, moved from `known` (set to None: the status merge patch drops them)
-    to status.retiring, where they stay until the new side serves (chain.py)."""
+    """The ids of the other version's steps, moved from `known` to status.retiring, where they stay until the new
+    side serves (chain.py). In `known` they become "" (a status merge patch cannot drop a key: the writer leaves
+    None out), which every reader takes as "none"."""
     moved = {k: list(v or ()) for k, v in (retiring or {}).items()}
     for key in V1_KEYS if version == VPC_LINK_V2 else V2_KEYS:
         if known.get(key):
             moved.setdefault(key, []).append(str(known[key]))
-            known[key] = None
+            known[key] = ""
     return {k: v for k, v in moved.items() if v}
 
 
