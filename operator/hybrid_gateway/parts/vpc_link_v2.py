@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 from botocore.exceptions import ClientError
 
 from hybrid_gateway.aws.errors import error_code
-from hybrid_gateway.aws.tags import MANAGED_BY, MANAGED_BY_TAG, PART_TAG, as_dict
+from hybrid_gateway.aws.tags import MANAGED_BY, MANAGED_BY_TAG, OWNER_TAG, PART_TAG, UID_TAG, as_dict
 from hybrid_gateway.errors import RetryLater
 from hybrid_gateway.parts._apigateway import delete_ignoring_not_found, get_or_none
 from hybrid_gateway.parts.base import Observed, Ownership, Part, PartContext, Replacement
@@ -37,7 +37,7 @@ from hybrid_gateway.parts.vpc_link import AVAILABLE, DELETING, FAILED
 KEY_TAG = "hybridgateway.io/vpc-link-key"
 USER_TAG_PREFIX = "hybridgateway.io/user/"  # + the HybridApi's uid; value namespace/name
 TAG_VALUE_MAX = 256  # API Gateway's (and EC2's) longest tag value
-MAX_USERS = 40  # of 50 tags per API Gateway resource: the fixed tags, and headroom for the user's own
+MAX_USERS = 40  # of 50 tags per API Gateway resource: the 5 shared tags, and headroom
 STATUS_FAILED = "status FAILED"
 
 
@@ -71,9 +71,14 @@ def key_lock(key: str) -> Iterator[None]:
         yield
 
 
+SHARED_OWNER = "shared"  # the owner tag of a shared resource: its users are its user tags
+
+
 def shared_tags(part: str, key: str) -> dict[str, str]:
-    """The tags of a shared resource: no owner (it has many), the key that names what it is shared for."""
-    return {MANAGED_BY_TAG: MANAGED_BY, PART_TAG: part, KEY_TAG: key}
+    """The tags of a shared resource: an owner and uid that name the share, not one object (no HybridApi's uid
+    matches, so no part adopts it as its own; the IAM policy's owner-tag conditions still hold), and the key."""
+    return {OWNER_TAG: SHARED_OWNER, UID_TAG: f"{SHARED_OWNER}-{key}", MANAGED_BY_TAG: MANAGED_BY, PART_TAG: part,
+            KEY_TAG: key}
 
 
 def _arn(region: str, link_id: str) -> str:
@@ -81,12 +86,12 @@ def _arn(region: str, link_id: str) -> str:
     return f"arn:{partition}:apigateway:{region}::/vpclinks/{link_id}"
 
 
-def links_of_key(client: Any, key: str) -> list[dict[str, Any]]:
+def links_of_key(apigatewayv2: Any, key: str) -> list[dict[str, Any]]:
     """Every V2 link carrying `key`, whatever its status (one GetVpcLinks paging)."""
     found: list[dict[str, Any]] = []
     token = ""
     while True:
-        page = client.get_vpc_links(**({"NextToken": token} if token else {}))
+        page = apigatewayv2.get_vpc_links(**({"NextToken": token} if token else {}))
         found += [link for link in page.get("Items", []) if (link.get("Tags") or {}).get(KEY_TAG) == key]
         token = page.get("NextToken") or ""
         if not token:
@@ -280,14 +285,15 @@ class VpcLinkV2Part(Part[VpcLinkV2Desired, VpcLinkV2State]):
              known_id: str | None) -> Observed[VpcLinkV2State] | None:
         """By id (unless AWS is deleting it), else the link of the key this HybridApi uses, else the first of
         the key with room for one more user (joined by `update`); one GetVpcLinks paging."""
-        client, uid = ctx.client("apigatewayv2"), ctx.owner.uid
+        apigatewayv2, uid = ctx.client("apigatewayv2"), ctx.owner.uid
         if known_id:
-            link = get_or_none(client.get_vpc_link, VpcLinkId=known_id)
+            link = get_or_none(apigatewayv2.get_vpc_link, VpcLinkId=known_id)
             if link is not None and link.get("VpcLinkStatus") != DELETING:
                 return observe(link, uid)
         if desired is None:
             return None
-        links = sorted(links_of_key(client, desired.key), key=lambda link: index_of(str(link.get("Name")), desired.key))
+        key = desired.key
+        links = sorted(links_of_key(apigatewayv2, key), key=lambda link: index_of(str(link.get("Name")), key))
         live = [link for link in links if link.get("VpcLinkStatus") not in (DELETING, FAILED)]
         for link in live:
             if user_tag(uid) in (link.get("Tags") or {}):
@@ -302,10 +308,10 @@ class VpcLinkV2Part(Part[VpcLinkV2Desired, VpcLinkV2State]):
 
     def create(self, ctx: PartContext, desired: VpcLinkV2Desired) -> Observed[VpcLinkV2State]:
         """A new link of the key, at the first index no link of the key has (a DELETING one included)."""
-        client = ctx.client("apigatewayv2")
-        taken = {index_of(str(link.get("Name")), desired.key) for link in links_of_key(client, desired.key)}
+        apigatewayv2 = ctx.client("apigatewayv2")
+        taken = {index_of(str(link.get("Name")), desired.key) for link in links_of_key(apigatewayv2, desired.key)}
         index = next(i for i in range(1, len(taken) + 2) if i not in taken)
-        link = client.create_vpc_link(Name=link_name(desired.key, index), SubnetIds=list(desired.subnet_ids),
+        link = apigatewayv2.create_vpc_link(Name=link_name(desired.key, index), SubnetIds=list(desired.subnet_ids),
                                       SecurityGroupIds=[desired.security_group_id], Tags=self._tags(ctx, desired))
         return observe(link, ctx.owner.uid)
 
@@ -315,24 +321,24 @@ class VpcLinkV2Part(Part[VpcLinkV2Desired, VpcLinkV2State]):
     def update(self, ctx: PartContext, desired: VpcLinkV2Desired, observed: Observed[VpcLinkV2State],
                changes: list[str]) -> Observed[VpcLinkV2State]:
         """Join: this HybridApi's user tag."""
-        client = ctx.client("apigatewayv2")
-        client.tag_resource(ResourceArn=_arn(ctx.region, observed.id),
+        apigatewayv2 = ctx.client("apigatewayv2")
+        apigatewayv2.tag_resource(ResourceArn=_arn(ctx.region, observed.id),
                             Tags={user_tag(desired.uid): desired.user[:TAG_VALUE_MAX]})
-        link = get_or_none(client.get_vpc_link, VpcLinkId=observed.id)
+        link = get_or_none(apigatewayv2.get_vpc_link, VpcLinkId=observed.id)
         return observe(link, ctx.owner.uid) if link else observed
 
     def delete(self, ctx: PartContext, observed: Observed[VpcLinkV2State]) -> bool:
         """Leave: remove this HybridApi's user tag; the last user deletes the link (True), others keep it
         (False)."""
-        client = ctx.client("apigatewayv2")
+        apigatewayv2 = ctx.client("apigatewayv2")
         with key_lock(observed.state.key):
-            client.untag_resource(ResourceArn=_arn(ctx.region, observed.id), TagKeys=[user_tag(ctx.owner.uid)])
-            link = get_or_none(client.get_vpc_link, VpcLinkId=observed.id)
+            apigatewayv2.untag_resource(ResourceArn=_arn(ctx.region, observed.id), TagKeys=[user_tag(ctx.owner.uid)])
+            link = get_or_none(apigatewayv2.get_vpc_link, VpcLinkId=observed.id)
             if link is None:
                 return True
             if users_of(link.get("Tags") or {}):
                 return False
-            delete_ignoring_not_found(client.delete_vpc_link, self.name, observed.id, VpcLinkId=observed.id)
+            delete_ignoring_not_found(apigatewayv2.delete_vpc_link, self.name, observed.id, VpcLinkId=observed.id)
         return True
 
 
