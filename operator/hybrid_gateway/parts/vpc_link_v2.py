@@ -30,7 +30,7 @@ from hybrid_gateway.aws.errors import error_code
 from hybrid_gateway.aws.tags import MANAGED_BY, MANAGED_BY_TAG, OWNER_TAG, PART_TAG, UID_TAG, as_dict
 from hybrid_gateway.errors import RetryLater
 from hybrid_gateway.parts._apigateway import delete_ignoring_not_found, get_or_none
-from hybrid_gateway.parts.base import Observed, Ownership, Part, PartContext, Replacement
+from hybrid_gateway.parts.base import Observed, Outcome, Ownership, Part, PartContext, Replacement
 from hybrid_gateway.parts.security_group import describe_groups
 from hybrid_gateway.parts.vpc_link import AVAILABLE, DELETING, FAILED
 
@@ -277,7 +277,7 @@ class VpcLinkV2Part(Part[VpcLinkV2Desired, VpcLinkV2State]):
     # The integrations still name the old link: this HybridApi leaves it once they have moved.
     replacement: ClassVar[Replacement] = Replacement.CREATE_FIRST_RETIRE_LATER
 
-    def ensure(self, ctx: PartContext, desired: VpcLinkV2Desired, known_id: str | None) -> Any:
+    def ensure(self, ctx: PartContext, desired: VpcLinkV2Desired, known_id: str | None) -> Outcome[VpcLinkV2State]:
         with key_lock(desired.key):  # find (which link to join) and the join itself under one lock
             return super().ensure(ctx, desired, known_id)
 
