@@ -123,6 +123,7 @@ class PytestAwsCalls:
 SESSION_RESOURCE_COUNTS = [arg for name, count in {
     "apigateway.vpcLinks": 500, "apigateway.clientCertificates": 1000,
     "elbv2.applicationLoadBalancers": 500, "elbv2.networkLoadBalancers": 500,
+    "apigatewayv2.vpcLinks": 500,  # VPC links V2: 10 per Region on AWS
 }.items() for arg in ("--resource-count", f"{name}={count}")]
 
 

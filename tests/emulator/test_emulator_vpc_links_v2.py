@@ -237,3 +237,32 @@ def test_a_v2_links_security_group_and_subnets_cannot_be_deleted_while_it_lives(
     assert error_of(referenced)[:2] == ("DependencyViolation", 400)
     ec2.revoke_security_group_ingress(GroupId=alb_sg, IpPermissions=rule)
     ec2.delete_security_group(GroupId=group)
+
+
+@pytest.mark.usefixtures("instant_aws")
+def test_one_update_integration_moves_between_a_v1_and_a_v2_link(apigw: Any, v2: Any, ec2: Any) -> None:
+    """UpdateIntegration applies its patch operations together, so one call moves an integration from
+    a V1 link to a V2 link (``replace /connectionId`` + ``add /integrationTarget``) and back
+    (``replace /connectionId`` + ``remove /integrationTarget``); the rules hold for the result.
+    Source: API reference ``UpdateIntegration`` (patchOperations); "Set up a private integration"."""
+    _, subnets, group = link_network(ec2)
+    link_v2 = v2.create_vpc_link(Name="v2", SubnetIds=subnets, SecurityGroupIds=[group])["VpcLinkId"]
+    link_v1 = apigw.create_vpc_link(name="v1", targetArns=[NLB_ARN])["id"]
+    method = rest_method(apigw)
+    private_integration(apigw, method, connectionId=link_v1)
+    moved = apigw.update_integration(
+        **method,
+        patchOperations=[
+            {"op": "replace", "path": "/connectionId", "value": link_v2},
+            {"op": "add", "path": "/integrationTarget", "value": ALB_ARN},
+        ],
+    )
+    assert (moved["connectionId"], moved["integrationTarget"]) == (link_v2, ALB_ARN)
+    back = apigw.update_integration(
+        **method,
+        patchOperations=[
+            {"op": "replace", "path": "/connectionId", "value": link_v1},
+            {"op": "remove", "path": "/integrationTarget"},
+        ],
+    )
+    assert back["connectionId"] == link_v1 and "integrationTarget" not in back
