@@ -43,6 +43,7 @@ from typing import Any
 from urllib.parse import quote
 
 from hybrid_gateway.aws.tags import Owner
+from hybrid_gateway.parts import vpc_link_v2
 
 ACCOUNT = "123456789012"
 PARTITION = "aws"
@@ -786,11 +787,60 @@ def apigateway_needs(operation: str, region: str) -> tuple[Need, ...]:
     return tuple(needs)
 
 
+# VPC links V2 (apigatewayv2; issue 13): the same `apigateway:` verbs on the same resource paths without botocore's
+# "/v2" prefix (the Service Authorization Reference's "Amazon API Gateway Management V2" page). The link is shared
+# (parts/vpc_link_v2.py): it carries the share's owner tags, and each HybridApi using it adds and removes only its
+# own user tag.
+V2_LINK_PATH = "/vpclinks/v2l1n2k3"
+V2_USER_TAG = f"{vpc_link_v2.USER_TAG_PREFIX}{EXAMPLE_OWNER.uid}"
+
+
+def _shared_link_tags(prefix: str) -> dict[str, ContextValue]:
+    return {f"{prefix}/{k}": v for k, v in vpc_link_v2.shared_tags(vpc_link_v2.VpcLinkV2Part.name, "k").items()}
+
+
+def apigatewayv2_path(operation: str, region: str = "ap-northeast-1") -> tuple[str, str]:
+    """(HTTP verb, IAM resource path) of an API Gateway V2 operation: botocore's URI less its "/v2"."""
+    import botocore.session
+
+    http = botocore.session.get_session().get_service_model("apigatewayv2").operation_model(operation).http
+    uri = str(http["requestUri"]).split("?", 1)[0].removeprefix("/v2")
+    link_arn = quote(f"arn:{PARTITION}:apigateway:{region}::{V2_LINK_PATH}", safe="")
+    values = {"vpcLinkId": V2_LINK_PATH.rsplit("/", 1)[1], "resource-arn": link_arn}
+    return str(http["method"]), re.sub(r"\{([^}]+)\}", lambda m: values.get(m.group(1), f"example-{m.group(1)}"), uri)
+
+
+def apigatewayv2_needs(operation: str, region: str) -> tuple[Need, ...]:
+    verb, path = apigatewayv2_path(operation, region)
+    context: dict[str, ContextValue] = {}
+    if operation == "CreateVpcLink":
+        context = {**_shared_link_tags("aws:RequestTag"),
+                   "aws:TagKeys": (*vpc_link_v2.shared_tags("vpc-link-v2", "k"), V2_USER_TAG)}
+        context[f"aws:RequestTag/{V2_USER_TAG}"] = "team-a/orders"
+    elif operation in ("TagResource", "UntagResource"):
+        context = {**_shared_link_tags("aws:ResourceTag"), "aws:TagKeys": (V2_USER_TAG,)}
+        if operation == "TagResource":
+            context[f"aws:RequestTag/{V2_USER_TAG}"] = "team-a/orders"
+    elif verb != "GET":
+        context = _shared_link_tags("aws:ResourceTag")
+    needs = [Need(f"apigateway:{verb}", None, context, arn=path, why=f"{verb} {path} (V2)")]
+    if operation == "CreateVpcLink":
+        tags_path = "/tags/" + quote(f"arn:{PARTITION}:apigateway:{region}::{V2_LINK_PATH}", safe="")
+        needs.append(Need("apigateway:POST", None, context, arn=tags_path,
+                          why="tags on create, in case API Gateway authorizes them as POST /tags"))
+    return tuple(needs)
+
+
 class Unmapped(KeyError):
     """An operation this module does not know the IAM needs of: add it to NEEDS."""
 
 
 def needs_for(service: str, operation: str, region: str) -> tuple[Need, ...]:
+    if service == "apigatewayv2":
+        try:
+            return apigatewayv2_needs(operation, region)
+        except Exception as err:  # not an operation of botocore's API Gateway V2 model
+            raise Unmapped(f"{service}:{operation}: {err}") from None
     if service == "apigateway":
         try:
             return apigateway_needs(operation, region)

@@ -447,6 +447,12 @@ REJECTIONS: list[Rejection] = [
         ['spec.frontDoor.mutualTls.mode: Unsupported value: "required"', '"off", "passthrough", "verify"'],
     ),
     Rejection(
+        "vpc-link-version-unknown",
+        "HybridApi",
+        [("spec.network.vpcLink", {"version": "V3"})],
+        ['spec.network.vpcLink.version: Unsupported value: "V3"', '"V1", "V2"'],
+    ),
+    Rejection(
         "probe-every-nth-zero",
         "HybridApi",
         [("spec.probe", {"everyNthDriftCheck": 0})],
@@ -801,6 +807,7 @@ REALISTIC_STATUS: dict[str, Obj] = {
             },
         ],
         "invokeUrl": "https://abc123.execute-api.ap-northeast-1.amazonaws.com/prod",
+        "vpcLinkVersion": "V2",
         "frontDoorUrl": "https://orders-backend.example.com",
         "backendHealth": {"healthy": 1, "total": 1},
         "certificate": {"arn": ARN, "notAfter": "2025-05-01T00:00:00Z"},
@@ -912,12 +919,13 @@ def test_printer_columns_short_names_and_category(cluster: Any, namespace: str) 
 
     table = cluster.kubectl("get", "-n", namespace, "hapi").stdout
     header, row = table.splitlines()[:2]
-    assert header.split() == ["NAME", "READY", "REASON", "INVOKE", "URL", "AGE"]
-    assert row.split()[:4] == [
+    assert header.split() == ["NAME", "READY", "REASON", "INVOKE", "URL", "LINK", "AGE"]
+    assert row.split()[:5] == [
         "orders",
         "True",
         "Converged",
         "https://abc123.execute-api.ap-northeast-1.amazonaws.com/prod",
+        "V2",
     ]
     assert "REGIONAL DOMAIN" in cluster.kubectl("get", "-n", namespace, "mtlsd").stdout
     ccr = cluster.kubectl("get", "-n", namespace, "ccr").stdout.splitlines()[0]

@@ -27,11 +27,16 @@ BACKEND_TARGETS = [{"ip": "192.168.10.5", "port": 443}, {"ip": "192.168.10.6", "
 """The on-prem targets of :func:`hybridapi` (the ``onprem`` fixture maps them to its backend)."""
 
 
-def hybridapi(name: str, account: SeededAccount, **overrides: Any) -> dict[str, Any]:
-    """A valid HybridApi for the seeded account; `overrides` replace top-level spec keys."""
+def hybridapi(name: str, account: SeededAccount, link_version: str | None = "V1", **overrides: Any) -> dict[str, Any]:
+    """A valid HybridApi for the seeded account; `overrides` replace top-level spec keys. `link_version` is
+    spec.network.vpcLink.version: V1 (the chain most tests were written for, pinned since V2 is the default
+    for new objects), V2, or None (the field left out)."""
+    network: dict[str, Any] = {"vpcId": account.vpc_id, "subnetIds": list(account.subnet_ids)}
+    if link_version is not None:
+        network["vpcLink"] = {"version": link_version}
     spec: dict[str, Any] = {
         "region": account.region,
-        "network": {"vpcId": account.vpc_id, "subnetIds": list(account.subnet_ids)},
+        "network": network,
         "backend": {
             "targets": [dict(t) for t in BACKEND_TARGETS],
             "healthCheck": {"path": "/healthz", "matcher": "200-399"},
@@ -182,6 +187,9 @@ def inventory(endpoint_url: str, uid: str | set[str], hosted_zone_id: str, hostn
                            if (a.get("tags") or {}).get(UID_TAG) in uids]
     result["vpc_links"] = [v for v in apigw.get_vpc_links(limit=500)["items"]
                            if (v.get("tags") or {}).get(UID_TAG) in uids]
+    # Shared V2 links count for every HybridApi whose user tag they carry (parts/vpc_link_v2.py).
+    result["vpc_links_v2"] = [v for v in vpc_links_v2(endpoint_url, region)
+                              if any(f"{USER_TAG_PREFIX}{u}" in (v.get("Tags") or {}) for u in uids)]
     lbs = [lb for page in elbv2.get_paginator("describe_load_balancers").paginate() for lb in page["LoadBalancers"]]
     owned = set(_elb_owned(elbv2, [lb["LoadBalancerArn"] for lb in lbs], uids)) if lbs else set()
     result["albs"] = [lb for lb in lbs if lb["LoadBalancerArn"] in owned and lb["Type"] == "application"]
@@ -205,6 +213,32 @@ def inventory(endpoint_url: str, uid: str | set[str], hosted_zone_id: str, hostn
                                    if any(f"hybridgateway.io/uid={u}" in v for v in txt_values(r) for u in uids)
                                    ] if hostname else []
     return result
+
+
+USER_TAG_PREFIX = "hybridgateway.io/user/"
+KEY_TAG = "hybridgateway.io/vpc-link-key"
+
+
+def vpc_links_v2(endpoint_url: str, region: str = "ap-northeast-1") -> list[dict[str, Any]]:
+    """Every VPC link V2 (all pages)."""
+    client, found, token = aws(endpoint_url, "apigatewayv2", region), [], ""
+    while True:
+        page = client.get_vpc_links(**({"NextToken": token} if token else {}))
+        found += page.get("Items", [])
+        token = page.get("NextToken") or ""
+        if not token:
+            return found
+
+
+def own_subnets(endpoint_url: str, account: SeededAccount) -> list[str]:
+    """Two new subnets of the seeded VPC (in two zones): a HybridApi on them has a VPC link V2 key no other
+    test's object shares, so that its link's life is the test's own."""
+    ec2 = aws(endpoint_url, "ec2", account.region)
+    used = {s["CidrBlock"] for s in ec2.describe_subnets(
+        Filters=[{"Name": "vpc-id", "Values": [account.vpc_id]}])["Subnets"]}
+    free = (f"10.20.{n}.0/24" for n in range(100, 250) if f"10.20.{n}.0/24" not in used)
+    return [ec2.create_subnet(VpcId=account.vpc_id, CidrBlock=next(free), AvailabilityZone=f"{account.region}{z}")
+            ["Subnet"]["SubnetId"] for z in ("a", "c")]
 
 
 def records(endpoint_url: str, hosted_zone_id: str, region: str = "ap-northeast-1") -> list[dict[str, Any]]:
@@ -240,9 +274,12 @@ def counts(found: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
 # alias record and its ownership TXT naming the owner's uid; 2 target groups (ip + alb); 2 listeners
 # (ALB HTTPS + NLB TCP).
 ONE_OF_EACH = {
-    "rest_apis": 1, "vpc_links": 1, "albs": 1, "nlbs": 1, "target_groups": 2, "listeners": 2,
+    "rest_apis": 1, "vpc_links": 1, "vpc_links_v2": 0, "albs": 1, "nlbs": 1, "target_groups": 2, "listeners": 2,
     "security_groups": 1, "certificates": 1, "alias_records": 1, "ownership_records": 1,
 }
+# The V2 chain: no NLB, NLB listener, alb-type target group or V1 link; one shared V2 link (its security group
+# carries no owner: not counted here).
+ONE_OF_EACH_V2 = {**ONE_OF_EACH, "vpc_links": 0, "vpc_links_v2": 1, "nlbs": 0, "target_groups": 1, "listeners": 1}
 NOTHING = dict.fromkeys(ONE_OF_EACH, 0)
 
 

@@ -1,5 +1,7 @@
 """Issue 3, "Done when" 2: drift injected with boto3 straight into AWS is put back by the next drift
 check, with a `DriftCorrected` Event naming the resource and `status.drift.corrections` increased.
+Issue 13: every case runs for both link versions where it applies (`Case.versions`); the V2 object has
+subnets of its own, so its shared VPC link V2 is used by it alone.
 
 One object is converged once (module fixture) and each case injects its drift in turn, waiting for
 the repair, so the cases stay cheap. Cases run in the order listed; each one starts from a converged
@@ -20,6 +22,7 @@ from hybrid_gateway_devenv.operator_process import OperatorProcess
 from hybrid_gateway_devenv.seed import SeededAccount, seed_account
 from tests.e2e.helpers import (
     ONE_OF_EACH,
+    ONE_OF_EACH_V2,
     alias_records,
     apply,
     aws,
@@ -29,6 +32,7 @@ from tests.e2e.helpers import (
     hybridapi,
     import_certificate,
     inventory,
+    own_subnets,
     passes_since,
     secret,
     wait_ready,
@@ -52,6 +56,7 @@ class Converged:
     control: Any
     uid: str
     hostname: str
+    version: str
 
     def obj(self) -> dict[str, Any]:
         return get(self.cluster, self.namespace, "hybridapi", NAME)
@@ -63,9 +68,10 @@ class Converged:
         return aws(self.endpoint_url, service, REGION)
 
 
-@pytest.fixture(scope="module")
-def converged(cluster: LocalCluster, emulator: Any, control: Any,
+@pytest.fixture(scope="module", params=["V1", "V2"])
+def converged(request: pytest.FixtureRequest, cluster: LocalCluster, emulator: Any, control: Any,
               tmp_path_factory: pytest.TempPathFactory) -> Iterator[Converged]:
+    version = str(request.param)
     namespace = f"t-{uuid.uuid4().hex[:8]}"
     cluster.kubectl("create", "namespace", namespace)
     account = seed_account(emulator.endpoint_url, REGION)
@@ -74,14 +80,16 @@ def converged(cluster: LocalCluster, emulator: Any, control: Any,
         log_path=tmp_path_factory.mktemp("drift") / "operator.log", namespaces=[namespace],
     ).start()
     try:
-        obj = hybridapi(NAME, account)
+        obj = hybridapi(NAME, account, link_version=version)
+        if version == "V2":
+            obj["spec"]["network"]["subnetIds"] = own_subnets(emulator.endpoint_url, account)
         obj["spec"]["api"]["disableExecuteApiEndpoint"] = True
         obj["spec"]["driftCheckInterval"] = "2s"
         apply(cluster, namespace, secret(f"{NAME}-gw", {"token": "drift-secret-value"}), obj)
         wait_ready(cluster, namespace, NAME)
         body = get(cluster, namespace, "hybridapi", NAME)
         yield Converged(cluster, namespace, account, emulator.endpoint_url, operator, control,
-                        body["metadata"]["uid"], body["spec"]["frontDoor"]["hostname"])
+                        body["metadata"]["uid"], body["spec"]["frontDoor"]["hostname"], version)
     finally:
         operator.stop()
 
@@ -164,6 +172,46 @@ def delete_vpc_link(c: Converged) -> None:
     apigw.delete_vpc_link(vpcLinkId=link_id)
 
 
+def delete_vpc_link_v2(c: Converged) -> None:
+    """The same for the (here unshared) V2 link: integrations off it first, and their integrationTarget."""
+    apigw = c.client("apigateway")
+    api_id = c.resources()["restApiId"]
+    for resource_id, verb in _method_ids(c):
+        apigw.update_integration(restApiId=api_id, resourceId=resource_id, httpMethod=verb, patchOperations=[
+            {"op": "replace", "path": "/connectionType", "value": "INTERNET"},
+            {"op": "remove", "path": "/connectionId"}, {"op": "remove", "path": "/integrationTarget"}])
+    c.client("apigatewayv2").delete_vpc_link(VpcLinkId=c.resources()["vpcLinkV2Id"])
+
+
+def _link_rule() -> dict[str, Any]:
+    return {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443}
+
+
+def revoke_link_rule(c: Converged) -> None:
+    res = c.resources()
+    c.client("ec2").revoke_security_group_ingress(GroupId=res["albSecurityGroupId"], IpPermissions=[
+        {**_link_rule(), "UserIdGroupPairs": [{"GroupId": res["vpcLinkSecurityGroupId"]}]}])
+
+
+def retarget_integration(c: Converged) -> None:
+    """integrationTarget to another (valid-looking) ALB of the account."""
+    res = c.resources()
+    other = res["albArn"].rsplit("/", 2)[0] + "/someone-else/0123456789abcdef"
+    c.client("apigateway").update_integration(
+        restApiId=res["restApiId"], resourceId=_resource_id(c, "/orders"), httpMethod="GET",
+        patchOperations=[{"op": "replace", "path": "/integrationTarget", "value": other}])
+
+
+def retarget_alias(c: Converged) -> None:
+    """The front-door alias to some other name in the load balancer's zone."""
+    r53 = c.client("route53")
+    zone = c.account.hosted_zone_id
+    (rrset,) = alias_records(c.endpoint_url, zone, c.hostname)
+    moved = {**rrset, "AliasTarget": {**rrset["AliasTarget"], "DNSName": "elsewhere.example.com."}}
+    r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={
+        "Changes": [{"Action": "UPSERT", "ResourceRecordSet": moved}]})
+
+
 def delete_nlb_listener(c: Converged) -> None:
     c.client("elbv2").delete_listener(ListenerArn=c.resources()["nlbListenerArn"])
 
@@ -175,11 +223,12 @@ def change_health_check_path(c: Converged) -> None:
 
 # --- checks that the repair put AWS back as the spec says ----------------------------------------------
 
-def alias_points_at_nlb(c: Converged) -> bool:
+def alias_points_at_load_balancer(c: Converged) -> bool:
+    """At the NLB (V1) or the ALB (V2)."""
     found = inventory(c.endpoint_url, c.uid, c.account.hosted_zone_id, c.hostname)
+    target = found["nlbs" if c.version == "V1" else "albs"][0]
     return (len(found["alias_records"]) == 1 and
-            found["alias_records"][0]["AliasTarget"]["DNSName"].rstrip(".").lower()
-            == found["nlbs"][0]["DNSName"].lower())
+            found["alias_records"][0]["AliasTarget"]["DNSName"].rstrip(".").lower() == target["DNSName"].lower())
 
 
 def listener_has_our_certificate(c: Converged) -> bool:
@@ -208,11 +257,13 @@ def _integrations(c: Converged) -> list[dict[str, Any]]:
 
 
 def integrations_as_spec(c: Converged) -> bool:
-    link_id = c.resources()["vpcLinkId"]
+    res = c.resources()
+    link_id, target = (res["vpcLinkId"], None) if c.version == "V1" else (res["vpcLinkV2Id"], res["albArn"])
     return all(
         i["uri"].startswith(f"https://{c.hostname}/")
         and i["connectionType"] == "VPC_LINK"
         and i["connectionId"] == link_id
+        and i.get("integrationTarget") == target
         and (i.get("requestParameters") or {}).get(f"integration.request.header.{HEADER}") == "'drift-secret-value'"
         for i in _integrations(c)
     )
@@ -234,6 +285,20 @@ def new_vpc_link_in_use(c: Converged) -> bool:
     return (len(found["vpc_links"]) == 1 and found["vpc_links"][0]["id"] == c.resources()["vpcLinkId"]
             and found["vpc_links"][0]["targetArns"] == [c.resources()["nlbArn"]]
             and integrations_as_spec(c))
+
+
+def new_vpc_link_v2_in_use(c: Converged) -> bool:
+    found = inventory(c.endpoint_url, c.uid, c.account.hosted_zone_id, c.hostname)
+    return (len(found["vpc_links_v2"]) == 1 and found["vpc_links_v2"][0]["VpcLinkId"] == c.resources()["vpcLinkV2Id"]
+            and integrations_as_spec(c))
+
+
+def alb_admits_the_link(c: Converged) -> bool:
+    res = c.resources()
+    (group,) = c.client("ec2").describe_security_groups(GroupIds=[res["albSecurityGroupId"]])["SecurityGroups"]
+    return any(p.get("FromPort") == 443 and any(g["GroupId"] == res["vpcLinkSecurityGroupId"]
+                                                for g in p.get("UserIdGroupPairs", []))
+               for p in group["IpPermissions"])
 
 
 def nlb_listener_back(c: Converged) -> bool:
@@ -261,10 +326,12 @@ class Case:
     # and only an AVAILABLE link takes integrations: docs/aws-behaviour.md), so it takes the passes AWS
     # needs instead of one.
     waits_for_aws: bool = False
+    versions: tuple[str, ...] = ("V1", "V2")  # the link versions the drift can happen to
 
 
 CASES = [
-    Case("alias-record-deleted", delete_alias_record, "dns-record", alias_points_at_nlb),
+    Case("alias-record-deleted", delete_alias_record, "dns-record", alias_points_at_load_balancer),
+    Case("alias-retargeted", retarget_alias, "dns-record", alias_points_at_load_balancer),
     Case("alb-listener-certificate-changed", change_listener_certificate, "alb-listener",
          listener_has_our_certificate),
     Case("alb-listener-ssl-policy-changed", change_ssl_policy, "alb-listener", listener_has_spec_policy),
@@ -275,9 +342,14 @@ CASES = [
     Case("stage-throttling-changed", change_stage_throttling, "stage", stage_throttling_as_spec),
     Case("vpc-link-deleted", delete_vpc_link, "vpc-link", new_vpc_link_in_use,
          # The stage's deployment snapshots the integrations: it must be redeployed onto the new link.
-         replaced=("vpcLinkId", "deploymentId"), waits_for_aws=True),
+         replaced=("vpcLinkId", "deploymentId"), waits_for_aws=True, versions=("V1",)),
+    Case("vpc-link-v2-deleted", delete_vpc_link_v2, "vpc-link-v2", new_vpc_link_v2_in_use,
+         replaced=("vpcLinkV2Id", "deploymentId"), waits_for_aws=True, versions=("V2",)),
+    Case("link-security-group-rule-revoked", revoke_link_rule, "alb-security-group", alb_admits_the_link,
+         versions=("V2",)),
+    Case("integration-target-changed", retarget_integration, "rest-api", integrations_as_spec, versions=("V2",)),
     Case("nlb-listener-deleted", delete_nlb_listener, "nlb-listener", nlb_listener_back,
-         replaced=("nlbListenerArn",)),
+         replaced=("nlbListenerArn",), versions=("V1",)),
     Case("health-check-path-changed", change_health_check_path, "backend-target-group", health_check_path_as_spec),
 ]
 
@@ -294,6 +366,8 @@ def _just_after_a_check(c: Converged) -> None:
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_drift_is_corrected_by_the_next_check(converged: Converged, case: Case) -> None:
     c = converged
+    if c.version not in case.versions:
+        pytest.skip(f"{case.name} does not apply to a VPC link {c.version} chain")
     wait_ready(c.cluster, c.namespace, NAME)
     assert case.repaired(c), "the object must start converged"
     before = c.obj()
@@ -338,13 +412,15 @@ def test_drift_is_corrected_by_the_next_check(converged: Converged, case: Case) 
             markers, repairs)
 
     # Repaired, not duplicated: still exactly one of each resource; ids change only where replaced.
-    assert counts(inventory(c.endpoint_url, c.uid, c.account.hosted_zone_id, c.hostname)) == ONE_OF_EACH
+    assert counts(inventory(c.endpoint_url, c.uid, c.account.hosted_zone_id, c.hostname)) == (
+        ONE_OF_EACH if c.version == "V1" else ONE_OF_EACH_V2)
     resources_after = c.resources()
     for key in ("albArn", "nlbArn", "restApiId", "backendTargetGroupArn", "albTargetGroupArn", "certificateArn",
-                "vpcLinkId", "nlbListenerArn", "albListenerArn", "deploymentId"):
+                "vpcLinkId", "nlbListenerArn", "albListenerArn", "deploymentId", "vpcLinkV2Id",
+                "vpcLinkSecurityGroupId", "albSecurityGroupId"):
         if key in case.replaced:
             assert resources_after[key] != resources_before[key], key
         else:
-            assert resources_after[key] == resources_before[key], key
+            assert resources_after.get(key) == resources_before.get(key), key
     print(f"\n{case.name}: {[e['message'] for e in new_events]}")
 

@@ -1254,12 +1254,13 @@ def test_alb_listener_lifecycle(aws: Aws, ctx: PartContext, rec: Recorder, raw: 
     assert AlbListener(alb).find(ctx, None, arn) is None  # its load balancer is gone: nothing, no error
 
 
+@pytest.mark.parametrize("version", ["V1", "V2"])
 def test_the_hybridapi_chain_in_dependency_order_then_reverse(
-    aws: Aws, ctx: PartContext, rec: Recorder, raw: dict[str, Any]
+    aws: Aws, ctx: PartContext, rec: Recorder, raw: dict[str, Any], version: str
 ) -> None:
     """Seed 000's chain as the HybridApi reconciler declares it (`hybridapi.CHAIN`, the same list it
-    runs): every step is made in order, a second pass writes nothing, drift on one hop is put back in
-    one write, and finalize removes everything in reverse order."""
+    runs), for each VPC link version (issue 13): every step is made in order, a second pass writes
+    nothing, drift on one hop is put back in one write, and finalize removes everything in reverse order."""
     from hybrid_gateway.api.v1alpha1 import HybridApiSpec
     from hybrid_gateway.reconcilers.hybridapi import CHAIN, Inputs
 
@@ -1273,7 +1274,8 @@ def test_the_hybridapi_chain_in_dependency_order_then_reverse(
         "api": {"routes": [{"path": "/{proxy+}", "methods": ["ANY"]}]},
     })
     inputs = Inputs(spec, api_name="team-a-orders",
-                    certificate_desired=ImportedCertificateDesired.from_pem(host, pem.cert, pem.key))
+                    certificate_desired=ImportedCertificateDesired.from_pem(host, pem.cert, pem.key),
+                    link_versions=frozenset({version}), owner_uid=ctx.owner.uid, owner_ref="team-a/orders")
 
     run = CHAIN.ensure(ctx, inputs, {})
     for _ in range(20):  # bounded: the emulator provisions load balancers and the VPC link for a while
@@ -1283,11 +1285,14 @@ def test_the_hybridapi_chain_in_dependency_order_then_reverse(
         run = CHAIN.ensure(ctx, inputs, run.resources, run.retiring)
     assert not run.waiting, run.hops
     # No validation record (an imported certificate) and no trust store (mutual TLS is not verify).
-    assert list(run.resources) == [k for k in CHAIN.step_keys() if k not in ("validationRecordName", "trustStoreArn")]
+    # Only the steps of the link version.
+    assert list(run.resources) == [s.key for s in CHAIN.steps if s.when(inputs)
+                                   and s.key not in ("validationRecordName", "trustStoreArn")]
     alias = raw["route53"].list_resource_record_sets(
         HostedZoneId=aws.zone_id, StartRecordName=host, StartRecordType="A", MaxItems="1"
     )["ResourceRecordSets"][0]
-    assert norm_name(alias["AliasTarget"]["DNSName"]) == norm_name(run.found["nlbArn"].state.dns_name)
+    target = run.found["nlbArn" if version == "V1" else "albArn"]
+    assert norm_name(alias["AliasTarget"]["DNSName"]) == norm_name(target.state.dns_name)
 
     rec.clear()
     seq = _control(aws).last_seq()
@@ -1314,8 +1319,10 @@ def test_the_hybridapi_chain_in_dependency_order_then_reverse(
         deleted += teardown.deleted
     assert teardown.done, teardown.waiting_for
     removed = [what.split(" ", 1)[0] for what in deleted]
-    assert removed == ["rest-api", "vpc-link", "dns-record", "nlb", "alb-target-group", "alb",
-                       "alb-security-group", "backend-target-group", "certificate"]
+    assert removed == (["rest-api", "vpc-link", "dns-record", "nlb", "alb-target-group", "alb",
+                        "alb-security-group", "backend-target-group", "certificate"] if version == "V1" else
+                       ["rest-api", "vpc-link-v2", "dns-record", "alb", "alb-security-group",
+                        "vpc-link-security-group", "backend-target-group", "certificate"])
     assert DnsRecord(aws.zone_id, "A").remove(ctx, host) is None
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from hybrid_gateway.aws import AwsClients
 from hybrid_gateway.aws.tags import Owner
+from hybrid_gateway.errors import RetryLater
 from hybrid_gateway.parts.base import Observed, Part, PartContext, Replacement
 from hybrid_gateway.reconcilers.chain import Chain, Step
 
@@ -136,3 +137,34 @@ def test_finalize_walks_backwards_skipping_what_goes_with_its_parent(ctx: PartCo
 def test_a_step_may_only_require_steps_before_it() -> None:
     with pytest.raises(ValueError, match="link requires"):
         Chain([Step("link", lambda i, f: Thing("link", Store()), lambda i, f: Want("x"), ready=("nlb",))], ok={})
+
+
+def test_retiring_goes_dependents_first_and_what_aws_still_holds_waits_for_a_later_pass(ctx: PartContext) -> None:
+    """A link-version switch retires a whole side: the link before its NLB (reverse chain order), the listener
+    with its NLB; an NLB AWS refuses to delete yet (its link is still deleting) stays retiring, and the pass
+    that met the refusal still succeeds (the new side already serves)."""
+    store = Store()
+    chain = chain_of(store)
+    held = {"nlb-old"}
+
+    class Held(Thing):
+        def delete(self, c: PartContext, observed: Observed[str]) -> None:
+            if observed.id in held:
+                raise RetryLater("DependencyInUse", f"{observed.id} in use")
+            super().delete(c, observed)
+
+    steps = [Step(s.key, (lambda i, f, k=s.key: Held(k, store)), s.desired, s.after, s.ready, s.hop,
+                  removed_with=s.removed_with) for s in chain.steps]
+    held_chain = Chain(steps, chain.ok)
+    run = held_chain.ensure(ctx, {"nlb": "a"}, {})
+    for rid, kind in (("nlb-old", "old"), ("listener-old", "old"), ("link-old", "old")):
+        store.items[rid] = kind
+    store.log.clear()
+    retiring = {"nlb": ["nlb-old"], "listener": ["listener-old"], "link": ["link-old"]}
+    switched = held_chain.ensure(ctx, {"nlb": "a"}, run.resources, retiring)
+    assert store.log == ["delete link-old"], "the link first; the NLB refused; its listener goes with it"
+    assert switched.retiring == {"nlb": ["nlb-old"]}
+    held.clear()
+    store.log.clear()
+    later = held_chain.ensure(ctx, {"nlb": "a"}, switched.resources, switched.retiring)
+    assert store.log == ["delete nlb-old"] and later.retiring == {}

@@ -32,6 +32,7 @@ from hybrid_gateway.aws import quotas
 if TYPE_CHECKING:  # boto3-stubs: every call on a client is checked against the service's model
     from mypy_boto3_acm import ACMClient
     from mypy_boto3_apigateway import APIGatewayClient
+    from mypy_boto3_apigatewayv2 import ApiGatewayV2Client
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
     from mypy_boto3_route53 import Route53Client
@@ -238,6 +239,8 @@ class RegionalClients:
     def client(self, service: Literal["acm"]) -> ACMClient: ...
     @overload
     def client(self, service: Literal["apigateway"]) -> APIGatewayClient: ...
+    @overload
+    def client(self, service: Literal["apigatewayv2"]) -> ApiGatewayV2Client: ...
     @overload
     def client(self, service: Literal["ec2"]) -> EC2Client: ...
     @overload

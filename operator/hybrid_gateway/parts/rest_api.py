@@ -96,6 +96,9 @@ class RestApiDesired:
     hostname: str  # the front-door name the integrations call over HTTPS
     vpc_link_id: str
     routes: tuple[Route, ...]
+    # VPC link V2: the load balancer the integrations name (the ALB's ARN); "" over a V1 link, whose one NLB
+    # is the target (API Gateway "Set up a private integration").
+    integration_target: str = ""
     disable_execute_api_endpoint: bool = False
     # (header name, secret value); excluded from repr so that logging a desired state cannot leak it.
     secret_header: tuple[str, str] | None = field(default=None, repr=False)
@@ -159,6 +162,7 @@ class _MethodSpec:
     integration_parameters: dict[str, str]  # mapping expressions (not secret)
     static_parameters: dict[str, str] = field(repr=False)  # parameter -> clear (unquoted) value
     connection_id: str = ""
+    integration_target: str = ""
     timeout_ms: int = DEFAULT_TIMEOUT_MS
 
     def view(self) -> dict[str, Any]:
@@ -172,6 +176,7 @@ class _MethodSpec:
                 "uri": self.uri,
                 "connectionType": "VPC_LINK",
                 "connectionId": self.connection_id,
+                "integrationTarget": self.integration_target,
                 "timeoutInMillis": self.timeout_ms,
                 "requestParameters": dict(self.integration_parameters),
                 "staticParameters": {k: _secret_digest(v) for k, v in self.static_parameters.items()},
@@ -206,6 +211,7 @@ def desired_methods(desired: RestApiDesired) -> dict[str, _MethodSpec]:
                 },
                 static_parameters=dict(static),
                 connection_id=desired.vpc_link_id,
+                integration_target=desired.integration_target,
                 timeout_ms=desired.timeout_ms,
             )
     return specs
@@ -243,6 +249,7 @@ def _observed_view(method: dict[str, Any]) -> dict[str, Any]:
             "uri": integration.get("uri"),
             "connectionType": integration.get("connectionType") or "INTERNET",
             "connectionId": integration.get("connectionId") or "",
+            "integrationTarget": integration.get("integrationTarget") or "",
             "timeoutInMillis": int(integration.get("timeoutInMillis") or DEFAULT_TIMEOUT_MS),
             "requestParameters": plain,
             "staticParameters": static,
@@ -346,6 +353,7 @@ def _integration_changes(key: str, want: dict[str, Any], have: dict[str, Any] | 
     if (
         have.get("connectionType") != want["connectionType"]
         or have.get("connectionId") != want["connectionId"]
+        or have.get("integrationTarget") != want["integrationTarget"]
     ):
         found.append(Change(f"integration {key} connection", "patch_integration", key, "connection"))
     if have.get("requestParameters") != want["requestParameters"]:
@@ -369,6 +377,11 @@ def integration_patch(spec: _MethodSpec, have: dict[str, Any], fields: set[str])
     if "connection" in fields:
         ops.append(patch_op("replace", "connectionType", value="VPC_LINK"))
         ops.append(patch_op("replace", "connectionId", value=spec.connection_id))
+        # The link and its target move together: a V2 link names its load balancer here, a V1 link has none.
+        if spec.integration_target:
+            ops.append(patch_op("replace", "integrationTarget", value=spec.integration_target))
+        elif have.get("integrationTarget"):
+            ops.append(patch_op("remove", "integrationTarget"))
     if "timeout" in fields:
         ops.append(patch_op("replace", "timeoutInMillis", value=spec.timeout_ms))
     if "parameters" in fields:
@@ -575,6 +588,7 @@ class RestApiPart(Part[RestApiDesired, RestApiState]):
             connectionId=spec.connection_id,
             requestParameters=spec.all_integration_parameters(),
             timeoutInMillis=spec.timeout_ms,
+            **({"integrationTarget": spec.integration_target} if spec.integration_target else {}),
         )
 
 

@@ -1,5 +1,5 @@
-"""The ALB's security group: HTTPS in from the VPC (the NLB's nodes and health checks come from its
-subnets), and out to the on-prem targets only.
+"""The ALB's security group: HTTPS in from the VPC (VPC link V1: the NLB's nodes and health checks come
+from its subnets) or from the VPC link V2's security group, and out to the on-prem targets only.
 
 Rules are compared as sets of (protocol, from port, to port, peer) and fixed in place with
 Authorize/Revoke. A VPC change builds a new group in the new VPC first: the old one stays attached
@@ -42,8 +42,10 @@ ALL_TRAFFIC = frozenset({Rule("-1", -1, -1, "0.0.0.0/0")})  # the default egress
 class SecurityGroupDesired:
     vpc_id: str
     ingress_port: int = 443
-    # None: the VPC's own CIDR blocks (looked up by `find`, so `diff` stays pure)
+    # None: the VPC's own CIDR blocks (looked up by `find`, so `diff` stays pure); () admits no CIDR
     ingress_cidrs: tuple[str, ...] | None = None
+    # Security groups admitted on ingress_port besides the CIDRs (a VPC link V2's group)
+    ingress_groups: tuple[str, ...] = ()
     # None: leave egress open (AWS's default); else exactly these rules
     egress: frozenset[Rule] | None = None
 
@@ -88,11 +90,21 @@ def permissions_from_rules(rules: Iterable[Rule]) -> list[dict[str, Any]]:
 
 def desired_ingress(desired: SecurityGroupDesired, vpc_cidrs: Iterable[str]) -> set[Rule]:
     cidrs = desired.ingress_cidrs if desired.ingress_cidrs is not None else tuple(vpc_cidrs)
-    return {Rule.tcp(desired.ingress_port, cidr) for cidr in cidrs}
+    return {Rule.tcp(desired.ingress_port, peer) for peer in (*cidrs, *desired.ingress_groups)}
 
 
 def desired_egress(desired: SecurityGroupDesired) -> set[Rule]:
     return set(desired.egress if desired.egress is not None else ALL_TRAFFIC)
+
+
+def describe_groups(ec2: Any, **query: Any) -> list[dict[str, Any]]:
+    """DescribeSecurityGroups; a group id that does not exist is an empty answer."""
+    try:
+        return list(ec2.describe_security_groups(**query)["SecurityGroups"])
+    except ClientError as exc:
+        if is_not_found(exc):
+            return []
+        raise
 
 
 @dataclass(frozen=True)
@@ -140,29 +152,21 @@ class SecurityGroup(Part[SecurityGroupDesired, SecurityGroupState]):
             {"Name": f"tag:{PART_TAG}", "Values": [self.name]},
         ]
 
-    def _describe(self, ec2: Any, **query: Any) -> list[dict[str, Any]]:
-        try:
-            return list(ec2.describe_security_groups(**query)["SecurityGroups"])
-        except ClientError as exc:
-            if is_not_found(exc):
-                return []
-            raise
-
     def find(
         self, ctx: PartContext, desired: SecurityGroupDesired | None, known_id: str | None
     ) -> Observed[SecurityGroupState] | None:
         """By id (if ours), else ours in the desired VPC, else any of ours (one filtered call each)."""
         ec2 = ctx.client("ec2")
         if known_id:
-            groups = self._describe(ec2, GroupIds=[known_id])
+            groups = describe_groups(ec2, GroupIds=[known_id])
             if groups and ctx.owner.owns(as_dict(groups[0].get("Tags")), self.name):
                 return self._observe(ec2, groups[0])
         if desired is not None:
             filters = [*self._owner_filters(ctx), {"Name": "vpc-id", "Values": [desired.vpc_id]}]
-            groups = self._describe(ec2, Filters=filters)
+            groups = describe_groups(ec2, Filters=filters)
             if groups:
                 return self._observe(ec2, groups[0])
-        groups = self._describe(ec2, Filters=self._owner_filters(ctx))
+        groups = describe_groups(ec2, Filters=self._owner_filters(ctx))
         if not groups:
             return None
         return self._observe(ec2, sorted(groups, key=lambda g: g["GroupId"])[0])
@@ -213,7 +217,7 @@ class SecurityGroup(Part[SecurityGroupDesired, SecurityGroupState]):
         )["GroupId"]
         state = SecurityGroupState(group_id, vpc_id=desired.vpc_id, vpc_cidrs=tuple(cidrs), egress=ALL_TRAFFIC)
         self._apply(ec2, group_id, desired, state)
-        group = self._describe(ec2, GroupIds=[group_id])
+        group = describe_groups(ec2, GroupIds=[group_id])
         return self._observe(ec2, group[0]) if group else Observed(id=group_id, state=state)
 
     def diff(self, desired: SecurityGroupDesired, observed: Observed[SecurityGroupState]) -> list[str]:
@@ -225,7 +229,7 @@ class SecurityGroup(Part[SecurityGroupDesired, SecurityGroupState]):
     ) -> Observed[SecurityGroupState]:
         ec2 = ctx.client("ec2")
         self._apply(ec2, observed.id, desired, observed.state)
-        group = self._describe(ec2, GroupIds=[observed.id])
+        group = describe_groups(ec2, GroupIds=[observed.id])
         return self._observe(ec2, group[0]) if group else observed
 
     @staticmethod
@@ -254,6 +258,7 @@ __all__ = [
     "SecurityGroup",
     "SecurityGroupDesired",
     "SecurityGroupState",
+    "describe_groups",
     "diff_security_group",
     "permissions_from_rules",
     "rules_from_permissions",

@@ -18,6 +18,7 @@ pass in which nothing is waiting any more, or by finalize.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -25,10 +26,11 @@ from typing import Any, Generic, TypeVar
 from botocore.exceptions import ClientError
 
 from hybrid_gateway.aws.errors import error_code
-from hybrid_gateway.errors import PassError
+from hybrid_gateway.errors import PassError, RetryLater
 from hybrid_gateway.parts.base import Observed, Outcome, Part, PartContext
 from hybrid_gateway.status.conditions import Condition
 
+log = logging.getLogger(__name__)
 I = TypeVar("I")  # noqa: E741  # what a chain's steps read: the parsed spec and this pass's inputs
 Retiring = dict[str, list[str]]  # step key -> ids replaced but not yet removed (status.retiring)
 
@@ -143,16 +145,26 @@ class Chain(Generic[I]):
                             if not reasons else Condition(hop, False, "Waiting", "; ".join(reasons)))
         if not run.waiting and run.retiring:
             # Every dependent now points at the replacements: what they replaced can go.
-            self._retire(ctx, inputs, run.found, run.retiring)
-            run.retiring = {}
+            run.retiring = self._retire(ctx, inputs, run.found, run.retiring)
         return run
 
-    def _retire(self, ctx: PartContext, inputs: I, found: Found, retiring: Retiring) -> None:
-        steps = {s.key: s for s in self.steps}
-        for key, ids in retiring.items():
-            part = steps[key].part(inputs, found)
-            for old in ids:
-                part.remove(ctx, old)
+    def _retire(self, ctx: PartContext, inputs: I, found: Found, retiring: Retiring) -> Retiring:
+        """Remove what was replaced, dependents first (reverse chain order: a VPC link before its NLB). What
+        AWS still holds (an NLB whose link is still deleting: ResourceInUse) stays retiring for a later pass,
+        without failing this one: the new chain is already serving."""
+        left: Retiring = {}
+        for step in reversed(self.steps):
+            if step.removed_with and retiring.get(step.removed_with):
+                continue  # AWS deletes it with that one (an NLB's listener), as in finalize
+            part = step.part(inputs, found)
+            for old in retiring.get(step.key, []):
+                try:
+                    part.remove(ctx, old)
+                except (ClientError, RetryLater) as exc:
+                    code = exc.reason if isinstance(exc, RetryLater) else error_code(exc)
+                    log.warning("%s %s not removed yet (%s): retried by a later pass", part.name, old, code)
+                    left.setdefault(step.key, []).append(old)
+        return left
 
     def finalize(
         self, ctx: PartContext, inputs: I, known: dict[str, Any], retiring: Retiring | None = None

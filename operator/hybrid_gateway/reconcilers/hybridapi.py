@@ -1,4 +1,10 @@
-"""HybridApi: API Gateway -> VPC link -> NLB -> ALB -> on-prem, HTTPS on every hop (seeds 000, 002).
+"""HybridApi: API Gateway -> VPC link V2 -> ALB (or VPC link V1 -> NLB -> ALB) -> on-prem, HTTPS on every
+hop (seeds 000, 002; issue 13).
+
+spec.network.vpcLink.version picks the link side of the chain (`effective_link_version`): the V1 steps
+(alb-type target group, NLB, NLB listener, V1 link) and the V2 steps (the shared link and its security group)
+carry `when=` predicates. Switching moves the other side's ids to status.retiring: they keep serving
+until the new side is ready and the integrations and the DNS alias have moved, then they go.
 
 Parts are ensured in dependency order; a part whose inputs are not ready yet (a certificate still
 validating, a VPC link still PENDING) is skipped this pass and its hop reported as waiting, while
@@ -17,7 +23,16 @@ from pydantic import ValidationError
 
 from hybrid_gateway import metrics, tenancy
 from hybrid_gateway.api.v1alpha1.clientcertrotation import CLIENT_CERT_ROTATION, ClientCertRotationSpec
-from hybrid_gateway.api.v1alpha1.hybridapi import HYBRID_API, ConditionType, HybridApiSpec, Resource, Throttling
+from hybrid_gateway.api.v1alpha1.hybridapi import (
+    HYBRID_API,
+    VPC_LINK_V1,
+    VPC_LINK_V2,
+    ConditionType,
+    HybridApiSpec,
+    Resource,
+    Throttling,
+    VpcLinkVersion,
+)
 from hybrid_gateway.api.v1alpha1.mtlsdomain import MTLS_DOMAIN, MtlsDomainSpec
 from hybrid_gateway.aws.errors import error_code
 from hybrid_gateway.errors import Stalled
@@ -36,6 +51,12 @@ from hybrid_gateway.parts import security_group as sg
 from hybrid_gateway.parts.base import Observed, PartContext
 from hybrid_gateway.parts.truststore_object import s3_uri
 from hybrid_gateway.parts.vpc_link import VpcLinkDesired, VpcLinkPart
+from hybrid_gateway.parts.vpc_link_v2 import (
+    LinkSecurityGroup,
+    LinkSecurityGroupDesired,
+    VpcLinkV2Desired,
+    VpcLinkV2Part,
+)
 from hybrid_gateway.public_trust import ADVICE
 from hybrid_gateway.reconcilers.base import (
     Event,
@@ -93,6 +114,14 @@ class Inputs:
     loaded_trust_store: trust_store.Loaded | None = None
     stage_certificate: str = ""
     trust_store_recorded: bool = False  # status.resources has a trustStoreArn
+    # The link side(s) the steps serve: the effective version in a pass, every recorded one in finalize.
+    link_versions: frozenset[str] = frozenset({VPC_LINK_V1})
+    # What a switch still retires and the ALB's security group keeps admitting meanwhile: the NLB (V1, by the
+    # VPC's CIDRs) and the V2 link's security group.
+    retiring_v1: bool = False
+    retiring_link_security_group: str = ""
+    owner_uid: str = ""
+    owner_ref: str = ""  # namespace/name: the value of this object's user tag on a shared V2 link
 
     def health_check(self) -> target_groups.HealthCheck:
         hc = self.spec.backend.health_check
@@ -169,6 +198,73 @@ def _subnet_ids(i: Inputs) -> tuple[str, ...]:
     return tuple(i.spec.network.subnet_ids)
 
 
+V1_KEYS = (Resource.ALB_TARGET_GROUP_ARN, Resource.NLB_ARN, Resource.NLB_LISTENER_ARN, Resource.VPC_LINK_ID)
+V2_KEYS = (Resource.VPC_LINK_SECURITY_GROUP_ID, Resource.VPC_LINK_V2_ID)
+
+
+def effective_link_version(spec: HybridApiSpec, status: Mapping[str, Any]) -> VpcLinkVersion:
+    """spec.network.vpcLink.version; without it, what status says this object runs (an object an older operator
+    made has a V1 chain: vpcLinkId or nlbArn recorded), else V2 for a new object."""
+    if spec.network.vpc_link.version is not None:
+        return spec.network.vpc_link.version
+    recorded = status.get("vpcLinkVersion")
+    if recorded in (VPC_LINK_V1, VPC_LINK_V2):
+        return VPC_LINK_V1 if recorded == VPC_LINK_V1 else VPC_LINK_V2
+    resources = status.get("resources") or {}
+    return VPC_LINK_V1 if resources.get(Resource.VPC_LINK_ID) or resources.get(Resource.NLB_ARN) else VPC_LINK_V2
+
+
+def switch_retiring(version: str, known: dict[str, Any], retiring: Mapping[str, Any] | None) -> dict[str, list[str]]:
+    """The ids of the other version's steps, moved from `known` to status.retiring, where they stay until the new
+    side serves (chain.py). In `known` they become "" (a status merge patch cannot drop a key: the writer leaves
+    None out), which every reader takes as "none"."""
+    moved = {k: list(v or ()) for k, v in (retiring or {}).items()}
+    for key in V1_KEYS if version == VPC_LINK_V2 else V2_KEYS:
+        if known.get(key):
+            moved.setdefault(key, []).append(str(known[key]))
+            known[key] = ""
+    return {k: v for k, v in moved.items() if v}
+
+
+def _v1(i: Inputs) -> bool:
+    return VPC_LINK_V1 in i.link_versions
+
+
+def _v2(i: Inputs) -> bool:
+    return VPC_LINK_V2 in i.link_versions
+
+
+def _alb_security_group_desired(i: Inputs, f: Found) -> sg.SecurityGroupDesired:
+    """V1: HTTPS in from the VPC's CIDRs (the NLB's nodes); V2: from the link's security group; both while a
+    switch still has the other side serving."""
+    groups = [f.id(Resource.VPC_LINK_SECURITY_GROUP_ID)] if _v2(i) else []
+    if i.retiring_link_security_group:
+        groups.append(i.retiring_link_security_group)
+    return sg.SecurityGroupDesired(vpc_id=i.spec.network.vpc_id, ingress_cidrs=None if _v1(i) or i.retiring_v1 else (),
+                                   ingress_groups=tuple(sorted(set(groups))))
+
+
+def _alias_desired(i: Inputs, f: Found) -> dns.RecordDesired:
+    """The front-door name resolves to the load balancer API Gateway's link reaches: the NLB (V1), the ALB (V2)."""
+    target = f[Resource.NLB_ARN if _v1(i) else Resource.ALB_ARN].state
+    return dns.RecordDesired.alias_to(i.spec.front_door.hostname, target.dns_name, target.canonical_hosted_zone_id)
+
+
+def _rest_api_desired(i: Inputs, f: Found) -> rest_api.RestApiDesired:
+    v2 = _v2(i)
+    return rest_api.RestApiDesired(
+        name=i.api_name, hostname=i.spec.front_door.hostname,
+        vpc_link_id=f.id(Resource.VPC_LINK_V2_ID if v2 else Resource.VPC_LINK_ID),
+        integration_target=f.id(Resource.ALB_ARN) if v2 else "",
+        routes=tuple(rest_api.Route(r.path, r.methods, r.backend_path) for r in i.spec.api.routes),
+        disable_execute_api_endpoint=i.disable_execute_api_endpoint, secret_header=i.secret_header)
+
+
+def _load_balancers_ok(i: Inputs, f: Found) -> str:
+    return ("internal ALB (HTTPS) and NLB (TCP 443) are active" if _v1(i)
+            else "internal ALB (HTTPS) is active")
+
+
 def _stage_desired(i: Inputs, f: Found) -> stage.StageDesired:
     s, api = i.spec.api.stage, f[Resource.REST_API_ID]
     throttling = s.throttling or Throttling()
@@ -194,8 +290,12 @@ CHAIN: Chain[Inputs] = Chain(
              lambda i, f: target_groups.TargetGroupDesired.backend(
                  i.spec.network.vpc_id, [(t.ip, t.port) for t in i.spec.backend.targets], i.health_check(),
                  port=i.spec.backend.targets[0].port)),
+        # VPC link V2: the shared link's security group, which the ALB's group admits (so it comes first).
+        Step(Resource.VPC_LINK_SECURITY_GROUP_ID, lambda i, f: LinkSecurityGroup(),
+             lambda i, f: LinkSecurityGroupDesired(i.spec.network.vpc_id, _subnet_ids(i)),
+             hop=ConditionType.VPC_LINK_READY, when=_v2),
         Step(Resource.ALB_SECURITY_GROUP_ID, lambda i, f: sg.SecurityGroup(i.known_vpc_cidrs),
-             lambda i, f: sg.SecurityGroupDesired(vpc_id=i.spec.network.vpc_id)),
+             _alb_security_group_desired, after=(Resource.VPC_LINK_SECURITY_GROUP_ID,)),
         # frontDoor.mutualTls verify: the ELB trust store, from the ClientCertRotation's S3 bundle. Before the
         # ALB, so that finalize deletes it after the ALB (with its listener: DeleteTrustStore of a trust store a
         # listener uses is TrustStoreInUse).
@@ -216,40 +316,41 @@ CHAIN: Chain[Inputs] = Chain(
                  i.spec.network.vpc_id, f.id(Resource.ALB_ARN), target_groups.HealthCheck(
                      protocol="HTTPS", path=i.spec.backend.health_check.path,
                      matcher=i.spec.backend.health_check.matcher)),
-             after=(Resource.ALB_LISTENER_ARN,), hop=ConditionType.LOAD_BALANCERS_READY),
+             after=(Resource.ALB_LISTENER_ARN,), hop=ConditionType.LOAD_BALANCERS_READY, when=_v1),
         Step(Resource.NLB_ARN, lambda i, f: load_balancers.Nlb(),
              lambda i, f: load_balancers.LoadBalancerDesired(i.spec.network.vpc_id, _subnet_ids(i)),
-             hop=ConditionType.LOAD_BALANCERS_READY),
+             hop=ConditionType.LOAD_BALANCERS_READY, when=_v1),
         Step(Resource.NLB_LISTENER_ARN, lambda i, f: listeners.NlbListener(f.id(Resource.NLB_ARN)),
              lambda i, f: listeners.ListenerDesired("TCP", f.id(Resource.ALB_TARGET_GROUP_ARN)),
              after=(Resource.NLB_ARN, Resource.ALB_TARGET_GROUP_ARN), hop=ConditionType.LOAD_BALANCERS_READY,
-             removed_with=Resource.NLB_ARN),
-        # The hostname the certificate covers resolves to the NLB.
+             removed_with=Resource.NLB_ARN, when=_v1),
+        # The hostname the certificate covers resolves to the NLB (V1) or the ALB (V2).
         Step(Resource.DNS_RECORD_NAME, lambda i, f: dns.DnsRecord(i.spec.front_door.hosted_zone_id, "A"),
-             lambda i, f: dns.RecordDesired.alias_to(
-                 i.spec.front_door.hostname, f[Resource.NLB_ARN].state.dns_name,
-                 f[Resource.NLB_ARN].state.canonical_hosted_zone_id),
-             after=(Resource.NLB_ARN,), hop=ConditionType.DNS_READY, finalize_id=_alias_to_delete),
+             _alias_desired, after=(Resource.NLB_ARN, Resource.ALB_ARN), hop=ConditionType.DNS_READY,
+             finalize_id=_alias_to_delete),
         Step(Resource.VPC_LINK_ID, lambda i, f: VpcLinkPart(),
              lambda i, f: VpcLinkDesired(name=i.api_name, target_arn=f.id(Resource.NLB_ARN)),
              # A link made while its NLB still provisions goes FAILED for good (docs/aws-behaviour.md).
-             ready=(Resource.NLB_ARN,), hop=ConditionType.VPC_LINK_READY),
-        # HTTP_PROXY integrations over the VPC link to https://<hostname>/..., then deployment and stage.
-        Step(Resource.REST_API_ID, lambda i, f: rest_api.RestApiPart(),
-             lambda i, f: rest_api.RestApiDesired(
-                 name=i.api_name, hostname=i.spec.front_door.hostname, vpc_link_id=f.id(Resource.VPC_LINK_ID),
-                 routes=tuple(rest_api.Route(r.path, r.methods, r.backend_path) for r in i.spec.api.routes),
-                 disable_execute_api_endpoint=i.disable_execute_api_endpoint, secret_header=i.secret_header),
-             ready=(Resource.VPC_LINK_ID,), hop=ConditionType.API_DEPLOYED),
+             ready=(Resource.NLB_ARN,), hop=ConditionType.VPC_LINK_READY, when=_v1),
+        # The shared V2 link of (VPC, subnets): this object joins it with its user tag (parts/vpc_link_v2.py).
+        Step(Resource.VPC_LINK_V2_ID, lambda i, f: VpcLinkV2Part(),
+             lambda i, f: VpcLinkV2Desired(i.spec.network.vpc_id, _subnet_ids(i),
+                                           f.id(Resource.VPC_LINK_SECURITY_GROUP_ID), i.owner_uid, i.owner_ref),
+             after=(Resource.VPC_LINK_SECURITY_GROUP_ID,), hop=ConditionType.VPC_LINK_READY, when=_v2),
+        # HTTP_PROXY integrations over the VPC link to https://<hostname>/... (V2: integrationTarget the ALB),
+        # then deployment and stage. They move to a new link only once it is AVAILABLE.
+        Step(Resource.REST_API_ID, lambda i, f: rest_api.RestApiPart(), _rest_api_desired,
+             after=(Resource.ALB_ARN,), ready=(Resource.VPC_LINK_ID, Resource.VPC_LINK_V2_ID),
+             hop=ConditionType.API_DEPLOYED),
         Step(Resource.STAGE_NAME, lambda i, f: stage.StagePart(f.id(Resource.REST_API_ID), i.recorded_deployment),
              _stage_desired,
              after=(Resource.REST_API_ID,), hop=ConditionType.API_DEPLOYED, removed_with=Resource.REST_API_ID),
     ],
     ok={
         ConditionType.CERTIFICATE_READY: "the front-door certificate is ISSUED",
-        ConditionType.LOAD_BALANCERS_READY: "internal ALB (HTTPS) and NLB (TCP 443) are active",
-        ConditionType.DNS_READY: "the front-door hostname resolves to the NLB",
-        ConditionType.VPC_LINK_READY: "the VPC link is AVAILABLE",
+        ConditionType.LOAD_BALANCERS_READY: _load_balancers_ok,
+        ConditionType.DNS_READY: lambda i, f: f"the front-door hostname resolves to the {'NLB' if _v1(i) else 'ALB'}",
+        ConditionType.VPC_LINK_READY: lambda i, f: f"the VPC link {'' if _v1(i) else 'V2 '}is AVAILABLE",
         ConditionType.API_DEPLOYED: "the stage serves the current definition",
     },
 )
@@ -346,8 +447,15 @@ class HybridApiReconciler(Reconciler):
             disable_execute_api_endpoint=self.effective_disable_execute_api(obj, spec),
         )
         known = dict(obj.status.get("resources") or {})
-        inputs = replace(inputs, trust_store_recorded=bool(known.get(Resource.TRUST_STORE_ARN)))
-        retiring = obj.status.get("retiring")
+        version = effective_link_version(spec, obj.status)
+        # A switch: the other side's ids go to status.retiring and keep serving until the new side does.
+        retiring = switch_retiring(version, known, obj.status.get("retiring"))
+        inputs = replace(inputs, trust_store_recorded=bool(known.get(Resource.TRUST_STORE_ARN)),
+                         link_versions=frozenset({version}), owner_uid=obj.owner.uid,
+                         owner_ref=f"{obj.namespace}/{obj.name}",
+                         retiring_v1=any(retiring.get(k) for k in V1_KEYS),
+                         retiring_link_security_group=(retiring.get(Resource.VPC_LINK_SECURITY_GROUP_ID) or [""])[0]
+                         if retiring.get(Resource.VPC_LINK_V2_ID) else "")
         validated = obj.status.get("validatedGeneration") == obj.generation
         ctx = PartContext(self.runtime.aws, spec.region, obj.owner, recorded=recorded_ids(known, retiring),
                           trust_recorded=validated, reads={})
@@ -368,7 +476,7 @@ class HybridApiReconciler(Reconciler):
         run = CHAIN.ensure(ctx, inputs, known, retiring)
         found = run.found.observed
         status: dict[str, Any] = {"frontDoorUrl": f"https://{front.hostname}", "resources": run.resources,
-                                  "retiring": run.retiring_status(retiring) or None,
+                                  "retiring": run.retiring_status(retiring) or None, "vpcLinkVersion": version,
                                   # Written only by a pass that got this far: its inputs passed every check.
                                   "validatedGeneration": obj.generation}
         self._trust_store_status(inputs, run, status)
@@ -561,7 +669,13 @@ class HybridApiReconciler(Reconciler):
         ctx = PartContext(self.runtime.aws, spec.region, obj.owner)
         # The REST API and the VPC link are found by their ids and owner tags, not by name.
         known = dict(obj.status.get("resources") or {})
-        inputs = Inputs(spec, api_name="", trust_store_recorded=bool(known.get(Resource.TRUST_STORE_ARN)))
-        teardown = CHAIN.finalize(ctx, inputs, known, obj.status.get("retiring"))
+        retiring = obj.status.get("retiring") or {}
+        # Every link side this object has (or still retires) ids of; an object an older operator made is V1.
+        versions = {str(obj.status.get("vpcLinkVersion") or VPC_LINK_V1)}
+        versions |= {VPC_LINK_V1} if any(retiring.get(k) for k in V1_KEYS) else set()
+        versions |= {VPC_LINK_V2} if any(retiring.get(k) or known.get(k) for k in V2_KEYS) else set()
+        inputs = Inputs(spec, api_name="", trust_store_recorded=bool(known.get(Resource.TRUST_STORE_ARN)),
+                        link_versions=frozenset(versions), owner_uid=obj.owner.uid)
+        teardown = CHAIN.finalize(ctx, inputs, known, retiring)
         events = [Event("Deleted", f"Deleted {what}") for what in teardown.deleted]
         return FinalizeResult(teardown.done, events, teardown.waiting_for)

@@ -75,7 +75,13 @@ class Resource(Described):
     DNS_RECORD_NAME = "dnsRecordName", "Name of the Route 53 alias record of the front door."
     VALIDATION_RECORD_NAME = "validationRecordName", (
         "Name of the Route 53 CNAME record that validates the requested certificate (certificate.request).")
-    VPC_LINK_ID = "vpcLinkId", "Id of the API Gateway VPC link to the NLB."
+    VPC_LINK_ID = "vpcLinkId", "Id of the API Gateway VPC link V1 to the NLB (vpcLink.version V1)."
+    VPC_LINK_SECURITY_GROUP_ID = "vpcLinkSecurityGroupId", (
+        "Id of the security group of the shared VPC link V2 (vpcLink.version V2), which the ALB's security group "
+        "admits on 443.")
+    VPC_LINK_V2_ID = "vpcLinkV2Id", (
+        "Id of the shared API Gateway VPC link V2 to the ALB (vpcLink.version V2); other HybridApis of the same VPC "
+        "and subnets use it too.")
     REST_API_ID = "restApiId", "Id of the REST API."
     DEPLOYMENT_ID = "deploymentId", "Id of the deployment the stage points at."
     STAGE_NAME = "stageName", "Name of the deployed stage."
@@ -85,6 +91,25 @@ class Resource(Described):
 # --------------------------------------------------------------------------------------------
 # spec
 # --------------------------------------------------------------------------------------------
+
+
+VpcLinkVersion = Literal["V1", "V2"]
+VPC_LINK_V1: VpcLinkVersion = "V1"
+VPC_LINK_V2: VpcLinkVersion = "V2"
+
+
+class VpcLink(Model):
+    """Which kind of API Gateway VPC link carries the REST API's integrations to the internal ALB.
+    Optional. docs/vpc-links.md."""
+
+    version: VpcLinkVersion | None = Field(None, description=(
+        "`V2`: a VPC link V2 straight to the ALB (the integrations name the ALB in integrationTarget), shared by "
+        "every HybridApi of the same VPC and subnets; no NLB. `V1`: a VPC link V1 to an internal NLB that passes "
+        "TCP 443 to the ALB (the legacy chain). Optional: without it a new object gets `V2` (API Gateway "
+        "recommends V2 and calls V1 legacy) and an object whose V1 chain exists keeps `V1`, so that upgrading "
+        "the operator never replaces a running chain. Changing it replaces the link side of the chain without "
+        "a gap: the new path is ready before the integrations move to it. status.vpcLinkVersion shows the "
+        "effective choice."))
 
 
 class Network(Model):
@@ -101,7 +126,8 @@ class Network(Model):
     security_group_ids: Annotated[tuple[Annotated[str, Rules(pattern=SG_ID_PATTERN)], ...],
                                   Rules(maxItems=4), SET] | None = Field(None, description=(
         "Extra security groups to attach to the ALB besides the one the operator creates (which admits the "
-        "NLB), for example `[sg-0123456789abcdef0]`. Optional, at most 4, no duplicates."))
+        "NLB, or the VPC link V2), for example `[sg-0123456789abcdef0]`. Optional, at most 4, no duplicates."))
+    vpc_link: VpcLink = Field(default_factory=VpcLink)
 
 
 class Target(Model):
@@ -366,6 +392,8 @@ class HybridApiStatus(StatusBase):
         "lets HTTPS in from them."))
     probe: ProbeStatus | None = None
     trust_store: TrustStoreStatus | None = None
+    vpc_link_version: VpcLinkVersion | None = Field(None, description=(
+        "The VPC link version in effect (spec.network.vpcLink.version, or its default for this object)."))
     retiring: dict[Resource, tuple[str, ...]] | None = Field(None, description=(
         "AWS resources that a replacement took over from (for example a load balancer of a former VPC) and "
         "that are deleted once nothing waits any more, because their dependents still pointed at them."))
@@ -385,6 +413,7 @@ HYBRID_API = Kind(
     status=HybridApiStatus,
     columns=(
         Column("Invoke URL", "string", "URL clients call.", ".status.invokeUrl"),
+        Column("Link", "string", "VPC link version in effect (V1 or V2).", ".status.vpcLinkVersion"),
         Column("Hostname", "string", "Front-door host name.", ".spec.frontDoor.hostname", priority=1),
         Column("Healthy", "integer", "Healthy backend targets.", ".status.backendHealth.healthy", priority=1),
         Column("Traffic", "string", "Status of the TrafficFlows condition (spec.probe).",
