@@ -89,7 +89,7 @@ def test_switching_v1_to_v2_and_back_under_load_fails_no_request(
 
     print(f"\nV1 -> V2 -> V1 under load: {load.sent} requests at {load.rate:.1f}/s ({sent_on_switch} by the end of "
           f"the first switch), {len(load.failed)} failed")
-    assert load.rate >= 20 and load.sent >= 100, (load.sent, load.rate)
+    assert load.sent >= 100, (load.sent, load.rate)  # a count, not a rate: the rate depends on the machine
     assert load.failed == [], load.failed[:5]
     # The load balancers that stay are the same; the link side was replaced each time.
     assert on_v2["albArn"] == before["albArn"] == after["albArn"]
