@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import contextvars
+import functools
 import logging
 import random
 import threading
@@ -163,7 +165,10 @@ async def _drift_daemon(plural: str, body: kopf.Body, memo: Any, stopped: kopf.D
             next_in = None
             continue
         try:
-            next_in = await asyncio.get_running_loop().run_in_executor(state.executor, reconcile, plural, body, memo)
+            # In a copy of this task's context, as asyncio.to_thread does: kopf.event() finds kopf's event queue
+            # through context variables (without them the pass's Events are lost).
+            pass_in_context = functools.partial(contextvars.copy_context().run, reconcile, plural, body, memo)
+            next_in = await asyncio.get_running_loop().run_in_executor(state.executor, pass_in_context)
         except NotWriter as err:
             next_in = err.retry_in
         except Exception:

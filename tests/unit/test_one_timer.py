@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 from types import SimpleNamespace
 from typing import Any
 
@@ -105,14 +106,34 @@ class CountingExecutor(concurrent.futures.ThreadPoolExecutor):
         return super().submit(fn, *args, **kwargs)
 
 
-def test_drift_passes_run_in_the_operators_pass_pool() -> None:
+KOPF_CONTEXT: contextvars.ContextVar[str] = contextvars.ContextVar("kopf_context", default="")
+
+
+class SeesContext(Scripted):
+    def __init__(self) -> None:
+        super().__init__(None, None)
+        self.seen: list[str] = []
+
+    def run_pass(self, body: dict[str, Any], drift_seconds: float | None = None) -> PassReport:
+        self.seen.append(KOPF_CONTEXT.get())
+        return super().run_pass(body, drift_seconds)
+
+
+def test_drift_passes_run_in_the_operators_pass_pool_with_the_daemons_context() -> None:
     """The daemons' passes share kopf's pool (--workers), not asyncio's default one (6 threads on 2 CPUs),
-    whose few threads, all waiting for a slow bucket's token, would stall every other drift check."""
-    reconciler = Scripted(None, None)
+    whose few threads, all waiting for a slow bucket's token, would stall every other drift check; and they
+    run in the daemon's context, where kopf.event() finds kopf's event queue (else their Events are lost)."""
+    reconciler = SeesContext()
     memo, body = setup(reconciler)
     pool = CountingExecutor()
     memo.state.executor = pool
-    asyncio.run(handlers._drift_daemon("hybridapis", body, memo, Wakes(2)))  # type: ignore[arg-type]
+
+    async def daemon() -> None:
+        KOPF_CONTEXT.set("kopf's event queue")
+        await handlers._drift_daemon("hybridapis", body, memo, Wakes(2))  # type: ignore[arg-type]
+
+    asyncio.run(daemon())
     assert reconciler.passes == 2
     assert pool.submitted == 2
+    assert reconciler.seen == ["kopf's event queue"] * 2
     pool.shutdown()
