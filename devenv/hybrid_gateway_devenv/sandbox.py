@@ -219,7 +219,7 @@ def _first_plain_path(hybridapi: dict[str, Any]) -> str:
 
 
 def show_traffic(cluster: LocalCluster, control: Any, workdir: Path, examples: Path) -> None:
-    """Print curls through the whole chain (API Gateway -> VPC link V2 -> ALB -> on-prem backend, the example's chain) and
+    """Print curls through the whole chain (API Gateway -> VPC link V2 -> ALB -> on-prem backend) and
     the answers they got: through each MtlsDomain's custom domain with the example partner's client
     certificate (examples/clients/), and through the default endpoint of each API that no MtlsDomain
     closed (disableDefaultEndpoints)."""
