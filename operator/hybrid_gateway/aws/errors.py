@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from botocore.exceptions import ClientError
@@ -96,3 +96,14 @@ def absent_is_fine() -> Iterator[None]:
     except ClientError as exc:
         if not is_not_found(exc):
             raise
+
+
+def deleted(delete: Callable[..., object], **kwargs: object) -> bool:
+    """Call a delete; False when AWS answers "not found" (the resource was already gone)."""
+    try:
+        delete(**kwargs)
+    except ClientError as exc:
+        if is_not_found(exc):
+            return False
+        raise
+    return True

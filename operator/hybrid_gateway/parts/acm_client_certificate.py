@@ -29,7 +29,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from hybrid_gateway.aws.errors import is_not_found
+from hybrid_gateway.aws.errors import deleted, is_not_found
 from hybrid_gateway.aws.tags import as_list
 from hybrid_gateway.errors import Stalled
 from hybrid_gateway.parts.base import PartContext
@@ -293,10 +293,4 @@ def import_secret(ctx: PartContext, secret: SecretCertificate, arn: str | None =
 
 def delete(ctx: PartContext, arn: str) -> bool:
     """Delete an imported certificate of ours; False when it was already gone."""
-    try:
-        ctx.client("acm").delete_certificate(CertificateArn=arn)
-    except ClientError as exc:
-        if is_not_found(exc):
-            return False
-        raise
-    return True
+    return deleted(ctx.client("acm").delete_certificate, CertificateArn=arn)

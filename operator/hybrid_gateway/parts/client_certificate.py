@@ -23,9 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from hybrid_gateway.aws.errors import is_not_found
+from hybrid_gateway.aws.errors import deleted
 from hybrid_gateway.errors import Stalled
 from hybrid_gateway.parts._apigateway import get_or_none, items, owned, owner_tags, patch_op, sha256_hex
 from hybrid_gateway.parts.base import PartContext
@@ -110,13 +108,7 @@ def generate(ctx: PartContext) -> ClientCert:
 
 def delete(ctx: PartContext, cert_id: str) -> bool:
     """Delete; False when it was already gone."""
-    try:
-        ctx.client("apigateway").delete_client_certificate(clientCertificateId=cert_id)
-    except ClientError as exc:
-        if is_not_found(exc):
-            return False
-        raise
-    return True
+    return deleted(ctx.client("apigateway").delete_client_certificate, clientCertificateId=cert_id)
 
 
 # ---- the stage field --------------------------------------------------------------------------
