@@ -11,7 +11,6 @@ import contextlib
 import contextvars
 import functools
 import logging
-import random
 import threading
 import time
 from collections import defaultdict
@@ -30,7 +29,6 @@ from hybrid_gateway.writer_lease import NotWriter, WriterLease
 log = logging.getLogger(__name__)
 FINALIZER = "hybridgateway.io/finalizer"
 DEFAULT_DRIFT_SECONDS = 60.0
-JITTER = 0.1  # +-10% so that many objects do not check AWS in lockstep
 REQUEST_FIELD = ("metadata", "annotations", RECONCILE_REQUEST_ANNOTATION)
 HANDLER_RETRY_SLACK = 10.0
 
@@ -147,20 +145,32 @@ def drift_interval(spec: Mapping[str, Any], default: float, minimum: float = MIN
     return max(seconds, minimum)
 
 
+def next_round(interval: float, now: float, checked_at: float | None = None) -> float:
+    """Seconds to the object's next check: the next multiple of its interval on the wall clock after the
+    round of its last check (`checked_at`: the round nearest to it, so that a timer that fired a little
+    early does not check twice in one round). Objects of one interval check in the same rounds, so that
+    their passes share their reads (aws/shared_reads.py: a Describe by many ARNs, one listing for the
+    Region); the buckets pace each round's calls."""
+    last = now // interval if checked_at is None else round(checked_at / interval)
+    return max(0.0, (last + 1) * interval - now)
+
+
 async def _drift_daemon(plural: str, body: kopf.Body, memo: Any, stopped: kopf.DaemonStopped, **_: Any) -> None:
     """Per-object drift check: the same pass as create/update, every `spec.driftCheckInterval` (by default
     the operator's --drift-interval), stretched by the fleet's drift budget. While a pass of this daemon
     waits for AWS, the daemon looks again with the pass's backoff; while a handler's pass waits, kopf's retry
     of that handler does, and the daemon skips."""
     next_in: float | None = None
+    checked_at: float | None = None
     uid = body.metadata.get("uid") or ""
     while not stopped:
         state = _state(memo)
         interval = state.effective_drift_seconds(uid, body.spec)
-        wait = next_in if next_in is not None else interval * random.uniform(1 - JITTER, 1 + JITTER)
+        wait = next_in if next_in is not None else next_round(interval, time.time(), checked_at)
         await stopped.wait(wait)
         if stopped or body.metadata.get("deletionTimestamp"):
             break
+        checked_at = time.time()  # this round is done, checked or skipped
         if state.handler_retrying(uid):
             next_in = None
             continue

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import random
+import time
 from types import SimpleNamespace
 from typing import Any
 
@@ -49,7 +49,9 @@ def first_wait(spec: dict[str, Any], argv: list[str], monkeypatch: pytest.Monkey
     memo = SimpleNamespace(state=handlers.OperatorState(
         Runtime(aws=None, kube=None, min_drift_seconds=args.min_drift_interval),  # type: ignore[arg-type]
         default_drift_seconds=args.drift_interval))
-    monkeypatch.setattr(random, "uniform", lambda low, high: 1.0)  # no jitter
+    # At the start of a round of every interval used here (checks fall on multiples of the interval), the
+    # first wait is one whole interval.
+    monkeypatch.setattr(time, "time", lambda: 3600.0)
     body = SimpleNamespace(spec=spec, metadata={"name": "orders", "namespace": "team-a"})
     stopped = Stopped()
     asyncio.run(handlers._drift_daemon("hybridapis", body, memo, stopped))  # type: ignore[arg-type]
@@ -115,3 +117,14 @@ def test_check_drift_interval(reason: str, interval: str, floor: float, stalled:
         check_drift_interval(obj, floor)
     assert caught.value.reason == "DriftCheckIntervalTooShort", reason
     assert f"spec.driftCheckInterval {interval}" in caught.value.message and f"{floor:g}s" in caught.value.message
+
+
+@pytest.mark.parametrize(("now", "checked_at", "expected"), [
+    (3600.0, None, 60.0),  # at a round's start: the next round
+    (3630.0, None, 30.0),  # mid-round: the rest of it, so that objects of one interval check together
+    (3600.5, 3600.2, 59.5),  # after this round's check: the next round
+    (3599.99, 3599.98, 60.01),  # the timer fired a little early: still the next round, not this one again
+    (3725.0, 3600.0, 0.0),  # the check took longer than the interval: the next check at once
+])
+def test_checks_fall_on_the_rounds_of_the_interval(now: float, checked_at: float | None, expected: float) -> None:
+    assert handlers.next_round(60.0, now, checked_at) == pytest.approx(expected)

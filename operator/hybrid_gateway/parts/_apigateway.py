@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import ClientError
 
 from hybrid_gateway.aws.errors import error_code, is_not_found
+from hybrid_gateway.aws.shared_reads import SharedKind
 from hybrid_gateway.aws.tags import Owner
 from hybrid_gateway.errors import RetryLater
 
 if TYPE_CHECKING:
     from mypy_boto3_apigateway.type_defs import PatchOperationTypeDef as PatchOperation
+
+    from hybrid_gateway.aws.clients import RegionalClients
 
 
 def patch_value(value: Any) -> str:
@@ -79,6 +82,19 @@ def get_or_none(call: Any, **kwargs: Any) -> dict[str, Any] | None:
             return None
         raise
     return result
+
+
+def got_or_listed(name: str, get_one: Callable[[RegionalClients, str], dict[str, Any] | None],
+                  list_all: Callable[[RegionalClients], Iterable[Mapping[str, Any]]], id_key: str = "id") -> SharedKind:
+    """A Get by id, shared across objects (aws/shared_reads.py): one id is got on its own, as a pass alone
+    reads it; several are answered by one listing of the Region (500 per page), and an id the whole listing
+    does not hold does not exist. API Gateway's Get operations take one id, its listings every one."""
+    def fetch(clients: RegionalClients, ids: list[str]) -> dict[str, Any]:
+        if len(ids) == 1:
+            return {ids[0]: get_one(clients, ids[0])}
+        listed = {str(item[id_key]): dict(item) for item in list_all(clients)}
+        return {i: listed.get(i) for i in ids}
+    return SharedKind(name, fetch, most=500)
 
 
 def delete_ignoring_not_found(call: Any, part: str, resource_id: str, **kwargs: Any) -> None:

@@ -4,6 +4,7 @@
 - owner-tag lookups with batched DescribeTags (20 ARNs per call, the API's maximum),
 - `describe_recorded`: a pass's read cache, so that one Describe call answers for every ARN of a
   kind that the owner's status recorded (both load balancers, both target groups, both listeners),
+  and for those of the other objects' passes running at the same time (aws/shared_reads.py),
 - `find_elb_resource`: the lookup load balancers and target groups share (by ARN, by the
   deterministic name the desired state gives, else, only when removing without an id, by owner tags).
 """
@@ -12,15 +13,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from hybrid_gateway.aws.errors import is_not_found
+from hybrid_gateway.aws.shared_reads import SharedKind, describe_ids
 from hybrid_gateway.aws.tags import Owner, as_dict
-from hybrid_gateway.parts.base import PartContext
+from hybrid_gateway.parts.base import PartContext, shared_read
 
 DESCRIBE_TAGS_BATCH = 20  # elbv2:DescribeTags accepts at most 20 ARNs
 ELB_NAME_MAX = 32
@@ -45,31 +47,12 @@ def elb_name(owner: Owner, code: str, *immutable: object) -> str:
     return name
 
 
-def chunks(items: list[str], size: int = DESCRIBE_TAGS_BATCH) -> Iterator[list[str]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
 def elb_tags(elbv2: Any, arns: Iterable[str]) -> dict[str, dict[str, str]]:
-    """Tags of many ELB resources with one DescribeTags call per 20 ARNs.
-
-    DescribeTags fails the whole batch when one ARN was deleted since it was listed; that batch
-    is then asked one ARN at a time and the missing ones are left out.
-    """
-    result: dict[str, dict[str, str]] = {}
-    for batch in chunks(sorted(set(arns))):
-        try:
-            descriptions = elbv2.describe_tags(ResourceArns=batch).get("TagDescriptions", [])
-        except ClientError as exc:
-            if not is_not_found(exc):
-                raise
-            if len(batch) > 1:
-                for arn in batch:
-                    result.update(elb_tags(elbv2, [arn]))
-            continue
-        for desc in descriptions:
-            result[desc["ResourceArn"]] = as_dict(desc.get("Tags"))
-    return result
+    """Tags of many ELB resources with one DescribeTags call per 20 ARNs (one deleted since it was
+    listed is left out)."""
+    found = describe_ids(lambda batch: elbv2.describe_tags(ResourceArns=batch).get("TagDescriptions", []),
+                         "ResourceArn", arns, DESCRIBE_TAGS_BATCH)
+    return {arn: as_dict(desc.get("Tags")) for arn, desc in found.items() if desc is not None}
 
 
 def owned_arns(ctx: PartContext, elbv2: Any, arns: Iterable[str], part: str) -> set[str]:
@@ -94,6 +77,12 @@ class ElbKind:
     def arns_param(self) -> str:
         return self.arn_key + "s"
 
+    @property
+    def shared(self) -> SharedKind:
+        """Described across objects (a pass asks for 100 ARNs at most: five calls)."""
+        return SharedKind(f"elbv2:{self.operation}",
+                          lambda clients, arns: describe_many(clients.client("elbv2"), self, arns))
+
 
 LOAD_BALANCERS = ElbKind("describe_load_balancers", "LoadBalancers", "LoadBalancerArn", ":loadbalancer/")
 TARGET_GROUPS = ElbKind("describe_target_groups", "TargetGroups", "TargetGroupArn", ":targetgroup/")
@@ -113,27 +102,9 @@ def describe_one(elbv2: Any, kind: ElbKind, **query: Any) -> dict[str, Any] | No
 
 
 def describe_many(elbv2: Any, kind: ElbKind, arns: Iterable[str]) -> dict[str, dict[str, Any] | None]:
-    """Each of `arns` described, with one call per 20 ARNs (None: it does not exist).
-
-    A Describe call by ARNs fails whole (LoadBalancerNotFound, TargetGroupNotFound,
-    ListenerNotFound) when one of them does not exist: that batch is then asked one ARN at a time.
-    """
-    result: dict[str, dict[str, Any] | None] = {}
-    for batch in chunks(sorted(set(arns)), DESCRIBE_ARNS_BATCH):
-        try:
-            found = getattr(elbv2, kind.operation)(**{kind.arns_param: batch})[kind.items]
-        except ClientError as exc:
-            if not is_not_found(exc):
-                raise
-            if len(batch) == 1:
-                result[batch[0]] = None
-            else:
-                for arn in batch:
-                    result.update(describe_many(elbv2, kind, [arn]))
-            continue
-        answered = {item[kind.arn_key]: dict(item) for item in found}
-        result.update({arn: answered.get(arn) for arn in batch})
-    return result
+    """Each of `arns` described, with one call per 20 ARNs (None: it does not exist)."""
+    return describe_ids(lambda batch: getattr(elbv2, kind.operation)(**{kind.arns_param: batch})[kind.items],
+                        kind.arn_key, arns, DESCRIBE_ARNS_BATCH)
 
 
 @dataclass
@@ -148,7 +119,8 @@ def describe_recorded(ctx: PartContext, kind: ElbKind, arn: str) -> dict[str, An
     """`arn` described, batched with every other ARN of `kind` the owner's status recorded.
 
     The first part of a pass to ask for one of them describes them all in one call (an ALB and an
-    NLB, two target groups, two listeners); the others take their answer from `ctx.reads`. Each
+    NLB, two target groups, two listeners), with the other passes' ARNs of the kind (`shared_read`);
+    the others take their answer from `ctx.reads`. Each
     answer is taken once: a second read of the same ARN in the pass (after a write) asks AWS again.
     """
     if ctx.reads is None:
@@ -158,7 +130,7 @@ def describe_recorded(ctx: PartContext, kind: ElbKind, arn: str) -> dict[str, An
         wanted = {arn} if arn in reads.asked else {
             a for a in ctx.recorded if kind.arn_marker in a and a not in reads.asked} | {arn}
         reads.asked |= wanted
-        reads.answers.update(describe_many(ctx.client("elbv2"), kind, wanted))
+        reads.answers.update(shared_read(ctx, kind.shared, wanted))
     return reads.answers.pop(arn, None)
 
 

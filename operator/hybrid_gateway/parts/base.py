@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, ClassVar, Generic, TypeVar
 
 from hybrid_gateway.aws.clients import RegionalClients
+from hybrid_gateway.aws.shared_reads import SharedKind, SharedPass
 from hybrid_gateway.aws.tags import Owner
 from hybrid_gateway.errors import Stalled
 
@@ -82,16 +84,28 @@ class PartContext(RegionalClients):
     `reads` is the pass's read cache, given by a reconciler for one pass (None: every read goes to
     AWS): one Describe call answers for every recorded ARN of a kind (`parts/_elbv2.py`), one
     record listing for a hostname's records (`parts/dns.py`). A context that outlives a pass must
-    not carry one: what it holds is what AWS said during that pass."""
+    not carry one: what it holds is what AWS said during that pass.
+
+    `shared` is the pass's share of the reads across objects (aws/shared_reads.py; None: it reads on
+    its own), used through `shared_read`; like `reads`, it lives for one pass."""
 
     owner: Owner
     recorded: frozenset[str] = frozenset()
     trust_recorded: bool = False
     reads: dict[str, Any] | None = None
+    shared: SharedPass | None = None
 
     def is_recorded(self, resource_id: str | None) -> bool:
         """Whether `resource_id` is one of ours by status alone (no tag read needed)."""
         return self.trust_recorded and bool(resource_id) and resource_id in self.recorded
+
+
+def shared_read(ctx: PartContext, kind: SharedKind, ids: Iterable[str]) -> dict[str, Any]:
+    """`ids` answered by `kind` (an id left out was not answered), in one call with the other passes' ids
+    of the kind when the pass shares its reads (`ctx.shared`), else on their own."""
+    if ctx.shared is None:
+        return dict(kind.fetch(ctx, sorted(set(ids))))
+    return ctx.shared.read(ctx, kind, ids)
 
 
 @dataclass

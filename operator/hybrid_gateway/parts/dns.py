@@ -32,14 +32,16 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from hybrid_gateway.aws.errors import error_code
+from hybrid_gateway.aws.shared_reads import SharedKind
 from hybrid_gateway.aws.tags import MANAGED_BY, Owner
 from hybrid_gateway.errors import RetryLater, Stalled
-from hybrid_gateway.parts.base import Observed, Part, PartContext, Replacement
+from hybrid_gateway.parts.base import Observed, Part, PartContext, Replacement, shared_read
 
 if TYPE_CHECKING:
     from mypy_boto3_route53.literals import ChangeActionType, RRTypeType
     from mypy_boto3_route53.type_defs import ChangeTypeDef, ResourceRecordSetTypeDef
 
+    from hybrid_gateway.aws.clients import RegionalClients
     from hybrid_gateway.parts.certificate import CertificateState
 
 HOSTNAME_IN_USE = "HostnameInUse"
@@ -161,7 +163,38 @@ def subtree_root(name: str) -> str:
     return rest if first.startswith("_") and rest else norm_name(name)
 
 
-RECORD_WINDOW = 16  # record sets one listing reads around a hostname (the API answers up to 300)
+RECORD_WINDOW = 16  # record sets one listing reads around a hostname
+MAX_ITEMS = 300  # ListResourceRecordSets answers at most 300 record sets (Route 53 API reference)
+Key = tuple[str, str]
+Window = tuple[Key, Key | None, list[Mapping[str, Any]]]  # (first key, last key covered or None: the end)
+
+
+def window_of(first: Key, answer: Mapping[str, Any]) -> Window | None:
+    """What one listing from `first` covers: up to its last record set (name and type included), or to
+    the zone's end when not truncated; None when a truncated answer holds nothing."""
+    rrsets = list(answer.get("ResourceRecordSets", []))
+    if not answer.get("IsTruncated"):
+        return first, None, rrsets
+    return (first, sort_key(rrsets[-1]["Name"], rrsets[-1]["Type"]), rrsets) if rrsets else None
+
+
+def covers(window: Window, key: Key) -> bool:
+    first, last, _ = window
+    return first <= key and (last is None or key <= last)
+
+
+def zone_windows(zone_id: str) -> SharedKind:
+    """Listings of one hosted zone shared across objects (aws/shared_reads.py), keyed by hostname: the
+    hostnames of several objects are answered by one listing from the first of them in Route 53's order,
+    of 16 record sets per hostname (at most 300), as far as it reaches."""
+    def fetch(clients: RegionalClients, roots: list[str]) -> dict[str, Window]:
+        ordered = sorted(roots, key=sort_key)
+        items = min(MAX_ITEMS, RECORD_WINDOW * len(ordered))
+        answer = clients.client("route53").list_resource_record_sets(
+            HostedZoneId=zone_id, StartRecordName=ordered[0], MaxItems=str(items))
+        window = window_of(sort_key(ordered[0]), answer)
+        return {root: window for root in ordered if window is not None and covers(window, sort_key(root))}
+    return SharedKind(f"route53:ListResourceRecordSets:{zone_id}", fetch)
 
 
 @dataclass
@@ -171,42 +204,31 @@ class ZoneReads:
     A hostname's own records, its ownership TXT and ACM's validation CNAME for it are all in the
     subtree of the hostname, which Route 53 lists together (labels reversed: `com.example.api.`,
     then `com.example.api._hybridgateway-a.`, ...). So one ListResourceRecordSets from the hostname
-    answers for the alias, its TXT and the validation record: one read instead of three. A record
-    set missing from a window that covers its place in the order does not exist; one outside every
+    answers for the alias, its TXT and the validation record: one read instead of three, and with the
+    other objects' passes running now, one for the hostnames of many (`zone_windows`). A record set
+    missing from a window that covers its place in the order does not exist; one outside every
     window is read on its own. Any change batch to the zone drops the windows (`DnsRecord._change`).
     """
 
-    windows: list[tuple[tuple[str, str], tuple[str, str] | None, list[Mapping[str, Any]]]] = (
-        field(default_factory=list))  # (first key, last key covered or None: to the zone's end, record sets)
+    windows: list[Window] = field(default_factory=list)
 
     def answer(self, name: str, record_type: str) -> tuple[bool, Mapping[str, Any] | None]:
         """(True, the record set or None) when a window covers (name, type); (False, None) when not."""
         key = sort_key(name, record_type)
-        for first, last, rrsets in self.windows:
-            if first <= key and (last is None or key <= last):
-                return True, _exact(rrsets, name, record_type)
+        for window in self.windows:
+            if covers(window, key):
+                return True, _exact(window[2], name, record_type)
         return False, None
 
-    def read(self, route53: Any, zone_id: str, name: str, record_type: str) -> Mapping[str, Any] | None:
-        """List the zone from `name`'s hostname on (one call) and answer (name, type) from it; when
-        even that window ends before (name, type), ask for (name, type) itself."""
+    def read(self, ctx: PartContext, zone_id: str, name: str, record_type: str) -> Mapping[str, Any] | None:
+        """List the zone from `name`'s hostname on (one call, maybe shared) and answer (name, type) from
+        it; when even that window ends before (name, type), ask for (name, type) itself."""
         root = subtree_root(name)
-        answer = route53.list_resource_record_sets(
-            HostedZoneId=zone_id, StartRecordName=root, MaxItems=str(RECORD_WINDOW))
-        self._keep(sort_key(root), answer)
+        window = shared_read(ctx, zone_windows(zone_id), [root]).get(root)
+        if window is not None:
+            self.windows.append(window)
         known, rrset = self.answer(name, record_type)
-        return rrset if known else read_record_set(route53, zone_id, name, record_type)
-
-    def _keep(self, first: tuple[str, str], answer: Mapping[str, Any]) -> None:
-        rrsets = list(answer.get("ResourceRecordSets", []))
-        if answer.get("IsTruncated"):
-            if not rrsets:
-                return
-            # Covered: everything up to the last record set returned (its name and type included).
-            last: tuple[str, str] | None = sort_key(rrsets[-1]["Name"], rrsets[-1]["Type"])
-        else:
-            last = None
-        self.windows.append((first, last, rrsets))
+        return rrset if known else read_record_set(ctx.client("route53"), zone_id, name, record_type)
 
 
 def read_record_set(route53: Any, zone_id: str, name: str, record_type: str) -> Mapping[str, Any] | None:
@@ -341,7 +363,7 @@ class DnsRecord(Part[RecordDesired, RecordState]):
             reads: ZoneReads = ctx.reads.setdefault(f"route53:{self.hosted_zone_id}", ZoneReads())
             known, rrset = reads.answer(name, record_type)
             if not known:
-                rrset = reads.read(route53, self.hosted_zone_id, name, record_type)
+                rrset = reads.read(ctx, self.hosted_zone_id, name, record_type)
         return record_state(rrset, self.hosted_zone_id) if rrset is not None else None
 
     def refuse(

@@ -28,6 +28,7 @@ from botocore.exceptions import ClientError
 from hybrid_gateway.parts._apigateway import (
     delete_ignoring_not_found,
     get_or_none,
+    got_or_listed,
     items,
     owned,
     owner_tags,
@@ -35,7 +36,7 @@ from hybrid_gateway.parts._apigateway import (
     sha256_hex,
     stable_hash,
 )
-from hybrid_gateway.parts.base import Observed, Part, PartContext
+from hybrid_gateway.parts.base import Observed, Part, PartContext, shared_read
 
 if TYPE_CHECKING:
     from hybrid_gateway.parts._apigateway import PatchOperation
@@ -432,6 +433,12 @@ def _redacted(secret: str | None) -> Iterator[None]:
         raise ClientError(response, exc.operation_name) from None  # type: ignore[arg-type]
 
 
+REST_APIS = got_or_listed(
+    "apigateway:GetRestApi",
+    lambda clients, api_id: get_or_none(clients.client("apigateway").get_rest_api, restApiId=api_id),
+    lambda clients: items(clients.client("apigateway"), "get_rest_apis", limit=500))
+
+
 class RestApiPart(Part[RestApiDesired, RestApiState]):
     name = "rest-api"
 
@@ -440,7 +447,7 @@ class RestApiPart(Part[RestApiDesired, RestApiState]):
     ) -> Observed[RestApiState] | None:
         """By id, else by owner tags (REST API names are not unique)."""
         client = ctx.client("apigateway")
-        api = get_or_none(client.get_rest_api, restApiId=known_id) if known_id else None
+        api = shared_read(ctx, REST_APIS, [known_id]).get(known_id) if known_id else None
         if api is None:
             candidates = [
                 a

@@ -15,10 +15,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from hybrid_gateway.aws.errors import absent_is_fine, is_not_found
+from hybrid_gateway.aws.shared_reads import SharedKind, describe_ids
 from hybrid_gateway.aws.tags import PART_TAG, UID_TAG, as_dict
 from hybrid_gateway.errors import Stalled
 from hybrid_gateway.parts._elbv2 import short_hash
-from hybrid_gateway.parts.base import Observed, Part, PartContext, Replacement
+from hybrid_gateway.parts.base import Observed, Part, PartContext, Replacement, shared_read
 
 
 @dataclass(frozen=True, order=True)
@@ -36,6 +37,13 @@ class Rule:
 
 
 ALL_TRAFFIC = frozenset({Rule("-1", -1, -1, "0.0.0.0/0")})  # the default egress of a new group
+
+
+# Groups by id, across objects (aws/shared_reads.py). Without MaxResults, DescribeSecurityGroups returns
+# every group asked for in one answer (EC2 API reference); 100 ids per call keeps a request small.
+SECURITY_GROUPS = SharedKind("ec2:DescribeSecurityGroups", lambda clients, ids: describe_ids(
+    lambda batch: clients.client("ec2").describe_security_groups(GroupIds=batch)["SecurityGroups"],
+    "GroupId", ids, 100))
 
 
 @dataclass(frozen=True)
@@ -158,9 +166,9 @@ class SecurityGroup(Part[SecurityGroupDesired, SecurityGroupState]):
         """By id (if ours), else ours in the desired VPC, else any of ours (one filtered call each)."""
         ec2 = ctx.client("ec2")
         if known_id:
-            groups = describe_groups(ec2, GroupIds=[known_id])
-            if groups and ctx.owner.owns(as_dict(groups[0].get("Tags")), self.name):
-                return self._observe(ec2, groups[0])
+            group = shared_read(ctx, SECURITY_GROUPS, [known_id]).get(known_id)
+            if group and ctx.owner.owns(as_dict(group.get("Tags")), self.name):
+                return self._observe(ec2, group)
         if desired is not None:
             filters = [*self._owner_filters(ctx), {"Name": "vpc-id", "Values": [desired.vpc_id]}]
             groups = describe_groups(ec2, Filters=filters)

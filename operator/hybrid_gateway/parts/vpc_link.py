@@ -15,8 +15,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from hybrid_gateway.parts._apigateway import delete_ignoring_not_found, get_or_none, items, owned, owner_tags, patch_op
-from hybrid_gateway.parts.base import Observed, Part, PartContext, Replacement, differing
+from hybrid_gateway.parts._apigateway import (
+    delete_ignoring_not_found,
+    get_or_none,
+    got_or_listed,
+    items,
+    owned,
+    owner_tags,
+    patch_op,
+)
+from hybrid_gateway.parts.base import Observed, Part, PartContext, Replacement, differing, shared_read
 
 PENDING = "PENDING"
 AVAILABLE = "AVAILABLE"
@@ -72,6 +80,12 @@ def diff(desired: VpcLinkDesired, observed: Observed[VpcLinkState]) -> list[str]
     )
 
 
+VPC_LINKS = got_or_listed(
+    "apigateway:GetVpcLink",
+    lambda clients, link_id: get_or_none(clients.client("apigateway").get_vpc_link, vpcLinkId=link_id),
+    lambda clients: items(clients.client("apigateway"), "get_vpc_links", limit=500))
+
+
 class VpcLinkPart(Part[VpcLinkDesired, VpcLinkState]):
     name = "vpc-link"
     replace_on: ClassVar[frozenset[str]] = frozenset({"targetArns", STATUS_FAILED})
@@ -83,7 +97,7 @@ class VpcLinkPart(Part[VpcLinkDesired, VpcLinkState]):
         """By id, else by owner tags (link names are not unique)."""
         client = ctx.client("apigateway")
         if known_id:
-            link = get_or_none(client.get_vpc_link, vpcLinkId=known_id)
+            link = shared_read(ctx, VPC_LINKS, [known_id]).get(known_id)
             if link is not None and link.get("status") != DELETING:
                 return observe(link)
         # A link AWS is already deleting is gone for our purposes: do not adopt it.

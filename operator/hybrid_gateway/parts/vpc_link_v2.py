@@ -29,8 +29,8 @@ from botocore.exceptions import ClientError
 from hybrid_gateway.aws.errors import error_code
 from hybrid_gateway.aws.tags import MANAGED_BY, MANAGED_BY_TAG, OWNER_TAG, PART_TAG, UID_TAG, as_dict
 from hybrid_gateway.errors import RetryLater
-from hybrid_gateway.parts._apigateway import delete_ignoring_not_found, get_or_none
-from hybrid_gateway.parts.base import Observed, Outcome, Ownership, Part, PartContext, Replacement
+from hybrid_gateway.parts._apigateway import delete_ignoring_not_found, get_or_none, got_or_listed
+from hybrid_gateway.parts.base import Observed, Outcome, Ownership, Part, PartContext, Replacement, shared_read
 from hybrid_gateway.parts.security_group import describe_groups
 from hybrid_gateway.parts.vpc_link import AVAILABLE, DELETING, FAILED
 
@@ -86,16 +86,27 @@ def _arn(region: str, link_id: str) -> str:
     return f"arn:{partition}:apigateway:{region}::/vpclinks/{link_id}"
 
 
-def links_of_key(apigatewayv2: Any, key: str) -> list[dict[str, Any]]:
-    """Every V2 link carrying `key`, whatever its status (one GetVpcLinks paging)."""
-    found: list[dict[str, Any]] = []
+def all_links(apigatewayv2: Any) -> Iterator[dict[str, Any]]:
+    """Every V2 link of the Region (one GetVpcLinks paging)."""
     token = ""
     while True:
         page = apigatewayv2.get_vpc_links(**({"NextToken": token} if token else {}))
-        found += [link for link in page.get("Items", []) if (link.get("Tags") or {}).get(KEY_TAG) == key]
+        yield from page.get("Items", [])
         token = page.get("NextToken") or ""
         if not token:
-            return found
+            return
+
+
+def links_of_key(apigatewayv2: Any, key: str) -> list[dict[str, Any]]:
+    """Every V2 link carrying `key`, whatever its status (one GetVpcLinks paging)."""
+    return [link for link in all_links(apigatewayv2) if (link.get("Tags") or {}).get(KEY_TAG) == key]
+
+
+# By id across objects: HybridApis of one VPC and subnets share a link, so one read answers them all.
+VPC_LINKS_V2 = got_or_listed(
+    "apigatewayv2:GetVpcLink",
+    lambda clients, link_id: get_or_none(clients.client("apigatewayv2").get_vpc_link, VpcLinkId=link_id),
+    lambda clients: all_links(clients.client("apigatewayv2")), id_key="VpcLinkId")
 
 
 # ---- the link's security group -------------------------------------------------------------------
@@ -287,7 +298,7 @@ class VpcLinkV2Part(Part[VpcLinkV2Desired, VpcLinkV2State]):
         the key with room for one more user (joined by `update`); one GetVpcLinks paging."""
         apigatewayv2, uid = ctx.client("apigatewayv2"), ctx.owner.uid
         if known_id:
-            link = get_or_none(apigatewayv2.get_vpc_link, VpcLinkId=known_id)
+            link = shared_read(ctx, VPC_LINKS_V2, [known_id]).get(known_id)
             if link is not None and link.get("VpcLinkStatus") != DELETING:
                 return observe(link, uid)
         if desired is None:

@@ -457,47 +457,49 @@ class HybridApiReconciler(Reconciler):
                          retiring_link_security_group=(retiring.get(Resource.VPC_LINK_SECURITY_GROUP_ID) or [""])[0]
                          if retiring.get(Resource.VPC_LINK_V2_ID) else "")
         validated = obj.status.get("validatedGeneration") == obj.generation
-        ctx = PartContext(self.runtime.aws, spec.region, obj.owner, recorded=recorded_ids(known, retiring),
-                          trust_recorded=validated, reads={})
-        if not validated:
-            # Subnets and hosted zone are spec fields: checked once per generation, not on every drift check.
-            self._validate(ctx, spec)
-        self._check_publicly_trusted(ctx, spec, inputs.certificate_desired)
-        deployment = (known.get(Resource.DEPLOYMENT_ID), obj.status.get("deployedDefinitionHash"))
-        if all(deployment):
-            inputs = replace(inputs, recorded_deployment=(str(deployment[0]), str(deployment[1])))
-        if validated and obj.status.get("vpcCidrs"):
-            inputs = replace(inputs, known_vpc_cidrs=(spec.network.vpc_id, tuple(obj.status["vpcCidrs"])))
-        if spec.front_door.mutual_tls.mode == VERIFY:
-            inputs = self._verify_inputs(obj, spec, inputs)
-        # A front-door name someone else has stalls the object before its first write, not at the DNS step.
-        dns.check_name_free(ctx, dns.DnsRecord(front.hosted_zone_id, "A"), front.hostname,
-                            known.get(Resource.DNS_RECORD_NAME), _our_nlb(ctx, known))
-        run = CHAIN.ensure(ctx, inputs, known, retiring)
-        found = run.found.observed
-        status: dict[str, Any] = {"frontDoorUrl": f"https://{front.hostname}", "resources": run.resources,
-                                  "retiring": run.retiring_status(retiring) or None, "vpcLinkVersion": version,
-                                  # Written only by a pass that got this far: its inputs passed every check.
-                                  "validatedGeneration": obj.generation}
-        self._trust_store_status(inputs, run, status)
-        group = found[Resource.ALB_SECURITY_GROUP_ID].state
-        if group.vpc_id == spec.network.vpc_id and group.vpc_cidrs:
-            status["vpcCidrs"] = list(group.vpc_cidrs)
-        cert = found[Resource.CERTIFICATE_ARN]
-        status["certificate"] = {"arn": cert.id, "notAfter": cert.state.not_after}
-        self._expiry_metric(obj, cert)
-        # The target group part has just read its targets' health: no second DescribeTargetHealth.
-        backend = found[Resource.BACKEND_TARGET_GROUP_ARN].state
-        status["backendHealth"] = {"healthy": backend.healthy, "total": backend.total}
-        if Resource.STAGE_NAME in found:
-            deployed = found[Resource.STAGE_NAME].state
-            run.resources[Resource.DEPLOYMENT_ID] = deployed.deployment_id
-            status["deployedDefinitionHash"] = deployed.deployed_hash or None
-            status["invokeUrl"] = deployed.invoke_url
-            status["clientCertificateId"] = deployed.client_certificate_id
-        info = [self._backend_condition(status["backendHealth"])]
-        gates = self._probe(obj, spec, ctx, run, status, info)
-        return PassResult(hops=run.hops, status=status, outcomes=run.outcomes, info=info, gates=gates)
+        # The pass shares its reads with the other objects' passes running now (aws/shared_reads.py).
+        with self.runtime.aws.shared_reads.pass_scope(obj.owner.uid, spec.region) as shared:
+            ctx = PartContext(self.runtime.aws, spec.region, obj.owner, recorded=recorded_ids(known, retiring),
+                              trust_recorded=validated, reads={}, shared=shared)
+            if not validated:
+                # Subnets and hosted zone are spec fields: checked once per generation, not on every drift check.
+                self._validate(ctx, spec)
+            self._check_publicly_trusted(ctx, spec, inputs.certificate_desired)
+            deployment = (known.get(Resource.DEPLOYMENT_ID), obj.status.get("deployedDefinitionHash"))
+            if all(deployment):
+                inputs = replace(inputs, recorded_deployment=(str(deployment[0]), str(deployment[1])))
+            if validated and obj.status.get("vpcCidrs"):
+                inputs = replace(inputs, known_vpc_cidrs=(spec.network.vpc_id, tuple(obj.status["vpcCidrs"])))
+            if spec.front_door.mutual_tls.mode == VERIFY:
+                inputs = self._verify_inputs(obj, spec, inputs)
+            # A front-door name someone else has stalls the object before its first write, not at the DNS step.
+            dns.check_name_free(ctx, dns.DnsRecord(front.hosted_zone_id, "A"), front.hostname,
+                                known.get(Resource.DNS_RECORD_NAME), _our_nlb(ctx, known))
+            run = CHAIN.ensure(ctx, inputs, known, retiring)
+            found = run.found.observed
+            status: dict[str, Any] = {"frontDoorUrl": f"https://{front.hostname}", "resources": run.resources,
+                                      "retiring": run.retiring_status(retiring) or None, "vpcLinkVersion": version,
+                                      # Written only by a pass that got this far: its inputs passed every check.
+                                      "validatedGeneration": obj.generation}
+            self._trust_store_status(inputs, run, status)
+            group = found[Resource.ALB_SECURITY_GROUP_ID].state
+            if group.vpc_id == spec.network.vpc_id and group.vpc_cidrs:
+                status["vpcCidrs"] = list(group.vpc_cidrs)
+            cert = found[Resource.CERTIFICATE_ARN]
+            status["certificate"] = {"arn": cert.id, "notAfter": cert.state.not_after}
+            self._expiry_metric(obj, cert)
+            # The target group part has just read its targets' health: no second DescribeTargetHealth.
+            backend = found[Resource.BACKEND_TARGET_GROUP_ARN].state
+            status["backendHealth"] = {"healthy": backend.healthy, "total": backend.total}
+            if Resource.STAGE_NAME in found:
+                deployed = found[Resource.STAGE_NAME].state
+                run.resources[Resource.DEPLOYMENT_ID] = deployed.deployment_id
+                status["deployedDefinitionHash"] = deployed.deployed_hash or None
+                status["invokeUrl"] = deployed.invoke_url
+                status["clientCertificateId"] = deployed.client_certificate_id
+            info = [self._backend_condition(status["backendHealth"])]
+            gates = self._probe(obj, spec, ctx, run, status, info)
+            return PassResult(hops=run.hops, status=status, outcomes=run.outcomes, info=info, gates=gates)
 
     # ---- mutual TLS verify (frontDoor.mutualTls) -------------------------------------------------------
     def _verify_inputs(self, obj: KubeObject, spec: HybridApiSpec, inputs: Inputs) -> Inputs:

@@ -1,0 +1,250 @@
+"""Issue 12: reads shared across objects (aws/shared_reads.py). A pass that asks AWS also asks for what the
+other passes running now will read; they take that answer instead of asking again, but only an answer asked
+after they began, and only for their first read of an id."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from hybrid_gateway.aws.shared_reads import SharedKind, SharedReads
+
+REGION = "eu-west-1"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        self.now += 1.0  # every reading is later than the one before
+        return self.now
+
+
+class Describe:
+    """A Describe by ids against a fixed set of resources; records each call's ids."""
+
+    def __init__(self, existing: set[str], gate: threading.Event | None = None) -> None:
+        self.existing = existing
+        self.calls: list[list[str]] = []
+        self.gate = gate
+        self.failures: list[Exception] = []  # what the next calls raise, in order
+
+    def __call__(self, clients: Any, ids: list[str]) -> Mapping[str, Any]:
+        self.calls.append(list(ids))
+        failure = self.failures.pop(0) if self.failures else None
+        if self.gate is not None:
+            self.gate.wait(5)
+        if failure is not None:
+            raise failure
+        return {i: ({"id": i} if i in self.existing else None) for i in ids}
+
+
+def previous_pass(reads: SharedReads, owner: str, kind: SharedKind, ids: set[str]) -> None:
+    """A pass of `owner` that read `ids`: what its next pass will want."""
+    with reads.pass_scope(owner, REGION) as shared:
+        shared.read(None, kind, ids)  # type: ignore[arg-type]
+
+
+def test_a_pass_alone_asks_for_its_own_ids_only() -> None:
+    describe = Describe({"a1", "a2"})
+    kind = SharedKind("test:Describe", describe)
+    reads = SharedReads(Clock())
+    previous_pass(reads, "b", kind, {"b1"})  # b is not running now: nothing is asked for it
+    describe.calls.clear()
+    with reads.pass_scope("a", REGION) as a:
+        assert a.read(None, kind, {"a1", "a2"}) == {"a1": {"id": "a1"}, "a2": {"id": "a2"}}  # type: ignore[arg-type]
+    assert describe.calls == [["a1", "a2"]]
+
+
+def test_one_call_answers_the_other_running_passes_and_they_do_not_ask_again() -> None:
+    describe = Describe({"a1", "b1", "c1"})
+    kind = SharedKind("test:Describe", describe)
+    reads = SharedReads(Clock())
+    for owner in "abc":
+        previous_pass(reads, owner, kind, {f"{owner}1"})
+    describe.calls.clear()
+    with reads.pass_scope("a", REGION) as a, reads.pass_scope("b", REGION) as b, \
+            reads.pass_scope("c", REGION) as c:
+        assert a.read(None, kind, {"a1"}) == {"a1": {"id": "a1"}}  # type: ignore[arg-type]
+        assert describe.calls == [["a1", "b1", "c1"]]
+        assert b.read(None, kind, {"b1"}) == {"b1": {"id": "b1"}}  # type: ignore[arg-type]
+        assert c.read(None, kind, {"c1"}) == {"c1": {"id": "c1"}}  # type: ignore[arg-type]
+    assert describe.calls == [["a1", "b1", "c1"]]
+
+
+def test_a_missing_resource_is_shared_as_missing() -> None:
+    describe = Describe({"a1"})  # b1 was deleted out of band
+    kind = SharedKind("test:Describe", describe)
+    reads = SharedReads(Clock())
+    for owner in "ab":
+        previous_pass(reads, owner, kind, {f"{owner}1"})
+    describe.calls.clear()
+    with reads.pass_scope("a", REGION) as a, reads.pass_scope("b", REGION) as b:
+        a.read(None, kind, {"a1"})  # type: ignore[arg-type]
+        assert b.read(None, kind, {"b1"}) == {"b1": None}  # type: ignore[arg-type]
+    assert len(describe.calls) == 1
+
+
+def test_an_answer_asked_before_a_pass_began_is_not_given_to_it() -> None:
+    describe = Describe({"a1", "b1"})
+    kind = SharedKind("test:Describe", describe)
+    reads = SharedReads(Clock())
+    for owner in "ab":
+        previous_pass(reads, owner, kind, {f"{owner}1"})
+    describe.calls.clear()
+    with reads.pass_scope("a", REGION) as a:
+        a.read(None, kind, {"a1"})  # type: ignore[arg-type]
+        with reads.pass_scope("b", REGION) as b:  # began after that call: its answer is too old for b
+            b.read(None, kind, {"b1"})  # type: ignore[arg-type]
+    assert describe.calls == [["a1"], ["b1"]]
+
+
+def test_a_second_read_of_an_id_in_a_pass_asks_aws_itself() -> None:
+    """After a write the pass reads the resource again: a shared answer from before would hide the write."""
+    describe = Describe({"a1", "b1"})
+    kind = SharedKind("test:Describe", describe)
+    reads = SharedReads(Clock())
+    for owner in "ab":
+        previous_pass(reads, owner, kind, {f"{owner}1"})
+    describe.calls.clear()
+    with reads.pass_scope("a", REGION) as a, reads.pass_scope("b", REGION) as b:
+        a.read(None, kind, {"a1"})  # type: ignore[arg-type]
+        b.read(None, kind, {"b1"})  # type: ignore[arg-type]
+        b.read(None, kind, {"b1"})  # type: ignore[arg-type]
+    assert describe.calls == [["a1", "b1"], ["b1"]]
+
+
+def test_other_regions_and_other_kinds_are_not_asked_for() -> None:
+    describe, other = Describe({"a1", "b1"}), Describe({"b2"})
+    kind, other_kind = SharedKind("test:Describe", describe), SharedKind("test:Other", other)
+    reads = SharedReads(Clock())
+    previous_pass(reads, "a", kind, {"a1"})
+    previous_pass(reads, "b", other_kind, {"b2"})
+    with reads.pass_scope("c", "us-east-1") as c:
+        previous = c  # noqa: F841  (a pass of another Region)
+    describe.calls.clear()
+    with reads.pass_scope("a", REGION) as a, reads.pass_scope("b", REGION), reads.pass_scope("x", "us-east-1"):
+        a.read(None, kind, {"a1"})  # type: ignore[arg-type]
+    assert describe.calls == [["a1"]]
+
+
+def test_most_caps_the_ids_one_call_asks_for() -> None:
+    describe = Describe({f"{o}1" for o in "abcde"})
+    kind = SharedKind("test:Describe", describe, most=3)
+    reads = SharedReads(Clock())
+    for owner in "abcde":
+        previous_pass(reads, owner, kind, {f"{owner}1"})
+    describe.calls.clear()
+    with reads.pass_scope("a", REGION) as a, reads.pass_scope("b", REGION), reads.pass_scope("c", REGION), \
+            reads.pass_scope("d", REGION), reads.pass_scope("e", REGION):
+        a.read(None, kind, {"a1"})  # type: ignore[arg-type]
+    assert len(describe.calls[0]) == 3 and "a1" in describe.calls[0]
+
+
+def test_a_pass_waits_for_an_answer_on_its_way_instead_of_asking_again() -> None:
+    gate = threading.Event()
+    gate.set()  # the previous passes' calls go through
+    describe = Describe({"a1", "b1"}, gate)
+    kind = SharedKind("test:Describe", describe)
+    reads = SharedReads(Clock())
+    for owner in "ab":
+        previous_pass(reads, owner, kind, {f"{owner}1"})
+    describe.calls.clear()
+    gate.clear()
+    answers: dict[str, Any] = {}
+    with reads.pass_scope("a", REGION) as a, reads.pass_scope("b", REGION) as b:
+        fetching = threading.Thread(target=lambda: answers.update(a.read(None, kind, {"a1"})))  # type: ignore[arg-type]
+        fetching.start()
+        while not describe.calls:  # a's call is on its way, with b1 in it
+            threading.Event().wait(0.01)
+        waiting = threading.Thread(target=lambda: answers.update(b.read(None, kind, {"b1"})))  # type: ignore[arg-type]
+        waiting.start()
+        threading.Event().wait(0.1)
+        assert waiting.is_alive()  # b waits for a's answer
+        gate.set()
+        fetching.join(5)
+        waiting.join(5)
+    assert answers == {"a1": {"id": "a1"}, "b1": {"id": "b1"}}
+    assert describe.calls == [["a1", "b1"]]
+
+
+def test_when_the_call_on_its_way_fails_the_waiting_pass_asks_for_itself() -> None:
+    gate = threading.Event()
+    gate.set()  # the previous passes' calls go through
+    describe = Describe({"a1", "b1"}, gate)
+    kind = SharedKind("test:Describe", describe)
+    reads = SharedReads(Clock())
+    for owner in "ab":
+        previous_pass(reads, owner, kind, {f"{owner}1"})
+    describe.calls.clear()
+    gate.clear()
+    describe.failures = [RuntimeError("AccessDenied")]  # a's call fails; b's own call then succeeds
+    errors: list[Exception] = []
+    answers: dict[str, Any] = {}
+
+    def a_reads() -> None:
+        try:
+            a.read(None, kind, {"a1"})  # type: ignore[arg-type]
+        except RuntimeError as exc:
+            errors.append(exc)
+
+    with reads.pass_scope("a", REGION) as a, reads.pass_scope("b", REGION) as b:
+        fetching = threading.Thread(target=a_reads)
+        fetching.start()
+        while not describe.calls:
+            threading.Event().wait(0.01)
+        waiting = threading.Thread(target=lambda: answers.update(b.read(None, kind, {"b1"})))  # type: ignore[arg-type]
+        waiting.start()
+        threading.Event().wait(0.1)
+        gate.set()
+        fetching.join(5)
+        waiting.join(5)
+    assert [str(e) for e in errors] == ["AccessDenied"]
+    assert answers == {"b1": {"id": "b1"}}
+    assert describe.calls == [["a1", "b1"], ["b1"]]
+
+
+def test_an_id_the_call_leaves_unanswered_is_left_out() -> None:
+    """A listing window that ends before an id answers nothing for it (not "missing")."""
+    kind = SharedKind("test:Window", lambda clients, ids: {i: "window" for i in ids if i < "m"})
+    reads = SharedReads(Clock())
+    with reads.pass_scope("a", REGION) as a:
+        assert a.read(None, kind, {"alpha", "zulu"}) == {"alpha": "window"}  # type: ignore[arg-type]
+
+
+def test_answers_go_when_no_running_pass_can_take_them() -> None:
+    describe = Describe({"a1", "b1"})
+    kind = SharedKind("test:Describe", describe)
+    reads = SharedReads(Clock())
+    for owner in "ab":
+        previous_pass(reads, owner, kind, {f"{owner}1"})
+    with reads.pass_scope("a", REGION) as a, reads.pass_scope("b", REGION):
+        a.read(None, kind, {"a1"})  # type: ignore[arg-type]
+        assert reads._answers  # b1 is kept for b
+    assert reads._answers == {}
+    reads.forget("a")
+    assert "a" not in reads._last_read
+
+
+@pytest.mark.parametrize("owners", [2, 20])
+def test_a_round_of_passes_reads_each_kind_once_per_most_ids(owners: int) -> None:
+    """Twenty passes of a round, each reading two ids of a kind: one call of 40 ids instead of 20 calls."""
+    names = [f"o{n:02d}" for n in range(owners)]
+    describe = Describe({f"{o}-{k}" for o in names for k in "xy"})
+    kind = SharedKind("test:Describe", describe)
+    reads = SharedReads(Clock())
+    for o in names:
+        previous_pass(reads, o, kind, {f"{o}-x", f"{o}-y"})
+    describe.calls.clear()
+    scopes = [reads.pass_scope(o, REGION) for o in names]
+    passes = [s.__enter__() for s in scopes]
+    for o, p in zip(names, passes, strict=True):
+        assert p.read(None, kind, {f"{o}-x", f"{o}-y"}) == {  # type: ignore[arg-type]
+            f"{o}-x": {"id": f"{o}-x"}, f"{o}-y": {"id": f"{o}-y"}}
+    for s in scopes:
+        s.__exit__(None, None, None)
+    assert [len(c) for c in describe.calls] == [2 * owners]
