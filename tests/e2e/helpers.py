@@ -376,6 +376,43 @@ def assert_steady_reads(control: Any, checks: int, expected: dict[str, float], c
     return calls
 
 
+def quiet_seq(control: Any, quiet: float = 1.0, timeout: float = 120.0) -> int:
+    """The request log's last sequence number once `quiet` seconds have passed with no new entry: a point
+    between two rounds of drift checks (handlers.next_round), when no pass is running."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        seq = control.last_seq()
+        time.sleep(quiet)
+        if control.last_seq() == seq:
+            return int(seq)
+    raise AssertionError(f"the request log was never quiet for {quiet}s in {timeout}s")
+
+
+def round_calls(control: Any, objects: int, rounds: int, timeout: float, marker: str = PASS_MARKER) -> dict[str, Any]:
+    """The calls of `rounds` whole rounds of drift checks of `objects` objects (between two quiet points of
+    the request log): total reads and writes, reads per pass and calls per round by "service:operation"."""
+    since = quiet_seq(control)
+    wait_until(lambda: len(passes_since(control, since, marker)) >= objects * rounds, timeout=timeout,
+               interval=1.0, what=f"{rounds} rounds of drift checks")
+    end = quiet_seq(control)
+    window = [e for e in control.requests(since) if e["seq"] <= end and OPERATOR_AGENT in e.get("userAgent", "")]
+    passes = sum(1 for e in window if e["operation"] == marker)
+    reads: dict[str, int] = {}
+    for entry in window:
+        if not entry["write"]:
+            key = f"{entry['service']}:{entry['operation']}"
+            reads[key] = reads.get(key, 0) + 1
+    return {
+        "checks": passes,
+        "rounds": passes / objects,
+        "writes": [f"{e['service']}:{e['operation']}" for e in window if e["write"]],
+        "reads": sum(reads.values()),
+        "calls": reads,
+        "reads_per_check": {k: v / passes for k, v in sorted(reads.items(), key=lambda kv: (-kv[1], kv[0]))},
+        "faults": sum(1 for e in window if e.get("fault")),
+    }
+
+
 def format_reads(calls: dict[str, Any]) -> str:
     lines = [f"reads per drift check: {calls['reads'] / calls['checks']:.1f} "
              f"({calls['reads']} reads, {len(calls['writes'])} writes in {calls['checks']} checks)"]

@@ -24,6 +24,7 @@ from cryptography.x509.oid import NameOID
 from tests.parts.contract import ContractCase, Recorder, walk_contract
 
 from hybrid_gateway.aws import AwsClients
+from hybrid_gateway.aws.shared_reads import SharedReads
 from hybrid_gateway.aws.tags import Owner, as_dict, as_list
 from hybrid_gateway.errors import Stalled
 from hybrid_gateway.parts._elbv2 import elb_name, elb_tags
@@ -1660,3 +1661,37 @@ def test_trust_store_walks_the_contract(aws: Aws, ctx: PartContext) -> None:
 )
 def test_diff_trust_store(reason: str, desired_sha: str, state: TrustStoreState, expected: list[str]) -> None:
     assert diff_trust_store(TrustStoreDesired("b", "k", desired_sha), state) == expected, reason
+
+
+def test_another_objects_target_group_gone_is_answered_missing_to_it_and_ours_found(
+        aws: Aws, ctx: PartContext, rec: Recorder, raw: dict[str, Any]) -> None:
+    """Issue 12, reads shared across objects: a round of two objects' passes describes both target groups in
+    one call; when the other's was deleted out of band the call fails whole (TargetGroupNotFound), is asked one
+    ARN at a time, and the other pass takes "missing" from it without asking again, then repairs."""
+    other_ctx = PartContext(ctx.aws, ctx.region, owner())
+    desired = TargetGroupDesired.backend(aws.vpc_id, [("192.168.30.5", 443)], HC)
+    ours = BackendTargetGroup().ensure(ctx, desired, None).observed.id
+    theirs = BackendTargetGroup().ensure(other_ctx, desired, None).observed.id
+    shared = SharedReads()
+
+    def one_pass(c: PartContext, recorded: str, scope: Any) -> PartContext:
+        return PartContext(c.aws, c.region, c.owner, recorded=frozenset({recorded}), trust_recorded=True,
+                           reads={}, shared=scope)
+
+    for c, arn in ((ctx, ours), (other_ctx, theirs)):  # a first check of each: what they read is learnt
+        with shared.pass_scope(c.owner.uid, c.region) as scope:
+            BackendTargetGroup().ensure(one_pass(c, arn, scope), desired, arn)
+    raw["elbv2"].delete_target_group(TargetGroupArn=theirs)
+
+    with shared.pass_scope(ctx.owner.uid, REGION) as ours_scope, \
+            shared.pass_scope(other_ctx.owner.uid, REGION) as their_scope:
+        rec.clear()
+        found = BackendTargetGroup().ensure(one_pass(ctx, ours, ours_scope), desired, ours)
+        assert found.action is None and found.observed.id == ours
+        asked = [sorted(p["TargetGroupArns"]) for p in rec.params("DescribeTargetGroups")]
+        # docs/aws-behaviour.md: the call fails whole, then each ARN is asked alone
+        assert asked[0] == sorted([ours, theirs]) and sorted(asked[1:]) == sorted([[ours], [theirs]])
+        rec.clear()
+        repaired = BackendTargetGroup().ensure(one_pass(other_ctx, theirs, their_scope), desired, theirs)
+        assert repaired.action == "Created" and repaired.observed.id != theirs
+        assert not any("TargetGroupArns" in p for p in rec.params("DescribeTargetGroups"))  # taken, not asked

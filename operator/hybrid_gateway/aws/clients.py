@@ -9,8 +9,8 @@
   its share. A throttling answer halves its buckets' rates, which then recover slowly (AIMD; per bucket,
   which botocore's adaptive mode, one rate per client, cannot do).
 - Every call is counted in Prometheus by service, operation and outcome.
-- Reads shared across objects (aws/shared_reads.py): one Describe or listing answers for the passes of
-  many objects that run at the same time.
+- Reads shared across objects are aws/shared_reads.py (one Describe or listing answers for the passes of
+  many objects that run at the same time).
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from botocore.config import Config
 
 from hybrid_gateway import __version__, metrics
 from hybrid_gateway.aws import quotas
-from hybrid_gateway.aws.shared_reads import SharedReads
 
 if TYPE_CHECKING:  # boto3-stubs: every call on a client is checked against the service's model
     from mypy_boto3_acm import ACMClient
@@ -150,7 +149,6 @@ class AwsClients:
         self._clients: dict[tuple[str, str], Any] = {}
         self._buckets: dict[BucketKey, TokenBucket] = {}
         self._lock = threading.Lock()
-        self.shared_reads = SharedReads()
 
     def quota(self, bucket: str) -> quotas.Quota:
         """The configured rate and burst of a bucket (quotas.buckets_for names them)."""

@@ -22,6 +22,7 @@ from hybrid_gateway import durations, metrics, tenancy
 from hybrid_gateway.api.v1alpha1.common import MIN_DRIFT_SECONDS, SYNCED, DriftCheck, Model
 from hybrid_gateway.aws.clients import AwsClients, BucketKey
 from hybrid_gateway.aws.errors import AwsErrorKind, classify, error_code
+from hybrid_gateway.aws.shared_reads import SharedReads
 from hybrid_gateway.aws.tags import Owner
 from hybrid_gateway.drift_budget import DriftBudget
 from hybrid_gateway.errors import RetryLater, Stalled
@@ -69,6 +70,8 @@ class Runtime:
     min_drift_seconds: float = MIN_DRIFT_SECONDS
     # The fleet's drift budget (--drift-budget-share); None: every object checks at its own interval.
     drift_budget: DriftBudget | None = None
+    # Reads shared across the passes of all objects running at the same time (aws/shared_reads.py).
+    shared_reads: SharedReads = field(default_factory=SharedReads)
 
 
 @dataclass
@@ -388,6 +391,7 @@ class Reconciler(ABC):
             self._idle_passes.pop(obj.uid, None)
             if self.runtime.drift_budget is not None:
                 self.runtime.drift_budget.forget(obj.uid)
+            self.runtime.shared_reads.forget(obj.uid)
         if not result.done:
             status = {
                 "conditions": cond.merge(

@@ -458,7 +458,7 @@ class HybridApiReconciler(Reconciler):
                          if retiring.get(Resource.VPC_LINK_V2_ID) else "")
         validated = obj.status.get("validatedGeneration") == obj.generation
         # The pass shares its reads with the other objects' passes running now (aws/shared_reads.py).
-        with self.runtime.aws.shared_reads.pass_scope(obj.owner.uid, spec.region) as shared:
+        with self.runtime.shared_reads.pass_scope(obj.owner.uid, spec.region) as shared:
             ctx = PartContext(self.runtime.aws, spec.region, obj.owner, recorded=recorded_ids(known, retiring),
                               trust_recorded=validated, reads={}, shared=shared)
             if not validated:
