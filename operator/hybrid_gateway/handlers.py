@@ -46,6 +46,7 @@ class OperatorState:
         self.writer = writer  # None: a standalone process, the only writer there is
         self.min_drift_seconds = runtime.min_drift_seconds
         self.budget = runtime.drift_budget
+        self.shared_reads = runtime.shared_reads
         self.reconcilers: dict[str, Reconciler] = {cls.plural: cls(runtime) for cls in RECONCILERS}
         self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self._guard = threading.Lock()
@@ -174,6 +175,7 @@ async def _drift_daemon(plural: str, body: kopf.Body, memo: Any, stopped: kopf.D
         if state.handler_retrying(uid):
             next_in = None
             continue
+        state.shared_reads.expect(uid)  # the round begins now for this object (aws/shared_reads.py)
         try:
             # In a copy of this task's context, as asyncio.to_thread does: kopf.event() finds kopf's event queue
             # through context variables (without them the pass's Events are lost).

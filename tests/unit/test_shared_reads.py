@@ -227,7 +227,7 @@ def test_answers_go_when_no_running_pass_can_take_them() -> None:
         assert reads._answers  # b1 is kept for b
     assert reads._answers == {}
     reads.forget("a")
-    assert "a" not in reads._last_read
+    assert "a" not in reads._last
 
 
 @pytest.mark.parametrize("owners", [2, 20])
@@ -248,3 +248,55 @@ def test_a_round_of_passes_reads_each_kind_once_per_most_ids(owners: int) -> Non
     for s in scopes:
         s.__exit__(None, None, None)
     assert [len(c) for c in describe.calls] == [2 * owners]
+
+
+def test_an_expected_pass_is_fetched_for_before_it_begins() -> None:
+    """A round's timers fire together; the passes begin a little later, one after another. Expected at the
+    timer, a pass's ids go with the first call of the round even if it begins after that call."""
+    describe = Describe({"a1", "b1"})
+    kind = SharedKind("test:Describe", describe)
+    reads = SharedReads(Clock())
+    for owner in "ab":
+        previous_pass(reads, owner, kind, {f"{owner}1"})
+    describe.calls.clear()
+    reads.expect("a")
+    reads.expect("b")
+    with reads.pass_scope("a", REGION) as a:
+        a.read(None, kind, {"a1"})  # type: ignore[arg-type]
+        with reads.pass_scope("b", REGION) as b:  # begins after a's call, but was expected before it
+            assert b.read(None, kind, {"b1"}) == {"b1": {"id": "b1"}}  # type: ignore[arg-type]
+    assert describe.calls == [["a1", "b1"]]
+
+
+def test_an_expected_pass_whose_object_had_a_pass_since_starts_afresh() -> None:
+    """Expected, then another pass of the same object ran (and may have written): what was fetched for the
+    expected pass before that pass ended must not serve it."""
+    describe = Describe({"a1", "b1"})
+    kind = SharedKind("test:Describe", describe)
+    reads = SharedReads(Clock())
+    for owner in "ab":
+        previous_pass(reads, owner, kind, {f"{owner}1"})
+    describe.calls.clear()
+    reads.expect("b")
+    with reads.pass_scope("a", REGION) as a:
+        a.read(None, kind, {"a1"})  # fetches b1 for the expected pass
+    previous_pass(reads, "b", kind, {"b1"})  # a handler's pass of b ran meanwhile (it takes that answer)
+    with reads.pass_scope("b", REGION) as b:  # the daemon's pass: not the expected one any more
+        b.read(None, kind, {"b1"})  # type: ignore[arg-type]
+    assert describe.calls == [["a1", "b1"], ["b1"]]
+
+
+def test_an_expected_pass_that_never_begins_is_dropped() -> None:
+    clock = Clock()
+    describe = Describe({"a1", "b1"})
+    kind = SharedKind("test:Describe", describe)
+    reads = SharedReads(clock)
+    for owner in "ab":
+        previous_pass(reads, owner, kind, {f"{owner}1"})
+    reads.expect("b")
+    clock.now += 3600  # b's pass was skipped
+    previous_pass(reads, "a", kind, {"a1"})
+    describe.calls.clear()
+    with reads.pass_scope("a", REGION) as a:
+        a.read(None, kind, {"a1"})  # type: ignore[arg-type]
+    assert describe.calls == [["a1"]] and reads._expected == {}

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 # How long a pass waits for an answer another pass is fetching for it before asking AWS itself (the
 # fetching pass may be paced by a slow bucket; a wait longer than this is not worth the read it saves).
 WAIT_SECONDS = 30.0
+# An expected pass (`SharedReads.expect`) that has not begun within this long is dropped: its object's
+# pass was skipped, or waits behind another pass of the object.
+EXPECT_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,13 @@ class _Answer:
 class _InFlight:
     asked_at: float
     done: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(frozen=True)
+class _LastPass:
+    region: str
+    ended: float
+    read: Mapping[str, frozenset[str]]  # kind -> ids
 
 
 @dataclass
@@ -81,27 +91,53 @@ class SharedReads:
         self._answers: dict[tuple[str, str, str], _Answer] = {}
         self._in_flight: dict[tuple[str, str, str], _InFlight] = {}
         self._active: dict[int, SharedPass] = {}
-        self._last_read: dict[str, dict[str, frozenset[str]]] = {}  # owner -> kind -> ids
+        self._expected: dict[str, SharedPass] = {}  # owner -> its pass about to run
+        self._last: dict[str, _LastPass] = {}  # owner -> its last pass
+
+    def expect(self, owner: str) -> None:
+        """A pass of `owner` is about to run (its drift timer fired): it begins now, as far as the other
+        passes are concerned, so that they fetch for it from now on. A round's timers all fire at its
+        start, while the passes themselves begin over the following tenths of a second (each reads
+        Kubernetes first): without this, the first of them to ask AWS would ask only for those begun."""
+        with self._lock:
+            last = self._last.get(owner)
+            if last is None or owner in self._expected:
+                return
+            shared = SharedPass(self, owner, last.region, self._clock(), last.read)
+            self._expected[owner] = shared
+            self._active[id(shared)] = shared
 
     @contextlib.contextmanager
     def pass_scope(self, owner: str, region: str) -> Iterator[SharedPass]:
         """A pass of `owner` in `region`: while it runs, other passes fetch for it what its previous pass
-        read; when it ends, what it read is what the next one will want."""
+        read; when it ends, what it read is what the next one will want. An expected pass is taken over
+        unless the owner's last pass ended after it was expected (then what was fetched for it may predate
+        that pass's writes)."""
         with self._lock:
-            shared = SharedPass(self, owner, region, self._clock(), self._last_read.get(owner, {}))
-            self._active[id(shared)] = shared
+            shared = self._expected.pop(owner, None)
+            last = self._last.get(owner)
+            if shared is not None and (shared.region != region or (last is not None and last.ended > shared.started)):
+                del self._active[id(shared)]
+                shared = None
+            if shared is None:
+                shared = SharedPass(self, owner, region, self._clock(), last.read if last else {})
+                self._active[id(shared)] = shared
         try:
             yield shared
         finally:
             with self._lock:
                 del self._active[id(shared)]
-                self._last_read[owner] = {kind: frozenset(ids) for kind, ids in shared.asked.items()}
+                self._last[owner] = _LastPass(region, self._clock(),
+                                              {kind: frozenset(ids) for kind, ids in shared.asked.items()})
                 self._prune()
 
     def forget(self, owner: str) -> None:
         """The owner is gone (deleted): nobody will want its ids again."""
         with self._lock:
-            self._last_read.pop(owner, None)
+            self._last.pop(owner, None)
+            expected = self._expected.pop(owner, None)
+            if expected is not None:
+                del self._active[id(expected)]
 
     def read(self, shared: SharedPass, clients: RegionalClients, kind: SharedKind, ids: set[str]) -> dict[str, Any]:
         asked = shared.asked.setdefault(kind.name, set())
@@ -178,7 +214,12 @@ class SharedReads:
             flight.done.set()
 
     def _prune(self) -> None:
-        """Drop the answers no running pass can take (asked before the oldest one began). Under the lock."""
+        """Drop the expected passes that never began, and the answers no running pass can take (asked
+        before the oldest one began). Under the lock."""
+        now = self._clock()
+        for owner, shared in list(self._expected.items()):
+            if now - shared.started > EXPECT_SECONDS:
+                del self._expected[owner], self._active[id(shared)]
         oldest = min((p.started for p in self._active.values()), default=None)
         if oldest is None:
             self._answers.clear()
