@@ -343,7 +343,12 @@ def steady_state_calls(control: Any, since: int, checks: int, timeout: float,
     markers = wait_until(lambda: (m := passes_since(control, since, marker, per_pass)) and len(m) > checks and m,
                          timeout=timeout, interval=1.0, what=f"{checks} drift checks")
     first, end = markers[0], markers[checks]
-    window = [e for e in control.requests(first - 1) if e["seq"] < end]
+    return window_calls([e for e in control.requests(first - 1) if e["seq"] < end], checks)
+
+
+def window_calls(window: list[dict[str, Any]], checks: int) -> dict[str, Any]:
+    """The calls of a window of the request log that holds `checks` passes: total reads and writes, reads
+    by "service:operation" (`calls`) and per pass."""
     reads: dict[str, int] = {}
     for entry in window:
         if not entry["write"]:
@@ -353,6 +358,7 @@ def steady_state_calls(control: Any, since: int, checks: int, timeout: float,
         "checks": checks,
         "writes": [f"{e['service']}:{e['operation']}" for e in window if e["write"]],
         "reads": sum(reads.values()),
+        "calls": reads,
         "reads_per_check": {k: v / checks for k, v in sorted(reads.items(), key=lambda kv: (-kv[1], kv[0]))},
         "faults": sum(1 for e in window if e.get("fault")),
     }
@@ -397,20 +403,7 @@ def round_calls(control: Any, objects: int, rounds: int, timeout: float, marker:
     end = quiet_seq(control)
     window = [e for e in control.requests(since) if e["seq"] <= end and OPERATOR_AGENT in e.get("userAgent", "")]
     passes = sum(1 for e in window if e["operation"] == marker)
-    reads: dict[str, int] = {}
-    for entry in window:
-        if not entry["write"]:
-            key = f"{entry['service']}:{entry['operation']}"
-            reads[key] = reads.get(key, 0) + 1
-    return {
-        "checks": passes,
-        "rounds": passes / objects,
-        "writes": [f"{e['service']}:{e['operation']}" for e in window if e["write"]],
-        "reads": sum(reads.values()),
-        "calls": reads,
-        "reads_per_check": {k: v / passes for k, v in sorted(reads.items(), key=lambda kv: (-kv[1], kv[0]))},
-        "faults": sum(1 for e in window if e.get("fault")),
-    }
+    return {**window_calls(window, passes), "rounds": passes / objects}
 
 
 def format_reads(calls: dict[str, Any]) -> str:

@@ -5,7 +5,7 @@ after they began, and only for their first read of an id."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
@@ -49,6 +49,38 @@ def previous_pass(reads: SharedReads, owner: str, kind: SharedKind, ids: set[str
         shared.read(None, kind, ids)  # type: ignore[arg-type]
 
 
+def learnt(owners: str, existing: set[str] | None = None, gate: threading.Event | None = None, most: int = 100,
+           clock: Clock | None = None) -> tuple[Describe, SharedKind, SharedReads]:
+    """A Describe of `existing` (default: "<owner>1" of each owner) and shared reads after one pass of each
+    owner that read "<owner>1"; the calls so far forgotten. With `gate`, the calls after it wait for it."""
+    describe = Describe({f"{o}1" for o in owners} if existing is None else existing)
+    kind = SharedKind("test:Describe", describe, most=most)
+    reads = SharedReads(clock or Clock())
+    for owner in owners:
+        previous_pass(reads, owner, kind, {f"{owner}1"})
+    describe.calls.clear()
+    describe.gate = gate
+    return describe, kind, reads
+
+
+def while_on_its_way(describe: Describe, gate: threading.Event, fetch: Callable[[], Any],
+                     wait: Callable[[], Any]) -> bool:
+    """`fetch` in a thread until its call is on its way (held by `gate`), then `wait` in another; True when
+    `wait` was still waiting 0.1 s later. Then the call goes on, and both end."""
+    fetching = threading.Thread(target=fetch)
+    fetching.start()
+    while not describe.calls:
+        threading.Event().wait(0.01)
+    waiting = threading.Thread(target=wait)
+    waiting.start()
+    threading.Event().wait(0.1)
+    waited = waiting.is_alive()
+    gate.set()
+    fetching.join(5)
+    waiting.join(5)
+    return waited
+
+
 def test_a_pass_alone_asks_for_its_own_ids_only() -> None:
     describe = Describe({"a1", "a2"})
     kind = SharedKind("test:Describe", describe)
@@ -61,12 +93,7 @@ def test_a_pass_alone_asks_for_its_own_ids_only() -> None:
 
 
 def test_one_call_answers_the_other_running_passes_and_they_do_not_ask_again() -> None:
-    describe = Describe({"a1", "b1", "c1"})
-    kind = SharedKind("test:Describe", describe)
-    reads = SharedReads(Clock())
-    for owner in "abc":
-        previous_pass(reads, owner, kind, {f"{owner}1"})
-    describe.calls.clear()
+    describe, kind, reads = learnt("abc")
     with reads.pass_scope("a", REGION) as a, reads.pass_scope("b", REGION) as b, \
             reads.pass_scope("c", REGION) as c:
         assert a.read(None, kind, {"a1"}) == {"a1": {"id": "a1"}}  # type: ignore[arg-type]
@@ -77,12 +104,7 @@ def test_one_call_answers_the_other_running_passes_and_they_do_not_ask_again() -
 
 
 def test_a_missing_resource_is_shared_as_missing() -> None:
-    describe = Describe({"a1"})  # b1 was deleted out of band
-    kind = SharedKind("test:Describe", describe)
-    reads = SharedReads(Clock())
-    for owner in "ab":
-        previous_pass(reads, owner, kind, {f"{owner}1"})
-    describe.calls.clear()
+    describe, kind, reads = learnt("ab", existing={"a1"})  # b1 was deleted out of band
     with reads.pass_scope("a", REGION) as a, reads.pass_scope("b", REGION) as b:
         a.read(None, kind, {"a1"})  # type: ignore[arg-type]
         assert b.read(None, kind, {"b1"}) == {"b1": None}  # type: ignore[arg-type]
@@ -90,12 +112,7 @@ def test_a_missing_resource_is_shared_as_missing() -> None:
 
 
 def test_an_answer_asked_before_a_pass_began_is_not_given_to_it() -> None:
-    describe = Describe({"a1", "b1"})
-    kind = SharedKind("test:Describe", describe)
-    reads = SharedReads(Clock())
-    for owner in "ab":
-        previous_pass(reads, owner, kind, {f"{owner}1"})
-    describe.calls.clear()
+    describe, kind, reads = learnt("ab")
     with reads.pass_scope("a", REGION) as a:
         a.read(None, kind, {"a1"})  # type: ignore[arg-type]
         with reads.pass_scope("b", REGION) as b:  # began after that call: its answer is too old for b
@@ -105,12 +122,7 @@ def test_an_answer_asked_before_a_pass_began_is_not_given_to_it() -> None:
 
 def test_a_second_read_of_an_id_in_a_pass_asks_aws_itself() -> None:
     """After a write the pass reads the resource again: a shared answer from before would hide the write."""
-    describe = Describe({"a1", "b1"})
-    kind = SharedKind("test:Describe", describe)
-    reads = SharedReads(Clock())
-    for owner in "ab":
-        previous_pass(reads, owner, kind, {f"{owner}1"})
-    describe.calls.clear()
+    describe, kind, reads = learnt("ab")
     with reads.pass_scope("a", REGION) as a, reads.pass_scope("b", REGION) as b:
         a.read(None, kind, {"a1"})  # type: ignore[arg-type]
         b.read(None, kind, {"b1"})  # type: ignore[arg-type]
@@ -124,8 +136,6 @@ def test_other_regions_and_other_kinds_are_not_asked_for() -> None:
     reads = SharedReads(Clock())
     previous_pass(reads, "a", kind, {"a1"})
     previous_pass(reads, "b", other_kind, {"b2"})
-    with reads.pass_scope("c", "us-east-1") as c:
-        previous = c  # noqa: F841  (a pass of another Region)
     describe.calls.clear()
     with reads.pass_scope("a", REGION) as a, reads.pass_scope("b", REGION), reads.pass_scope("x", "us-east-1"):
         a.read(None, kind, {"a1"})  # type: ignore[arg-type]
@@ -133,12 +143,7 @@ def test_other_regions_and_other_kinds_are_not_asked_for() -> None:
 
 
 def test_most_caps_the_ids_one_call_asks_for() -> None:
-    describe = Describe({f"{o}1" for o in "abcde"})
-    kind = SharedKind("test:Describe", describe, most=3)
-    reads = SharedReads(Clock())
-    for owner in "abcde":
-        previous_pass(reads, owner, kind, {f"{owner}1"})
-    describe.calls.clear()
+    describe, kind, reads = learnt("abcde", most=3)
     with reads.pass_scope("a", REGION) as a, reads.pass_scope("b", REGION), reads.pass_scope("c", REGION), \
             reads.pass_scope("d", REGION), reads.pass_scope("e", REGION):
         a.read(None, kind, {"a1"})  # type: ignore[arg-type]
@@ -147,41 +152,19 @@ def test_most_caps_the_ids_one_call_asks_for() -> None:
 
 def test_a_pass_waits_for_an_answer_on_its_way_instead_of_asking_again() -> None:
     gate = threading.Event()
-    gate.set()  # the previous passes' calls go through
-    describe = Describe({"a1", "b1"}, gate)
-    kind = SharedKind("test:Describe", describe)
-    reads = SharedReads(Clock())
-    for owner in "ab":
-        previous_pass(reads, owner, kind, {f"{owner}1"})
-    describe.calls.clear()
-    gate.clear()
+    describe, kind, reads = learnt("ab", gate=gate)
     answers: dict[str, Any] = {}
     with reads.pass_scope("a", REGION) as a, reads.pass_scope("b", REGION) as b:
-        fetching = threading.Thread(target=lambda: answers.update(a.read(None, kind, {"a1"})))  # type: ignore[arg-type]
-        fetching.start()
-        while not describe.calls:  # a's call is on its way, with b1 in it
-            threading.Event().wait(0.01)
-        waiting = threading.Thread(target=lambda: answers.update(b.read(None, kind, {"b1"})))  # type: ignore[arg-type]
-        waiting.start()
-        threading.Event().wait(0.1)
-        assert waiting.is_alive()  # b waits for a's answer
-        gate.set()
-        fetching.join(5)
-        waiting.join(5)
+        assert while_on_its_way(describe, gate,  # b waits for a's call, which has b1 in it
+                                lambda: answers.update(a.read(None, kind, {"a1"})),  # type: ignore[arg-type]
+                                lambda: answers.update(b.read(None, kind, {"b1"})))  # type: ignore[arg-type]
     assert answers == {"a1": {"id": "a1"}, "b1": {"id": "b1"}}
     assert describe.calls == [["a1", "b1"]]
 
 
 def test_when_the_call_on_its_way_fails_the_waiting_pass_asks_for_itself() -> None:
     gate = threading.Event()
-    gate.set()  # the previous passes' calls go through
-    describe = Describe({"a1", "b1"}, gate)
-    kind = SharedKind("test:Describe", describe)
-    reads = SharedReads(Clock())
-    for owner in "ab":
-        previous_pass(reads, owner, kind, {f"{owner}1"})
-    describe.calls.clear()
-    gate.clear()
+    describe, kind, reads = learnt("ab", gate=gate)
     describe.failures = [RuntimeError("AccessDenied")]  # a's call fails; b's own call then succeeds
     errors: list[Exception] = []
     answers: dict[str, Any] = {}
@@ -193,16 +176,8 @@ def test_when_the_call_on_its_way_fails_the_waiting_pass_asks_for_itself() -> No
             errors.append(exc)
 
     with reads.pass_scope("a", REGION) as a, reads.pass_scope("b", REGION) as b:
-        fetching = threading.Thread(target=a_reads)
-        fetching.start()
-        while not describe.calls:
-            threading.Event().wait(0.01)
-        waiting = threading.Thread(target=lambda: answers.update(b.read(None, kind, {"b1"})))  # type: ignore[arg-type]
-        waiting.start()
-        threading.Event().wait(0.1)
-        gate.set()
-        fetching.join(5)
-        waiting.join(5)
+        assert while_on_its_way(describe, gate, a_reads,
+                                lambda: answers.update(b.read(None, kind, {"b1"})))  # type: ignore[arg-type]
     assert [str(e) for e in errors] == ["AccessDenied"]
     assert answers == {"b1": {"id": "b1"}}
     assert describe.calls == [["a1", "b1"], ["b1"]]
@@ -217,11 +192,7 @@ def test_an_id_the_call_leaves_unanswered_is_left_out() -> None:
 
 
 def test_answers_go_when_no_running_pass_can_take_them() -> None:
-    describe = Describe({"a1", "b1"})
-    kind = SharedKind("test:Describe", describe)
-    reads = SharedReads(Clock())
-    for owner in "ab":
-        previous_pass(reads, owner, kind, {f"{owner}1"})
+    _, kind, reads = learnt("ab")
     with reads.pass_scope("a", REGION) as a, reads.pass_scope("b", REGION):
         a.read(None, kind, {"a1"})  # type: ignore[arg-type]
         assert reads._answers  # b1 is kept for b
@@ -253,12 +224,7 @@ def test_a_round_of_passes_reads_each_kind_once_per_most_ids(owners: int) -> Non
 def test_an_expected_pass_is_fetched_for_before_it_begins() -> None:
     """A round's timers fire together; the passes begin a little later, one after another. Expected at the
     timer, a pass's ids go with the first call of the round even if it begins after that call."""
-    describe = Describe({"a1", "b1"})
-    kind = SharedKind("test:Describe", describe)
-    reads = SharedReads(Clock())
-    for owner in "ab":
-        previous_pass(reads, owner, kind, {f"{owner}1"})
-    describe.calls.clear()
+    describe, kind, reads = learnt("ab")
     reads.expect("a")
     reads.expect("b")
     with reads.pass_scope("a", REGION) as a:
@@ -271,12 +237,7 @@ def test_an_expected_pass_is_fetched_for_before_it_begins() -> None:
 def test_an_expected_pass_whose_object_had_a_pass_since_starts_afresh() -> None:
     """Expected, then another pass of the same object ran (and may have written): what was fetched for the
     expected pass before that pass ended must not serve it."""
-    describe = Describe({"a1", "b1"})
-    kind = SharedKind("test:Describe", describe)
-    reads = SharedReads(Clock())
-    for owner in "ab":
-        previous_pass(reads, owner, kind, {f"{owner}1"})
-    describe.calls.clear()
+    describe, kind, reads = learnt("ab")
     reads.expect("b")
     with reads.pass_scope("a", REGION) as a:
         a.read(None, kind, {"a1"})  # fetches b1 for the expected pass
@@ -288,11 +249,7 @@ def test_an_expected_pass_whose_object_had_a_pass_since_starts_afresh() -> None:
 
 def test_an_expected_pass_that_never_begins_is_dropped() -> None:
     clock = Clock()
-    describe = Describe({"a1", "b1"})
-    kind = SharedKind("test:Describe", describe)
-    reads = SharedReads(clock)
-    for owner in "ab":
-        previous_pass(reads, owner, kind, {f"{owner}1"})
+    describe, kind, reads = learnt("ab", clock=clock)
     reads.expect("b")
     clock.now += 3600  # b's pass was skipped
     previous_pass(reads, "a", kind, {"a1"})
