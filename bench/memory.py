@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 
 from _env import environment, resident_mib
@@ -38,7 +39,11 @@ def main() -> None:
     parser.add_argument("--quota-scale", type=float, default=20.0, help="with --chains: the quotas' time scale")
     parser.add_argument("--interval", default="300s", help="the objects' spec.driftCheckInterval")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait for them all")
+    parser.add_argument("--malloc-arena-max", type=int, default=0,
+                        help="the operator's MALLOC_ARENA_MAX (glibc's malloc arenas; 0: glibc's default, 8 per CPU)")
     args = parser.parse_args()
+    if args.malloc_arena_max:
+        os.environ["MALLOC_ARENA_MAX"] = str(args.malloc_arena_max)  # inherited by the operator process
     wanted = "Ready" if args.chains else "Stalled"
 
     counts = None
@@ -82,8 +87,9 @@ def main() -> None:
         operator.stop()
 
     what = "Ready (real V2 chains)" if args.chains else "Stalled (no Secret)"
+    arenas = os.environ.get("MALLOC_ARENA_MAX", "glibc's default")
     print(f"{done}/{args.objects} HybridApis {what} in {to_done:.0f}s; {aws_calls} AWS calls by the operator; "
-          f"mean status {status_bytes / 1024:.1f} KiB of JSON")
+          f"mean status {status_bytes / 1024:.1f} KiB of JSON; MALLOC_ARENA_MAX {arenas}")
     print(f"operator resident memory: idle {idle:.0f} MiB; with {args.objects} objects {rss:.0f} MiB "
           f"(peak {peak:.0f} MiB): {(rss - idle) * 1024 / max(args.objects, 1):.0f} KiB per object")
 
