@@ -11,6 +11,7 @@ import contextlib
 import contextvars
 import functools
 import logging
+import math
 import threading
 import time
 from collections import defaultdict
@@ -151,8 +152,10 @@ def next_round(interval: float, now: float, checked_at: float | None = None) -> 
     round of its last check (`checked_at`: the round nearest to it, so that a timer that fired a little
     early does not check twice in one round). Objects of one interval check in the same rounds, so that
     their passes share their reads (aws/shared_reads.py: a Describe by many ARNs, one listing for the
-    Region); the buckets pace each round's calls."""
-    last = now // interval if checked_at is None else round(checked_at / interval)
+    Region); the buckets pace each round's calls. The first check (`checked_at` None: the daemon has just
+    started, beside the create or resume handler's pass) is the first round at least one interval away: a
+    check right after that pass would still see the object without the status it wrote."""
+    last = math.ceil(now / interval) if checked_at is None else round(checked_at / interval)
     return max(0.0, (last + 1) * interval - now)
 
 

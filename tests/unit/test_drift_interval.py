@@ -120,8 +120,9 @@ def test_check_drift_interval(reason: str, interval: str, floor: float, stalled:
 
 
 @pytest.mark.parametrize(("now", "checked_at", "expected"), [
+    # The first check: the first round at least one interval away (the create pass has just written status).
     (3600.0, None, 60.0),  # at a round's start: the next round
-    (3630.0, None, 30.0),  # mid-round: the rest of it, so that objects of one interval check together
+    (3630.0, None, 90.0),  # mid-round: the round after the next, so that objects of one interval check together
     (3600.5, 3600.2, 59.5),  # after this round's check: the next round
     (3599.99, 3599.98, 60.01),  # the timer fired a little early: still the next round, not this one again
     (3725.0, 3600.0, 0.0),  # the check took longer than the interval: the next check at once
