@@ -41,7 +41,7 @@ class SharedKind:
     does not exist); an id left out was not answered (a listing window that ended before it). `most` caps
     the ids one pass asks for at once, its own and others'."""
 
-    name: str  # unique per kind and, where it matters, per scope ("route53:zone:<id>")
+    name: str  # unique per kind and, where it matters, per scope ("route53:ListResourceRecordSets:<zone id>")
     fetch: Callable[[RegionalClients, list[str]], Mapping[str, Any]]
     most: int = 100
 
@@ -83,7 +83,7 @@ class SharedPass:
 
 
 class SharedReads:
-    """The answers and the passes of one operator process (one per `AwsClients`)."""
+    """The answers and the passes of one operator process (one per `Runtime`)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -140,12 +140,12 @@ class SharedReads:
                 del self._active[id(expected)]
 
     def read(self, shared: SharedPass, clients: RegionalClients, kind: SharedKind, ids: set[str]) -> dict[str, Any]:
-        asked = shared.asked.setdefault(kind.name, set())
-        first, again = ids - asked, ids & asked
-        asked |= ids
         result: dict[str, Any] = {}
         waits: list[tuple[str, _InFlight]] = []
-        with self._lock:
+        with self._lock:  # other passes read `asked` (what this pass has read) under it
+            asked = shared.asked.setdefault(kind.name, set())
+            first, again = ids - asked, ids & asked
+            asked |= ids
             for i in sorted(first):
                 key = (shared.region, kind.name, i)
                 answer, flight = self._answers.get(key), self._in_flight.get(key)
